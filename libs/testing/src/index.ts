@@ -1,0 +1,23 @@
+export { startBerth, repoRoot, type BerthProcess, type BerthStartOptions } from './berth-process';
+export { freePort } from './free-port';
+export {
+  ociBlobPath,
+  ociMediaTypes,
+  writeOciImageLayout,
+  writeOciIndexLayout,
+  type OciDescriptor,
+  type OciImage,
+  type OciImageOptions,
+  type OciIndexImage,
+  type OciLayerSpec,
+  type OciPlatform,
+} from './oci-layout';
+export {
+  startReferenceRegistry,
+  type ReferenceRegistry,
+  type ReferenceRegistryOptions,
+} from './reference-registry';
+export { filesystemRegistryConfig } from './registry-config';
+export { ServerProcess, waitForHttp, type ServerProcessOptions } from './server-process';
+export { SkopeoError, skopeoCopy, skopeoInspect, skopeoRef, type SkopeoCopyOptions } from './skopeo';
+export { createTempDir, type TempDir } from './temp-dir';
