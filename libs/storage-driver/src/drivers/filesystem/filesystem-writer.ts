@@ -1,0 +1,104 @@
+import type { FileHandle } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { StorageDriverError } from '../../errors';
+import type { FileWriter } from '../../storage-driver';
+import { asDriverFailure } from './filesystem-errors';
+
+/**
+ * Writes straight into the file at its final path, so that a writer opened later with
+ * `append` (in this process or another one sharing the directory) continues where this one
+ * ended. Ending the stream syncs and closes the file: an acknowledged chunk survives a
+ * crash. `commit` is therefore "end, and wait until synced"; `cancel` removes the file.
+ */
+export class FilesystemWriter extends Writable implements FileWriter {
+  private written: number;
+  private state: 'open' | 'committed' | 'cancelled' = 'open';
+  private handleClosed = false;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly hostPath: string,
+    private readonly path: string,
+    private readonly driverName: string,
+    startSize: number,
+  ) {
+    super();
+    this.written = startSize;
+  }
+
+  get size(): number {
+    return this.written;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writeAll([chunk]).then(() => callback(), (error: unknown) => callback(this.failure(error)));
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.writeAll(chunks.map(({ chunk }) => chunk)).then(() => callback(), (error: unknown) => callback(this.failure(error)));
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.handle
+      .sync()
+      .then(() => this.close())
+      .then(() => callback(), (error: unknown) => callback(this.failure(error)));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.close().then(() => callback(error), (closeError: unknown) => callback(error ?? this.failure(closeError)));
+  }
+
+  async commit(): Promise<void> {
+    if (this.state === 'cancelled') throw new StorageDriverError(`writer for ${this.path} was cancelled`, this.driverName);
+    if (this.state === 'committed') return;
+    if (!this.writableEnded) this.end();
+    await finished(this);
+    this.state = 'committed';
+  }
+
+  async cancel(): Promise<void> {
+    if (this.state === 'committed') throw new StorageDriverError(`writer for ${this.path} was committed`, this.driverName);
+    this.state = 'cancelled';
+    if (!this.destroyed) this.destroy();
+    // Wait for `_destroy` so the descriptor is closed before the file goes.
+    await finished(this).catch(() => undefined);
+    await rm(this.hostPath, { force: true });
+  }
+
+  private async writeAll(chunks: Buffer[]): Promise<void> {
+    let pending = chunks;
+    // `writev` may write fewer bytes than asked (a full disk, a signal); continue after them.
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.handle.writev(pending, this.written);
+      this.written += bytesWritten;
+      pending = skipBytes(pending, bytesWritten);
+    }
+  }
+
+  private async close(): Promise<void> {
+    if (this.handleClosed) return;
+    this.handleClosed = true;
+    await this.handle.close();
+  }
+
+  private failure(error: unknown): Error {
+    return asDriverFailure(error, this.path, this.driverName);
+  }
+}
+
+function skipBytes(chunks: Buffer[], count: number): Buffer[] {
+  const rest: Buffer[] = [];
+  let skip = count;
+  for (const chunk of chunks) {
+    if (skip >= chunk.length) {
+      skip -= chunk.length;
+      continue;
+    }
+    rest.push(skip > 0 ? chunk.subarray(skip) : chunk);
+    skip = 0;
+  }
+  return rest;
+}

@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { InvalidOffsetError, PathNotFoundError } from '../../errors';
+import type { DriverParams } from '../../params';
+import { childPath, isValidPathComponent, ROOT_PATH } from '../../path';
+import type { FileInfo, FileWriter, StorageDriver } from '../../storage-driver';
+import { walkByListing } from '../../walk';
+import { asDriverFailure, isNotFound } from './filesystem-errors';
+import { FilesystemWriter } from './filesystem-writer';
+
+/**
+ * Files under `rootdirectory`, one host file per driver path, in Distribution's layout so
+ * that the reference registry can serve the same directory. Paths reach it already
+ * validated by `BaseDriver` (no `..`), so joining them onto the root cannot escape it.
+ */
+export class FilesystemDriver implements StorageDriver {
+  readonly name = 'filesystem';
+  private readonly root: string;
+
+  constructor(params: Pick<DriverParams<'filesystem'>, 'rootdirectory'>) {
+    this.root = params.rootdirectory;
+  }
+
+  async getContent(path: string): Promise<Buffer> {
+    try {
+      return await readFile(this.hostPath(path));
+    } catch (error) {
+      // A directory holds no content: to callers it is as absent as on an object store.
+      if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw new PathNotFoundError(path, this.name);
+      throw this.failure(error, path);
+    }
+  }
+
+  /**
+   * Written to a private file beside the target and renamed over it, so a reader sees the
+   * old content or the new, never half a link file. The private name starts with `~`, outside
+   * the path grammar, so listings never show it.
+   */
+  async putContent(path: string, content: Buffer): Promise<void> {
+    const target = this.hostPath(path);
+    const temporary = join(dirname(target), `~${randomBytes(8).toString('hex')}.tmp`);
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(temporary, content, { flush: true });
+      await rename(temporary, target);
+    } catch (error) {
+      await rm(temporary, { force: true }).catch(() => undefined);
+      throw this.failure(error, path);
+    }
+  }
+
+  async reader(path: string, offset = 0): Promise<Readable> {
+    let handle;
+    try {
+      handle = await open(this.hostPath(path), 'r');
+      const info = await handle.stat();
+      if (info.isDirectory()) throw new PathNotFoundError(path, this.name);
+      if (offset > info.size) throw new InvalidOffsetError(path, offset, this.name);
+    } catch (error) {
+      await handle?.close();
+      throw this.failure(error, path);
+    }
+    // The stream owns the descriptor from here and closes it when it ends or is destroyed.
+    const stream = createReadStream('', { fd: handle, start: offset, autoClose: true });
+    return stream;
+  }
+
+  async writer(path: string, options: { append?: boolean } = {}): Promise<FileWriter> {
+    const target = this.hostPath(path);
+    try {
+      if (options.append) {
+        // Not O_APPEND: the writer writes at explicit offsets from the size it found.
+        const handle = await open(target, 'r+');
+        const { size } = await handle.stat();
+        return new FilesystemWriter(handle, target, path, this.name, size);
+      }
+      await mkdir(dirname(target), { recursive: true });
+      const handle = await open(target, 'w');
+      return new FilesystemWriter(handle, target, path, this.name, 0);
+    } catch (error) {
+      throw this.failure(error, path);
+    }
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    try {
+      return this.fileInfo(path, await stat(this.hostPath(path)));
+    } catch (error) {
+      throw this.failure(error, path);
+    }
+  }
+
+  async list(path: string): Promise<string[]> {
+    try {
+      const names = await readdir(this.hostPath(path));
+      return names.filter(isValidPathComponent).sort().map((name) => childPath(path, name));
+    } catch (error) {
+      // An empty storage has no root directory yet; the reference lists it as empty.
+      if (path === ROOT_PATH && isNotFound(error)) return [];
+      throw this.failure(error, path);
+    }
+  }
+
+  async move(source: string, dest: string): Promise<void> {
+    try {
+      await lstat(this.hostPath(source));
+    } catch (error) {
+      throw this.failure(error, source);
+    }
+    try {
+      await mkdir(dirname(this.hostPath(dest)), { recursive: true });
+      await rename(this.hostPath(source), this.hostPath(dest));
+    } catch (error) {
+      throw this.failure(error, isNotFound(error) ? source : dest);
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    try {
+      await lstat(this.hostPath(path));
+      await rm(this.hostPath(path), { recursive: true, force: true });
+    } catch (error) {
+      throw this.failure(error, path);
+    }
+  }
+
+  async redirectUrl(_path: string, _method: 'GET' | 'HEAD'): Promise<undefined> {
+    return undefined;
+  }
+
+  walk(path: string): AsyncGenerator<FileInfo> {
+    return walkByListing(this, path);
+  }
+
+  private hostPath(path: string): string {
+    return join(this.root, path);
+  }
+
+  private fileInfo(path: string, info: { isDirectory(): boolean; size: number; mtime: Date }): FileInfo {
+    const isDir = info.isDirectory();
+    return { path, isDir, size: isDir ? 0 : info.size, modTime: info.mtime };
+  }
+
+  private failure(error: unknown, path: string) {
+    return asDriverFailure(error, path, this.name);
+  }
+}

@@ -1,0 +1,4 @@
+import { describeDriverSuite } from '../../../test/suite';
+import { createStorageDriver } from '../../factory';
+
+describeDriverSuite('inmemory', () => createStorageDriver('inmemory', {}), { holdsContentInMemory: true });

@@ -1,0 +1,48 @@
+import type { z } from 'zod';
+import { BaseDriver } from './base/base-driver';
+import { RegulatedDriver } from './base/regulator';
+import { FilesystemDriver } from './drivers/filesystem/filesystem.driver';
+import { InMemoryDriver } from './drivers/inmemory/inmemory.driver';
+import { DriverUnavailableError, InvalidDriverParamsError } from './factory-errors';
+import { type DriverName, type DriverParams, driverParams } from './params';
+import type { StorageDriver } from './storage-driver';
+
+type DriverConstructors = { [N in DriverName]: ((params: DriverParams<N>) => StorageDriver) | undefined };
+
+/**
+ * Every driver of this build, listed here rather than registered by import side effects
+ * (Distribution's `factory.Register` in `init()`), so what a build contains is read in one
+ * place. `undefined`: the configuration accepts the driver, this build cannot run it yet.
+ */
+const constructors: DriverConstructors = {
+  filesystem: (params) => new RegulatedDriver(new FilesystemDriver(params), params.maxthreads),
+  inmemory: () => new InMemoryDriver(),
+  s3: undefined,
+  swift: undefined,
+  azure: undefined,
+  gcs: undefined,
+  oss: undefined,
+};
+
+export type DriverParamsResult<N extends DriverName> =
+  | { ok: true; params: DriverParams<N> }
+  | { ok: false; issues: z.core.$ZodIssue[] };
+
+/**
+ * Validates the parameters of driver `name` as found under `storage.<name>`. An empty key
+ * (`filesystem:` with nothing below, YAML null) means "all defaults", as in the reference.
+ */
+export function parseDriverParams<N extends DriverName>(name: N, raw: unknown): DriverParamsResult<N> {
+  const schema: z.ZodType<DriverParams<N>> = driverParams[name] as unknown as z.ZodType<DriverParams<N>>;
+  const result = schema.safeParse(raw ?? {});
+  return result.success ? { ok: true, params: result.data } : { ok: false, issues: result.error.issues };
+}
+
+/** The driver `name` built from its raw parameters, behind `BaseDriver`. */
+export function createStorageDriver<N extends DriverName>(name: N, rawParams: unknown): StorageDriver {
+  const parsed = parseDriverParams(name, rawParams);
+  if (!parsed.ok) throw new InvalidDriverParamsError(name, parsed.issues);
+  const construct = constructors[name];
+  if (!construct) throw new DriverUnavailableError(name);
+  return new BaseDriver(construct(parsed.params));
+}

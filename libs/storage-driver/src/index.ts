@@ -1,0 +1,16 @@
+export type { FileInfo, FileWriter, StorageDriver } from './storage-driver';
+export {
+  InvalidOffsetError,
+  InvalidPathError,
+  PathNotFoundError,
+  StorageDriverError,
+  StorageDriverFailure,
+  UnsupportedMethodError,
+} from './errors';
+export { DriverUnavailableError, InvalidDriverParamsError } from './factory-errors';
+export { createStorageDriver, type DriverParamsResult, parseDriverParams } from './factory';
+export { type DriverName, type DriverParams, driverNames, driverParams } from './params';
+export { assertValidPath, ROOT_PATH } from './path';
+export { BaseDriver } from './base/base-driver';
+export { walkByListing } from './walk';
+export { STORAGE_DRIVER } from './storage-driver.token';
