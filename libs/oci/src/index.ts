@@ -1,0 +1,45 @@
+export { descriptorOf, type ErrorCode, type ErrorDescriptor, errorDescriptors, isErrorCode } from './errors/codes';
+export {
+  OciError,
+  type OciErrorBody,
+  type OciErrorHeaders,
+  type OciWireError,
+  renderErrors,
+} from './errors/oci-error';
+export {
+  checkDigest,
+  createDigester,
+  describeDigestProblem,
+  type Digest,
+  type DigestAlgorithm,
+  type DigestCheck,
+  Digester,
+  digestOf,
+  type DigestProblem,
+  DigestVerifier,
+  isDigestAlgorithm,
+  parseDigest,
+  splitDigest,
+} from './digest';
+export {
+  checkRepositoryName,
+  isValidRepositoryName,
+  isValidTag,
+  type ManifestReference,
+  parseReference,
+  parseRepositoryName,
+  parseTag,
+  REPOSITORY_NAME_MAX_LENGTH,
+  type RepositoryNameCheck,
+} from './names';
+export {
+  classifyManifest,
+  essenceOf,
+  isManifestMediaType,
+  type ManifestKind,
+  type ManifestMediaType,
+  MediaType,
+  OCI_EMPTY_DESCRIPTOR,
+  parseManifestJson,
+} from './media-types';
+export { type PathKind, pathFor, type PathSpec, REGISTRY_ROOT, repositoryNameFromPath } from './layout/paths';
