@@ -1,0 +1,57 @@
+import { Readable } from 'node:stream';
+import { OciError } from '@berth/oci';
+import { createStorageDriver } from '@berth/storage-driver';
+import { describe, expect, it } from 'vitest';
+import { UploadSessionService } from './upload-session.service';
+
+const REPO = 'team/app';
+const settings = { secret: 'k', deleteEnabled: false };
+
+async function codeOf(call: Promise<unknown>): Promise<string | undefined> {
+  return call.then(
+    () => undefined,
+    (error: unknown) => (error instanceof OciError ? error.code : String(error)),
+  );
+}
+
+describe('UploadSessionService', () => {
+  it('starts a session with startedat and an empty data file, in the reference layout', async () => {
+    const driver = createStorageDriver('inmemory', {});
+    const started = await new UploadSessionService(driver, settings).start({ repository: REPO });
+    if (started.kind !== 'session') throw new Error('expected a session');
+    expect(started.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const dir = `/docker/registry/v2/repositories/team/app/_uploads/${started.id}`;
+    expect(await driver.list(dir)).toEqual([`${dir}/data`, `${dir}/startedat`]);
+    expect((await driver.stat(`${dir}/data`)).size).toBe(0);
+  });
+
+  it("takes the offset from storage, so a token left behind by a broken chunk still serves a status", async () => {
+    const driver = createStorageDriver('inmemory', {});
+    const service = new UploadSessionService(driver, settings);
+    const started = await service.start({ repository: REPO });
+    if (started.kind !== 'session') throw new Error('expected a session');
+    await service.append({ repository: REPO, id: started.id, state: started.state, body: Readable.from([Buffer.from('abc')]) });
+    // `started.state` says offset 0; the data holds 3 bytes.
+    expect((await service.status({ repository: REPO, id: started.id, state: started.state })).offset).toBe(3);
+    expect(await codeOf(service.append({ repository: REPO, id: started.id, state: started.state, range: { start: 0, end: 0 }, body: Readable.from([Buffer.from('x')]) }))).toBe('RANGE_INVALID');
+  });
+
+  it('accepts a session from another instance that shares the secret, and refuses it without', async () => {
+    const driver = createStorageDriver('inmemory', {});
+    const started = await new UploadSessionService(driver, settings).start({ repository: REPO });
+    if (started.kind !== 'session') throw new Error('expected a session');
+    const request = { repository: REPO, id: started.id, state: started.state };
+    expect((await new UploadSessionService(driver, settings).status(request)).offset).toBe(0);
+    expect(await codeOf(new UploadSessionService(driver, { secret: undefined, deleteEnabled: false }).status(request))).toBe('BLOB_UPLOAD_INVALID');
+  });
+
+  it('answers a malformed digest at finish with DIGEST_INVALID and keeps the upload', async () => {
+    const driver = createStorageDriver('inmemory', {});
+    const service = new UploadSessionService(driver, settings);
+    const started = await service.start({ repository: REPO });
+    if (started.kind !== 'session') throw new Error('expected a session');
+    const request = { repository: REPO, id: started.id, state: started.state };
+    expect(await codeOf(service.finish({ ...request, digest: 'md5:abc' }))).toBe('DIGEST_INVALID');
+    expect((await service.status(request)).offset).toBe(0);
+  });
+});

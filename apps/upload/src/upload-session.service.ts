@@ -1,0 +1,252 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ChunkRange, UploadMessages, UploadPattern, UploadProgress } from '@berth/contracts';
+import { OciError } from '@berth/oci';
+import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { BlobWriter, ChunkBodyError } from './blob-writer';
+import { SessionLocks } from './session-locks';
+import { type UploadState, UploadStateSigner, uploadStateSecret } from './upload-state';
+import { type BlobDigest, blobDataPath, blobDigest, digestText, layerLinkPath, uploadPaths } from './upload-paths';
+import { UPLOAD_SETTINGS, type UploadSettings } from './upload-settings';
+
+type Request<P extends keyof UploadMessages> = UploadMessages[P]['request'];
+type Reply<P extends keyof UploadMessages> = UploadMessages[P]['reply'];
+
+/** A chunk as the gateway hands it on: the bytes, and what the client said about them. */
+interface Chunk {
+  range?: ChunkRange;
+  length?: number;
+  body?: Readable;
+}
+
+/**
+ * Blob upload sessions, after Distribution 2.8's `handlers/blobupload.go`,
+ * `storage/linkedblobstore.go` and `storage/blobwriter.go`, in the same storage layout:
+ * an upload is `_uploads/<id>/{startedat,data}` in its repository until it is finished
+ * (the data moves to `blobs/`, the repository gets a `_layers` link) or cancelled.
+ * Storage is the truth: the data file's size is the session's offset.
+ */
+@Injectable()
+export class UploadSessionService {
+  private readonly logger = new Logger('upload');
+  private readonly signer: UploadStateSigner;
+  private readonly blobs: BlobWriter;
+  private readonly locks = new SessionLocks();
+  private readonly deleteEnabled: boolean;
+
+  constructor(
+    @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
+    @Inject(UPLOAD_SETTINGS) settings: UploadSettings,
+  ) {
+    this.signer = new UploadStateSigner(uploadStateSecret(settings.secret, (message) => this.logger.warn(message)));
+    this.blobs = new BlobWriter(driver);
+    this.deleteEnabled = settings.deleteEnabled;
+  }
+
+  async start({ repository, mount }: Request<typeof UploadPattern.Start>): Promise<Reply<typeof UploadPattern.Start>> {
+    if (mount) {
+      const mounted = await this.mount(repository, blobDigest(mount.digest), mount.from);
+      if (mounted) return { kind: 'mounted', digest: mount.digest };
+    }
+    const id = randomUUID();
+    const paths = uploadPaths(repository, id);
+    // Second precision, as the reference's `time.RFC3339` and its purger read it.
+    const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    await this.driver.putContent(paths.startedAt, Buffer.from(startedAt));
+    await this.blobs.create(id, paths.data);
+    return { kind: 'session', ...this.progress({ name: repository, uuid: id, offset: 0, startedAt }) };
+  }
+
+  async append(request: Request<typeof UploadPattern.Append>): Promise<Reply<typeof UploadPattern.Append>> {
+    return this.locks.run(request.id, async () => {
+      const session = await this.resume(request.repository, request.id, request.state);
+      const offset = await this.writeChunk(session, request, false);
+      return this.progress({ ...session, offset });
+    });
+  }
+
+  async finish(request: Request<typeof UploadPattern.Finish>): Promise<Reply<typeof UploadPattern.Finish>> {
+    // Parsed before anything is written: a malformed digest lets the client retry (as the reference).
+    const digest = blobDigest(request.digest);
+    return this.locks.run(request.id, async () => {
+      const session = await this.resume(request.repository, request.id, request.state);
+      const size = await this.writeChunk(session, request, true);
+      try {
+        await this.commit(session, digest, size);
+      } catch (error) {
+        // The reference cancels an upload whose commit failed: nothing of it stays visible.
+        await this.removeUpload(session).catch((cleanup: unknown) => this.logger.error(`cancel after a failed commit: ${String(cleanup)}`));
+        throw error;
+      }
+      return { digest: request.digest, size };
+    });
+  }
+
+  async status({ repository, id, state }: Request<typeof UploadPattern.Status>): Promise<Reply<typeof UploadPattern.Status>> {
+    return this.locks.run(id, async () => {
+      const session = await this.resume(repository, id, state);
+      return this.progress(session);
+    });
+  }
+
+  async cancel({ repository, id, state }: Request<typeof UploadPattern.Cancel>): Promise<Reply<typeof UploadPattern.Cancel>> {
+    return this.locks.run(id, async () => {
+      const session = await this.resume(repository, id, state);
+      await this.removeUpload(session);
+      return {};
+    });
+  }
+
+  /** Unlinks a blob from the repository (`linkedBlobStore.Delete`); the bytes stay for garbage collection. */
+  async deleteBlob({ repository, digest }: Request<typeof UploadPattern.DeleteBlob>): Promise<Reply<typeof UploadPattern.DeleteBlob>> {
+    if (!this.deleteEnabled) throw new OciError('UNSUPPORTED', 'blob deletion is disabled (storage.delete.enabled)');
+    const link = layerLinkPath(repository, blobDigest(digest));
+    if (!(await this.linkedBlob(repository, blobDigest(digest)))) throw new OciError('BLOB_UNKNOWN', digest);
+    try {
+      await this.driver.delete(link);
+    } catch (error) {
+      if (error instanceof PathNotFoundError) throw new OciError('BLOB_UNKNOWN', digest);
+      throw error;
+    }
+    return {};
+  }
+
+  /**
+   * Links an existing blob into `repository` (`linkedBlobStore.mount`). With `from`, the blob
+   * must be linked there (a client may mount only what it could pull from `from`); without,
+   * berth goes beyond the reference, as the spec allows: any blob in the blob store whose
+   * canonical digest is given. False when there is nothing to mount: a session starts instead.
+   */
+  private async mount(repository: string, digest: BlobDigest, from: string | undefined): Promise<boolean> {
+    let canonical: BlobDigest | undefined;
+    if (from !== undefined) {
+      canonical = await this.linkedBlob(from, digest);
+    } else if (digest.algorithm === 'sha256' && (await this.exists(blobDataPath(digest)))) {
+      canonical = digest;
+    }
+    if (!canonical) return false;
+    await this.link(repository, canonical, digest);
+    return true;
+  }
+
+  /** The signed state checked, and the session found in storage (BLOB_UPLOAD_UNKNOWN when gone). */
+  private async resume(repository: string, id: string, token: string): Promise<UploadState> {
+    const state = this.signer.unpack(token, repository, id);
+    const paths = uploadPaths(repository, id);
+    let startedAt: string;
+    let offset: number;
+    try {
+      startedAt = (await this.driver.getContent(paths.startedAt)).toString('utf8');
+      offset = (await this.driver.stat(paths.data)).size;
+    } catch (error) {
+      if (error instanceof PathNotFoundError) throw new OciError('BLOB_UPLOAD_UNKNOWN', `upload ${id}`);
+      throw error;
+    }
+    // The token's offset is not held against the data's size, unlike the reference (which then
+    // cancels the upload): after a PATCH whose body broke midway the client's token is behind,
+    // and the spec's recovery (GET the status, continue from its Range) must still work.
+    // The chunk's Content-Range is what keeps chunks in order.
+    return { ...state, startedAt, offset };
+  }
+
+  /** Writes the chunk, if any, after checking it continues the data; returns the data's new size. */
+  private async writeChunk(session: UploadState, chunk: Chunk, last: boolean): Promise<number> {
+    const { range, length, body } = chunk;
+    if (range && range.start !== session.offset) {
+      throw new OciError('RANGE_INVALID', `the chunk starts at ${range.start}, the upload holds ${session.offset} bytes`);
+    }
+    if (range && length !== undefined && length !== range.end - range.start + 1) {
+      throw new OciError('SIZE_INVALID', `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`);
+    }
+    if (!body && !last) return session.offset;
+    const data = uploadPaths(session.name, session.uuid).data;
+    let written;
+    try {
+      written = await this.blobs.append(session.uuid, data, session.offset, body, last);
+    } catch (error) {
+      if (!(error instanceof ChunkBodyError)) throw error;
+      // The reference answers UNKNOWN with the cause; the bytes that arrived stay, and a
+      // status request tells the client where to continue.
+      throw new OciError('UNKNOWN', `${error.message}; the upload continues at its current offset`);
+    }
+    const expected = length ?? (range ? range.end - range.start + 1 : undefined);
+    if (expected !== undefined && written.received !== expected) {
+      throw new OciError('SIZE_INVALID', `received ${written.received} bytes, ${expected} announced`);
+    }
+    return written.size;
+  }
+
+  /** `blobWriter.Commit`: verify, move into the blob store unless already there, link, clean up. */
+  private async commit(session: UploadState, digest: BlobDigest, size: number): Promise<void> {
+    const data = uploadPaths(session.name, session.uuid).data;
+    const canonical: BlobDigest = { algorithm: 'sha256', hex: await this.blobs.sha256(session.uuid, data, size) };
+    const actual = digest.algorithm === 'sha256' ? canonical.hex : await this.blobs.digestOf(data, digest.algorithm);
+    if (actual !== digest.hex) {
+      throw new OciError('DIGEST_INVALID', `the upload's ${digest.algorithm} is ${actual}, not ${digest.hex}`);
+    }
+    await this.moveIntoBlobStore(data, canonical);
+    await this.link(session.name, canonical, digest);
+    await this.removeUpload(session);
+  }
+
+  /**
+   * Content addressing makes an existing blob the same bytes, so it is kept (`moveBlob`).
+   * Two sessions finishing the same blob at once may both find it absent; both moves then
+   * succeed, the second replacing identical content.
+   */
+  private async moveIntoBlobStore(data: string, canonical: BlobDigest): Promise<void> {
+    const blob = blobDataPath(canonical);
+    if (await this.exists(blob)) return;
+    try {
+      await this.driver.move(data, blob);
+    } catch (error) {
+      if (await this.exists(blob)) return;
+      throw error;
+    }
+  }
+
+  /** `linkBlob`: the canonical link, plus one under the client's digest when that is another algorithm. */
+  private async link(repository: string, canonical: BlobDigest, requested: BlobDigest): Promise<void> {
+    const target = Buffer.from(digestText(canonical));
+    await this.driver.putContent(layerLinkPath(repository, canonical), target);
+    if (requested.algorithm !== canonical.algorithm) {
+      await this.driver.putContent(layerLinkPath(repository, requested), target);
+    }
+  }
+
+  /** The canonical digest of a blob linked in `repository` whose data exists (`linkedBlobStatter.Stat`). */
+  private async linkedBlob(repository: string, digest: BlobDigest): Promise<BlobDigest | undefined> {
+    let target: BlobDigest;
+    try {
+      target = blobDigest((await this.driver.getContent(layerLinkPath(repository, digest))).toString('utf8').trim());
+    } catch (error) {
+      if (error instanceof PathNotFoundError || error instanceof OciError) return undefined;
+      throw error;
+    }
+    return (await this.exists(blobDataPath(target))) ? target : undefined;
+  }
+
+  private async removeUpload(session: UploadState): Promise<void> {
+    this.blobs.forget(session.uuid);
+    try {
+      await this.driver.delete(uploadPaths(session.name, session.uuid).directory);
+    } catch (error) {
+      if (!(error instanceof PathNotFoundError)) throw error;
+    }
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    try {
+      await this.driver.stat(path);
+      return true;
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return false;
+      throw error;
+    }
+  }
+
+  private progress(state: UploadState): UploadProgress {
+    return { id: state.uuid, offset: state.offset, state: this.signer.pack(state) };
+  }
+}
