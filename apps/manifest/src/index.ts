@@ -1,0 +1,1 @@
+export { ManifestModule } from './manifest.module';

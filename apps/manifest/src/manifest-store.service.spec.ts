@@ -1,0 +1,117 @@
+import { pathFor } from '@berth/oci';
+import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  dockerManifest,
+  media,
+  ociIndex,
+  ociManifest,
+  pushBlob,
+  pushImageBlobs,
+  sha256,
+  testConfig,
+} from '../test/manifest-fixtures';
+import { ManifestReader } from './manifest-reader.service';
+import { ManifestStore } from './manifest-store.service';
+import { TagIndex } from './tag-index.service';
+
+describe('ManifestStore', () => {
+  let driver: StorageDriver;
+  let store: ManifestStore;
+
+  beforeEach(() => {
+    driver = createStorageDriver('inmemory', {});
+    store = new ManifestStore(driver, testConfig(), new TagIndex(driver), new ManifestReader(driver));
+  });
+
+  const put = (repository: string, reference: string, content: Buffer, contentType: string) =>
+    store.put({ repository, reference, contentType, content: content.toString('base64') });
+
+  async function exists(path: string): Promise<boolean> {
+    return driver.stat(path).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  it('writes the blob, the revision link and the tag links, each holding the digest', async () => {
+    const { config, layers } = await pushImageBlobs(driver, 'app', 'one', 'docker');
+    const content = dockerManifest(config, layers);
+    const digest = sha256(content);
+    expect(await put('app', 'v1', content, media.dockerManifest)).toEqual({ digest });
+    expect((await driver.getContent(pathFor({ kind: 'blobData', digest }))).equals(content)).toBe(true);
+    for (const path of [
+      pathFor({ kind: 'manifestRevisionLink', repository: 'app', digest }),
+      pathFor({ kind: 'manifestTagIndexEntryLink', repository: 'app', tag: 'v1', digest }),
+      pathFor({ kind: 'manifestTagCurrentLink', repository: 'app', tag: 'v1' }),
+    ]) {
+      expect((await driver.getContent(path)).toString()).toBe(digest);
+    }
+  });
+
+  it('writes no tag for a push by digest, and nothing at all for a refused push', async () => {
+    const { config, layers } = await pushImageBlobs(driver, 'app', 'one', 'oci');
+    const content = ociManifest(config, layers);
+    await put('app', sha256(content), content, media.ociManifest);
+    expect(await exists(pathFor({ kind: 'manifestTagsDir', repository: 'app' }))).toBe(false);
+
+    const missing = { mediaType: media.ociLayer, digest: sha256('absent'), size: 6 };
+    const refused = ociManifest(config, [...layers, missing]);
+    await expect(put('app', 'v1', refused, media.ociManifest)).rejects.toMatchObject({
+      code: 'MANIFEST_BLOB_UNKNOWN',
+      detail: { digest: missing.digest },
+    });
+    expect(await exists(pathFor({ kind: 'blobData', digest: sha256(refused) }))).toBe(false);
+    expect(await exists(pathFor({ kind: 'manifestRevisionLink', repository: 'app', digest: sha256(refused) }))).toBe(false);
+    expect(await exists(pathFor({ kind: 'manifestTagsDir', repository: 'app' }))).toBe(false);
+  });
+
+  it('counts a layer link whose blob bytes are gone as missing', async () => {
+    const { config, layers } = await pushImageBlobs(driver, 'app', 'one', 'oci');
+    await driver.delete(pathFor({ kind: 'blobData', digest: config.digest }));
+    await expect(put('app', 'v1', ociManifest(config, layers), media.ociManifest)).rejects.toMatchObject({
+      code: 'MANIFEST_BLOB_UNKNOWN',
+    });
+  });
+
+  it('needs an index child as a revision of this repository, not only as a blob', async () => {
+    const { config, layers } = await pushImageBlobs(driver, 'app', 'one', 'oci');
+    const child = ociManifest(config, layers);
+    // The child's bytes as a plain blob: linked as a layer, yet no revision.
+    await pushBlob(driver, 'app', child, media.ociManifest);
+    const index = ociIndex([{ mediaType: media.ociManifest, digest: sha256(child), size: child.length }]);
+    await expect(put('app', 'multi', index, media.ociIndex)).rejects.toMatchObject({ code: 'MANIFEST_BLOB_UNKNOWN' });
+    await put('app', sha256(child), child, media.ociManifest);
+    expect(await put('app', 'multi', index, media.ociIndex)).toEqual({ digest: sha256(index) });
+  });
+
+  it('checks a sha512 digest reference in its own algorithm', async () => {
+    const { config, layers } = await pushImageBlobs(driver, 'app', 'one', 'oci');
+    const content = ociManifest(config, layers);
+    const { createHash } = await import('node:crypto');
+    const sha512 = `sha512:${createHash('sha512').update(content).digest('hex')}`;
+    expect(await put('app', sha512, content, media.ociManifest)).toEqual({ digest: sha256(content) });
+    const wrong = `sha512:${'0'.repeat(128)}`;
+    await expect(put('app', wrong, content, media.ociManifest)).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
+  });
+
+  it('serves a schema 1 manifest the reference stored, with its media type', async () => {
+    const signed = Buffer.from(JSON.stringify({ schemaVersion: 1, name: 'app', fsLayers: [], signatures: [{}] }));
+    const digest = sha256(signed);
+    await pushBlob(driver, 'app', 'layer', media.dockerLayer);
+    await driver.putContent(pathFor({ kind: 'blobData', digest }), signed);
+    await driver.putContent(pathFor({ kind: 'manifestRevisionLink', repository: 'app', digest }), Buffer.from(digest));
+    const got = await store.get({ repository: 'app', reference: digest, withContent: false });
+    const mediaType = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
+    expect(got).toEqual({ digest, mediaType, size: signed.length });
+  });
+
+  it('refuses a base64 body over the limit before decoding it', async () => {
+    const text = 'A'.repeat(Math.ceil((4 * 1024 * 1024) / 3) * 4 + 4);
+    const request = { repository: 'app', reference: 'v1', contentType: media.ociManifest, content: text };
+    await expect(store.put(request)).rejects.toMatchObject({
+      code: 'SIZE_INVALID',
+      status: 413,
+    });
+  });
+});

@@ -1,0 +1,166 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
+import type { ManifestMessages, ManifestPattern } from '@berth/contracts';
+import { checkDigest, digestOf, OciError, parseReference, pathFor, splitDigest } from '@berth/oci';
+import { STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import {
+  type ContentDescriptor,
+  type LayerUrlPolicy,
+  layerUrlPolicy,
+  type ManifestDocument,
+  parseManifest,
+} from './manifest-document';
+import { ManifestReader } from './manifest-reader.service';
+import { mapBounded, pathExists, readLink } from './storage-reads';
+import { TagIndex } from './tag-index.service';
+
+type Messages = ManifestMessages;
+type Get = Messages[typeof ManifestPattern.Get];
+type Put = Messages[typeof ManifestPattern.Put];
+type Delete = Messages[typeof ManifestPattern.Delete];
+
+/** The distribution-spec's limit and the reference's `maxManifestBodySize`. */
+export const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;
+/** The base64 text of a body at the limit; anything longer is refused before it is decoded. */
+const ENCODED_SIZE_LIMIT = Math.ceil(MANIFEST_SIZE_LIMIT / 3) * 4;
+const PARALLEL_CHECKS = 16;
+
+/**
+ * Manifests in a repository, after Distribution's manifeststore.go and handlers/manifests.go:
+ * bytes stored verbatim as a blob, visible in a repository through its revision link, named
+ * by tags through the TagIndex. References are parsed again although the gateway checked
+ * them: messages may come over Redis, and a reference becomes part of a storage path.
+ */
+@Injectable()
+export class ManifestStore {
+  private readonly deleteEnabled: boolean;
+  private readonly layerUrls: LayerUrlPolicy;
+
+  constructor(
+    @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
+    @Inject(BERTH_CONFIG) config: BerthConfig,
+    private readonly tags: TagIndex,
+    private readonly reader: ManifestReader,
+  ) {
+    this.deleteEnabled = config.storage.delete.enabled;
+    this.layerUrls = layerUrlPolicy(config.validation.manifests.urls);
+  }
+
+  /**
+   * Validates, checks that everything referenced is in the repository, then writes blob,
+   * revision link, tag index link and last the tag's current link: a failure at any step
+   * leaves nothing that points at a manifest whose parts are missing.
+   */
+  async put(request: Put['request']): Promise<Put['reply']> {
+    const { repository } = request;
+    const target = parseReference(request.reference);
+    if (request.content.length > ENCODED_SIZE_LIMIT) throw tooLarge();
+    const content = Buffer.from(request.content, 'base64');
+    if (content.length > MANIFEST_SIZE_LIMIT) throw tooLarge();
+
+    const document = parseManifest(content, request.contentType, this.layerUrls);
+    const digest = digestOf(content);
+    if (target.kind === 'digest') {
+      // A client may address the manifest in another algorithm; it is still stored under sha256.
+      const { algorithm } = splitDigest(target.digest);
+      const actual = digestOf(content, algorithm);
+      if (actual !== target.digest) {
+        throw new OciError('DIGEST_INVALID', `the manifest's digest is ${actual}, not ${target.digest}`);
+      }
+    }
+    await this.checkReferences(repository, document);
+
+    const dataPath = pathFor({ kind: 'blobData', digest });
+    if (!(await pathExists(this.driver, dataPath))) await this.driver.putContent(dataPath, content);
+    await this.driver.putContent(pathFor({ kind: 'manifestRevisionLink', repository, digest }), Buffer.from(digest));
+    if (target.kind === 'tag') await this.tags.tag(repository, target.tag, digest);
+
+    return document.subject ? { digest, subject: document.subject.digest } : { digest };
+  }
+
+  async get(request: Get['request']): Promise<Get['reply']> {
+    const { repository, withContent } = request;
+    const target = parseReference(request.reference);
+    await this.assertRepositoryExists(repository);
+    let digest: string;
+    if (target.kind === 'tag') {
+      const tagged = await this.tags.resolve(repository, target.tag);
+      if (tagged === undefined) throw new OciError('MANIFEST_UNKNOWN', { tag: target.tag });
+      digest = tagged;
+    } else {
+      digest = target.digest;
+    }
+    // A tag's link is read from storage: checked before it becomes part of a path.
+    if (!checkDigest(digest).ok || !(await this.hasRevision(repository, digest))) {
+      throw new OciError('MANIFEST_UNKNOWN', { digest });
+    }
+    if (!withContent) {
+      const { mediaType, size } = await this.reader.summary(digest);
+      return { digest, mediaType, size };
+    }
+    const content = await this.reader.content(digest);
+    const { mediaType } = await this.reader.summary(digest);
+    return { digest, mediaType, size: content.length, content: content.toString('base64') };
+  }
+
+  /**
+   * A tag untags only. A digest removes the revision link (the blob stays for the garbage
+   * collector) and then every tag that named it, as the reference's DeleteManifest does.
+   */
+  async delete(request: Delete['request']): Promise<Delete['reply']> {
+    if (!this.deleteEnabled) throw new OciError('UNSUPPORTED', 'deletion is disabled (storage.delete.enabled)');
+    const { repository } = request;
+    const target = parseReference(request.reference);
+    await this.assertRepositoryExists(repository);
+    if (target.kind === 'tag') {
+      if (!(await this.tags.untag(repository, target.tag))) throw new OciError('MANIFEST_UNKNOWN', { tag: target.tag });
+      return {};
+    }
+    const digest = target.digest;
+    if (!(await this.hasRevision(repository, digest))) throw new OciError('MANIFEST_UNKNOWN', { digest });
+    await this.driver.delete(pathFor({ kind: 'manifestRevisionLink', repository, digest }));
+    for (const tag of await this.tags.tagsPointingAt(repository, digest)) await this.tags.untag(repository, tag);
+    return {};
+  }
+
+  /** Blobs must be linked in this repository and children must be its revisions (no cross-repo leaks). */
+  private async checkReferences(repository: string, document: ManifestDocument): Promise<void> {
+    const blobsPresent = await mapBounded(document.blobs, PARALLEL_CHECKS, (blob) =>
+      this.hasLayer(repository, blob.digest),
+    );
+    throwIfMissing(document.blobs, blobsPresent);
+    const childrenPresent = await mapBounded(document.children, PARALLEL_CHECKS, (child) =>
+      this.hasRevision(repository, child.digest),
+    );
+    throwIfMissing(document.children, childrenPresent);
+  }
+
+  /** Linked in the repository and its bytes still in the blob store (linkedblobstore.go `Stat`). */
+  private async hasLayer(repository: string, digest: string): Promise<boolean> {
+    const linked = await readLink(this.driver, pathFor({ kind: 'layerLink', repository, digest }));
+    return linked !== undefined && (await pathExists(this.driver, pathFor({ kind: 'blobData', digest })));
+  }
+
+  private async hasRevision(repository: string, digest: string): Promise<boolean> {
+    const linked = await readLink(this.driver, pathFor({ kind: 'manifestRevisionLink', repository, digest }));
+    return linked !== undefined && (await pathExists(this.driver, pathFor({ kind: 'blobData', digest })));
+  }
+
+  /** A repository exists once something was pushed to it: layers or manifests. */
+  private async assertRepositoryExists(repository: string): Promise<void> {
+    const [layers, manifests] = await Promise.all([
+      pathExists(this.driver, pathFor({ kind: 'layersDir', repository })),
+      pathExists(this.driver, pathFor({ kind: 'manifestRevisionsDir', repository })),
+    ]);
+    if (!layers && !manifests) throw new OciError('NAME_UNKNOWN', { name: repository });
+  }
+}
+
+function throwIfMissing(descriptors: ContentDescriptor[], present: boolean[]): void {
+  const missing = descriptors.find((_, index) => !present[index]);
+  if (missing !== undefined) throw new OciError('MANIFEST_BLOB_UNKNOWN', { digest: missing.digest });
+}
+
+function tooLarge(): OciError {
+  return new OciError('SIZE_INVALID', `a manifest may not exceed ${MANIFEST_SIZE_LIMIT} bytes`, 413);
+}
