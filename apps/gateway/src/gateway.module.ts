@@ -1,0 +1,25 @@
+import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { BaseController } from './base.controller';
+import { BlobHandler } from './blob.handler';
+import { ListingHandler } from './listing.handler';
+import { ManifestHandler } from './manifest.handler';
+import { RegistryController } from './registry.controller';
+import { HealthGateMiddleware } from './health-gate.middleware';
+import { ResponseHeadersMiddleware } from './response-headers.middleware';
+import { UploadHandler } from './upload.handler';
+
+/**
+ * The only public listener: routes /v2/, validates, renders OCI errors, serves blob reads.
+ * Needs, from the composition root: BERTH_CONFIG, STORAGE_DRIVER, MANIFEST_CLIENT, UPLOAD_CLIENT,
+ * HEALTH_BOARD.
+ */
+@Module({
+  controllers: [BaseController, RegistryController],
+  providers: [ResponseHeadersMiddleware, HealthGateMiddleware, BlobHandler, UploadHandler, ManifestHandler, ListingHandler],
+})
+export class GatewayModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    // Headers first: the 503 of the health gate carries them too.
+    consumer.apply(ResponseHeadersMiddleware, HealthGateMiddleware).forRoutes('*path');
+  }
+}

@@ -1,0 +1,23 @@
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { HEALTH_BOARD, type HealthBoard } from '@berth/contracts';
+import { OciError } from '@berth/oci';
+import type { NextFunction, Request, Response } from 'express';
+import { sendOciError } from './oci-error.filter';
+
+/**
+ * While the health service reports the storage unhealthy, every request is refused with
+ * the reference's 503 (`UNAVAILABLE`, "health check failed: please see /debug/health").
+ */
+@Injectable()
+export class HealthGateMiddleware implements NestMiddleware {
+  constructor(@Inject(HEALTH_BOARD) private readonly board: HealthBoard) {}
+
+  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const report = await this.board.current();
+    if (report && !report.healthy) {
+      sendOciError(req, res, new OciError('UNAVAILABLE', 'health check failed: please see /debug/health'));
+      return;
+    }
+    next();
+  }
+}

@@ -1,0 +1,79 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { MANIFEST_CLIENT, type ManifestMessages, ManifestPattern, type MessageClient } from '@berth/contracts';
+import { OciError, parseReference } from '@berth/oci';
+import type { Request, Response } from 'express';
+
+/** The distribution-spec's limit, and the reference's: a manifest is small JSON. */
+export const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;
+
+@Injectable()
+export class ManifestHandler {
+  constructor(@Inject(MANIFEST_CLIENT) private readonly manifests: MessageClient<ManifestMessages>) {}
+
+  /** `GET`/`HEAD`, by tag or digest, honouring the client's `Accept`. */
+  async get(req: Request, res: Response, repository: string, reference: string): Promise<void> {
+    parseReference(reference);
+    const head = req.method === 'HEAD';
+    const found = await this.manifests.send(ManifestPattern.Get, { repository, reference, withContent: !head });
+    if (!accepts(req.headers.accept, found.mediaType)) {
+      throw new OciError(
+        'MANIFEST_UNKNOWN',
+        `the manifest is ${found.mediaType}, which the request's Accept header does not allow`,
+      );
+    }
+    res.setHeader('Content-Type', found.mediaType);
+    res.setHeader('Content-Length', found.size);
+    res.setHeader('Docker-Content-Digest', found.digest);
+    res.setHeader('ETag', `"${found.digest}"`);
+    if (head) res.end();
+    else res.end(Buffer.from(found.content ?? '', 'base64'));
+  }
+
+  async put(req: Request, res: Response, repository: string, reference: string): Promise<void> {
+    parseReference(reference);
+    const content = await readManifestBody(req);
+    const stored = await this.manifests.send(ManifestPattern.Put, {
+      repository,
+      reference,
+      contentType: req.headers['content-type'] ?? '',
+      content: content.toString('base64'),
+    });
+    res.status(201);
+    res.setHeader('Location', `/v2/${repository}/manifests/${stored.digest}`);
+    res.setHeader('Docker-Content-Digest', stored.digest);
+    if (stored.subject) res.setHeader('OCI-Subject', stored.subject);
+    res.setHeader('Content-Length', 0).end();
+  }
+
+  async delete(res: Response, repository: string, reference: string): Promise<void> {
+    parseReference(reference);
+    await this.manifests.send(ManifestPattern.Delete, { repository, reference });
+    res.status(202).setHeader('Content-Length', 0).end();
+  }
+}
+
+/**
+ * An `Accept` header allows a media type when it is absent, names it, or names a wildcard.
+ * (Old Docker clients that accept only schema 1 get MANIFEST_UNKNOWN, as the reference answers
+ * clients that cannot take an OCI manifest.)
+ */
+function accepts(header: string | undefined, mediaType: string): boolean {
+  if (header === undefined || header.trim() === '') return true;
+  const accepted = header.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase());
+  return accepted.some((type) => type === '*/*' || type === mediaType || type === 'application/*');
+}
+
+/** The body, up to the size limit: a larger declared or actual body is refused (413) unread. */
+async function readManifestBody(req: Request): Promise<Buffer> {
+  const tooLarge = () =>
+    new OciError('SIZE_INVALID', `a manifest may not exceed ${MANIFEST_SIZE_LIMIT} bytes`, undefined, 413);
+  if (Number(req.headers['content-length'] ?? 0) > MANIFEST_SIZE_LIMIT) throw tooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MANIFEST_SIZE_LIMIT) throw tooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,22 @@
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
+import type { NextFunction, Request, Response } from 'express';
+
+/**
+ * Headers on every response, errors and 503s included (the reference forgets `http.headers`
+ * on its health-check 503s; berth does not).
+ */
+@Injectable()
+export class ResponseHeadersMiddleware implements NestMiddleware {
+  private readonly headers: [string, string[]][];
+
+  constructor(@Inject(BERTH_CONFIG) config: BerthConfig) {
+    this.headers = Object.entries(config.http.headers ?? {});
+  }
+
+  use(_req: Request, res: Response, next: NextFunction): void {
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    for (const [name, values] of this.headers) res.setHeader(name, values);
+    next();
+  }
+}

@@ -1,0 +1,129 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  type MessageClient,
+  UPLOAD_CLIENT,
+  type UploadMessages,
+  UploadPattern,
+  type UploadProgress,
+} from '@berth/contracts';
+import { OciError, parseDigest } from '@berth/oci';
+import type { Request, Response } from 'express';
+import { type ByteRange, parseChunkRange, uploadRangeHeader } from './http-ranges';
+
+/**
+ * Blob upload sessions (distribution-spec "Pushing blobs"). The gateway checks the HTTP
+ * side (digests, ranges, lengths) and streams the body on; the upload service owns the
+ * session, the bytes and the commit.
+ */
+@Injectable()
+export class UploadHandler {
+  constructor(@Inject(UPLOAD_CLIENT) private readonly uploads: MessageClient<UploadMessages>) {}
+
+  /** `POST /blobs/uploads/`: a new session, a cross-repository mount, or a whole blob in one request. */
+  async start(req: Request, res: Response, repository: string): Promise<void> {
+    const mountDigest = query(req, 'mount');
+    const from = query(req, 'from');
+    const mount = mountDigest === undefined ? undefined : { digest: parseDigest(mountDigest), ...(from ? { from } : {}) };
+    const started = await this.uploads.send(UploadPattern.Start, { repository, ...(mount ? { mount } : {}) });
+    if (started.kind === 'mounted') return created(res, repository, started.digest);
+
+    const digest = query(req, 'digest');
+    if (digest !== undefined) {
+      const finished = await this.uploads.send(UploadPattern.Finish, {
+        repository,
+        id: started.id,
+        state: started.state,
+        digest: parseDigest(digest),
+        ...bodyOf(req),
+      });
+      return created(res, repository, finished.digest);
+    }
+    progress(res.status(202), repository, started);
+  }
+
+  /** `PATCH`: one chunk (with `Content-Range`) or the whole stream (without). */
+  async append(req: Request, res: Response, repository: string, id: string): Promise<void> {
+    const range = parseChunkRange(req.headers['content-range']);
+    const body = bodyOf(req, range);
+    const progressed = await this.uploads.send(UploadPattern.Append, {
+      repository,
+      id,
+      state: stateOf(req),
+      body: req,
+      ...body,
+    });
+    progress(res.status(202), repository, progressed);
+  }
+
+  /** `PUT ?digest=`: the optional last chunk, then the digest check and the commit. */
+  async finish(req: Request, res: Response, repository: string, id: string): Promise<void> {
+    const digest = query(req, 'digest');
+    if (digest === undefined) throw new OciError('DIGEST_INVALID', 'PUT of an upload needs ?digest=<digest>');
+    const finished = await this.uploads.send(UploadPattern.Finish, {
+      repository,
+      id,
+      state: stateOf(req),
+      digest: parseDigest(digest),
+      ...bodyOf(req, parseChunkRange(req.headers['content-range'])),
+    });
+    created(res, repository, finished.digest);
+  }
+
+  async status(req: Request, res: Response, repository: string, id: string): Promise<void> {
+    const current = await this.uploads.send(UploadPattern.Status, { repository, id, state: stateOf(req) });
+    progress(res.status(204), repository, current);
+  }
+
+  async cancel(req: Request, res: Response, repository: string, id: string): Promise<void> {
+    await this.uploads.send(UploadPattern.Cancel, { repository, id, state: stateOf(req) });
+    res.status(204).setHeader('Content-Length', 0).end();
+  }
+}
+
+function query(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function stateOf(req: Request): string {
+  const state = query(req, '_state');
+  if (state === undefined) throw new OciError('BLOB_UPLOAD_INVALID', 'the upload URL lacks its _state parameter');
+  return state;
+}
+
+/**
+ * The request body as a chunk: its stream, its declared length and range, checked against
+ * each other. No body at all (no length, not chunked) gives nothing.
+ */
+function bodyOf(req: Request, range?: ByteRange): { body?: Request; length?: number; range?: ByteRange } {
+  const declared = req.headers['content-length'];
+  const length = declared === undefined ? undefined : Number(declared);
+  if (length !== undefined && !Number.isSafeInteger(length)) {
+    throw new OciError('SIZE_INVALID', `Content-Length "${declared}" is not a byte count`);
+  }
+  if (range && length !== undefined && length !== range.end - range.start + 1) {
+    throw new OciError('SIZE_INVALID', `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`);
+  }
+  const hasBody = (length ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  return {
+    ...(hasBody ? { body: req } : {}),
+    ...(length !== undefined ? { length } : {}),
+    ...(range ? { range } : {}),
+  };
+}
+
+function progress(res: Response, repository: string, upload: UploadProgress): void {
+  res.setHeader('Location', `/v2/${repository}/blobs/uploads/${upload.id}?_state=${encodeURIComponent(upload.state)}`);
+  res.setHeader('Range', uploadRangeHeader(upload.offset));
+  res.setHeader('Docker-Upload-UUID', upload.id);
+  res.setHeader('Content-Length', 0);
+  res.end();
+}
+
+function created(res: Response, repository: string, digest: string): void {
+  res.status(201);
+  res.setHeader('Location', `/v2/${repository}/blobs/${digest}`);
+  res.setHeader('Docker-Content-Digest', digest);
+  res.setHeader('Content-Length', 0);
+  res.end();
+}

@@ -1,0 +1,2 @@
+export { HealthModule } from './health.module';
+export { StorageHealthService } from './storage-health.service';

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, printConfig } from '@berth/config';
+import { serve } from './serve';
+
+const usage = `berth: a container image registry, a drop-in replacement for Docker's registry:2
+
+Usage:
+  berth serve CONFIG                    run the registry, every service in one process
+  berth config check CONFIG             validate CONFIG (with REGISTRY_* overrides) and exit
+  berth config print CONFIG             print the effective configuration, secrets masked
+  berth --help                          this text
+
+CONFIG is the reference registry's config.yml (version 0.1). Every key can be overridden
+by an environment variable: REGISTRY_STORAGE_SWIFT_PASSWORD sets storage.swift.password.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || command === undefined || command === 'help') {
+    console.log(usage);
+    return values.help || command === 'help' ? 0 : 2;
+  }
+  switch (command) {
+    case 'serve': {
+      await serve(loadConfig(single(rest, 'berth serve CONFIG')));
+      return 0;
+    }
+    case 'config': {
+      const [action, ...files] = rest;
+      const file = single(files, 'berth config check|print CONFIG');
+      const config = loadConfig(file);
+      if (action === 'check') console.log(`${file}: ok`);
+      else if (action === 'print') process.stdout.write(printConfig(config));
+      else throw new UsageError(`unknown config action "${action ?? ''}": use check or print`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+class UsageError extends Error {}
+
+function single(args: string[], form: string): string {
+  if (args.length !== 1 || args[0] === undefined) throw new UsageError(`usage: ${form}`);
+  return args[0];
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    // Config errors and usage errors are for people: one clear message, no stack.
+    if (error instanceof ConfigError || error instanceof UsageError) {
+      console.error(`berth: ${error.message}`);
+      process.exitCode = 2;
+    } else {
+      console.error('berth:', error);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,4 @@
+export * from './manifest.contract';
+export * from './upload.contract';
+export * from './service-client';
+export * from './health.contract';

@@ -1,0 +1,75 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Messages the upload service answers: blob upload sessions, mounts, blob deletion.
+ *
+ * Upload state travels with the client: `state` is the opaque token (HMAC-signed with
+ * `http.secret`) that the gateway puts into the Location's `_state` parameter and hands
+ * back on every later request of the session, so any upload instance can take any call.
+ *
+ * Messages with a `body` carry blob bytes as a stream. Bytes never enter Redis: in the
+ * distributed mode those messages travel over the upload service's internal HTTP listener.
+ * WARNING: the pattern strings are wire names; renaming one breaks mixed-version clusters.
+ */
+export const UploadPattern = {
+  Start: 'upload.start',
+  Append: 'upload.append',
+  Finish: 'upload.finish',
+  Status: 'upload.status',
+  Cancel: 'upload.cancel',
+  DeleteBlob: 'upload.blob.delete',
+} as const;
+
+/** Where a session stands: its id, the bytes received, and the signed state for the next call. */
+export interface UploadProgress {
+  id: string;
+  offset: number;
+  state: string;
+}
+
+/** The gateway's reading of `Content-Range` (`<start>-<end>`, inclusive) for a chunk. */
+export interface ChunkRange {
+  start: number;
+  end: number;
+}
+
+export interface UploadMessages {
+  [UploadPattern.Start]: {
+    /**
+     * `mount` asks to link an existing blob (from `from`, or from any readable repository
+     * when `from` is absent); when it cannot, a new session starts instead.
+     */
+    request: { repository: string; mount?: { digest: string; from?: string } };
+    reply: { kind: 'mounted'; digest: string } | ({ kind: 'session' } & UploadProgress);
+  };
+  [UploadPattern.Append]: {
+    request: { repository: string; id: string; state: string; range?: ChunkRange; length?: number; body: Readable };
+    reply: UploadProgress;
+  };
+  [UploadPattern.Finish]: {
+    /** The last chunk may come with the PUT; `body` is absent when the PUT has none. */
+    request: {
+      repository: string;
+      id: string;
+      state: string;
+      digest: string;
+      range?: ChunkRange;
+      length?: number;
+      body?: Readable;
+    };
+    reply: { digest: string; size: number };
+  };
+  [UploadPattern.Status]: {
+    request: { repository: string; id: string; state: string };
+    reply: UploadProgress;
+  };
+  [UploadPattern.Cancel]: {
+    request: { repository: string; id: string; state: string };
+    reply: Record<string, never>;
+  };
+  [UploadPattern.DeleteBlob]: {
+    /** Unlinks the blob from the repository; the bytes go at garbage collection. */
+    request: { repository: string; digest: string };
+    reply: Record<string, never>;
+  };
+}
