@@ -1,0 +1,11 @@
+export { BERTH_CONFIG } from './berth-config.token';
+export { ConfigError, type ConfigProblem } from './config-error';
+export { formatGoDuration, parseGoDuration } from './duration';
+export { type LoadedConfig, type LoadOptions, loadConfig, loadConfigFromString, parseConfig } from './load-config';
+export { maskSecrets, redact } from './mask-secrets';
+export { printConfig } from './print-config';
+export type { BerthConfig } from './schema/config.schema';
+export type { AuthConfig, AuthProvider } from './schema/auth.schema';
+export type { StorageConfig, StorageDriverConfig } from './schema/storage.schema';
+export { isSecretKey, secretKeys } from './secret-keys';
+export { storageDriverOf } from './storage-driver-of';

@@ -1,0 +1,57 @@
+/**
+ * Keys whose values are secrets wherever they appear (a driver's parameters, `redis`,
+ * `proxy`, `http`, log hooks, middleware options), and why each one is:
+ *
+ * | key               | where                                  | why it is a secret                                      |
+ * |-------------------|----------------------------------------|---------------------------------------------------------|
+ * | `password`        | storage.swift, redis, proxy, log hooks' smtp | a login credential                                 |
+ * | `secret`          | http.secret; azure `credentials.secret` | http.secret is the HMAC key that signs upload state: whoever has it can forge `_state` |
+ * | `secretkey`       | storage.s3, storage.swift              | S3's secret access key signs requests; Swift's signs temp URLs |
+ * | `sessiontoken`    | storage.s3                             | an STS session token is a bearer credential             |
+ * | `accountkey`      | storage.azure                          | the storage account's shared key: full access           |
+ * | `accesskeysecret` | storage.oss                            | Alibaba's signing secret                                |
+ * | `credentials`     | storage.gcs, storage.azure             | an inline service account (with its private key) or client secret: every value hidden |
+ * | `apikey`          | reporting.bugsnag                      | lets anyone post as this registry                       |
+ * | `licensekey`      | reporting.newrelic                     | the account's license key                               |
+ *
+ * Not secrets, and shown: `accesskey` (S3) and `accesskeyid` (OSS) are key *identifiers*,
+ * which the providers do not treat as secret and which an operator needs to see to know which
+ * key is in use; `keyfile` (GCS), `http.tls.key`, `rootcertbundle`, `jwks` and `htpasswd.path`
+ * are *paths*: the files' contents are the secrets and berth never prints them.
+ */
+export const secretKeys: ReadonlySet<string> = new Set([
+  'password',
+  'secret',
+  'secretkey',
+  'sessiontoken',
+  'accountkey',
+  'accesskeysecret',
+  'credentials',
+  'apikey',
+  'licensekey',
+]);
+
+/**
+ * Header names whose values carry credentials, in any `headers` mapping: notification
+ * endpoints (`Authorization: [Bearer …]` to a webhook), health HTTP checks, `http.headers`.
+ */
+const secretHeader = /authorization|cookie|token|secret|password|api-?key|auth-key/i;
+
+export const mask = '*****';
+
+export function isSecretKey(key: string | number): boolean {
+  return typeof key === 'string' && secretKeys.has(key.toLowerCase());
+}
+
+export function isSecretHeader(name: string): boolean {
+  return secretHeader.test(name);
+}
+
+/** Is the value at `path` secret: a secret key itself, inside one, or a credential header? */
+export function isSecretPath(path: readonly (string | number)[]): boolean {
+  return path.some((part, index) => {
+    if (isSecretKey(part)) return true;
+    const parent = path[index - 1];
+    return typeof part === 'string' && parent === 'headers' && isSecretHeader(part);
+  });
+}
