@@ -29,7 +29,7 @@ export class JsonLogger implements LoggerService {
       level: level === 'log' ? 'info' : level,
       ...this.fields,
       ...(context ? { context } : {}),
-      msg: message instanceof Error ? message.message : redact(message),
+      msg: redact(message),
       ...(trace ? { trace } : {}),
     };
     process.stderr.write(`${JSON.stringify(entry)}\n`);

@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, printConfig } from '@berth/config';
+import { DriverUnavailableError } from '@berth/storage-driver';
 import { serve } from './serve';
 
 const usage = `berth: a container image registry, a drop-in replacement for Docker's registry:2
@@ -57,8 +58,8 @@ main(process.argv.slice(2)).then(
     if (code !== 0) process.exitCode = code;
   },
   (error: unknown) => {
-    // Config errors and usage errors are for people: one clear message, no stack.
-    if (error instanceof ConfigError || error instanceof UsageError) {
+    // Errors in what the operator asked for are for people: one clear message, no stack.
+    if (error instanceof ConfigError || error instanceof UsageError || error instanceof DriverUnavailableError) {
       console.error(`berth: ${error.message}`);
       process.exitCode = 2;
     } else {

@@ -1,7 +1,7 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { InProcessBus, InProcessClient, InProcessHealthBoard, InProcessServer, NestMessageClient } from '@berth/bus';
-import { BERTH_CONFIG, type BerthConfig, storageDriverOf } from '@berth/config';
+import { BERTH_CONFIG, type BerthConfig, ConfigError, storageDriverOf } from '@berth/config';
 import { HEALTH_BOARD, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
@@ -46,13 +46,24 @@ class AllInOneModule {
 
 /** Runs every service in this process and listens on `http.addr` until SIGINT/SIGTERM. */
 export async function serve(config: BerthConfig): Promise<void> {
+  if (config.auth !== undefined) {
+    // Serving without the authentication the file asks for would open the registry to all.
+    throw new ConfigError([
+      {
+        source: 'config',
+        key: 'auth',
+        message: 'authentication is not enforced by this version of berth yet; remove the auth section to serve without it',
+      },
+    ]);
+  }
   const logger = new JsonLogger(config.log);
   const bus = new InProcessBus();
   // Blob bodies are streams: no body parser may read them into memory.
   const app = await NestFactory.create(AllInOneModule.forRoot(config, bus), { bodyParser: false, logger });
   // Express's own ETag and banner have no place in registry answers.
-  app.getHttpAdapter().getInstance<{ set(key: string, value: unknown): void }>().set('etag', false);
-  app.getHttpAdapter().getInstance<{ disable(key: string): void }>().disable('x-powered-by');
+  const express = app.getHttpAdapter().getInstance() as { set(key: string, value: unknown): void };
+  express.set('etag', false);
+  express.set('x-powered-by', false);
   app.connectMicroservice({ strategy: new InProcessServer(bus) });
   app.enableShutdownHooks();
   await app.startAllMicroservices();

@@ -25,8 +25,7 @@ export class BlobHandler {
 
   async get(req: Request, res: Response, repository: string, reference: string): Promise<void> {
     const digest = parseDigest(reference);
-    const size = await this.statLinkedBlob(repository, digest);
-    const dataPath = pathFor({ kind: 'blobData', digest });
+    const { size, dataPath } = await this.statLinkedBlob(repository, digest);
     res.setHeader('Docker-Content-Digest', digest);
     res.setHeader('ETag', `"${digest}"`);
     res.setHeader('Cache-Control', 'max-age=31536000');
@@ -70,11 +69,15 @@ export class BlobHandler {
     res.status(202).setHeader('Content-Length', 0).end();
   }
 
-  /** The blob's size, when the blob exists and `repository` links it (`_layers`); else BLOB_UNKNOWN. */
-  private async statLinkedBlob(repository: string, digest: string): Promise<number> {
+  /**
+   * The blob's size, when `repository` links it; else BLOB_UNKNOWN. The link holds the
+   * canonical (sha256) digest under which the bytes are stored, also for a sha512 link.
+   */
+  private async statLinkedBlob(repository: string, digest: string): Promise<{ size: number; dataPath: string }> {
     try {
-      await this.driver.stat(pathFor({ kind: 'layerLink', repository, digest }));
-      return (await this.driver.stat(pathFor({ kind: 'blobData', digest }))).size;
+      const canonical = parseDigest((await this.driver.getContent(pathFor({ kind: 'layerLink', repository, digest }))).toString());
+      const dataPath = pathFor({ kind: 'blobData', digest: canonical });
+      return { size: (await this.driver.stat(dataPath)).size, dataPath };
     } catch (error) {
       if (error instanceof PathNotFoundError) throw new OciError('BLOB_UNKNOWN', { digest });
       throw error;

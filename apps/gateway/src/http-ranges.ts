@@ -34,7 +34,9 @@ export function parseRangeHeader(header: string | undefined, size: number): Byte
 export function parseChunkRange(header: string | undefined): ByteRange | undefined {
   if (header === undefined || header === '') return undefined;
   const match = /^(?:bytes )?(\d+)-(\d+)$/.exec(header.trim());
-  if (!match) throw new OciError('BLOB_UPLOAD_INVALID', `malformed Content-Range "${header}": expected <start>-<end>`);
+  // RANGE_INVALID (416), not BLOB_UPLOAD_INVALID: the reference gives that code a 404, which
+  // would tell the client its session is gone.
+  if (!match) throw new OciError('RANGE_INVALID', `malformed Content-Range "${header}": expected <start>-<end>`);
   const range = { start: Number(match[1]), end: Number(match[2]) };
   if (range.end < range.start) {
     throw new OciError('RANGE_INVALID', `Content-Range "${header}" ends before it starts`);

@@ -1,0 +1,206 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acceptAnyManifest, digestOf, mediaTypes } from './support/media-types';
+import { sendVerbatimPath } from './support/raw-http';
+import {
+  buildImage,
+  expectOciError,
+  getBlob,
+  http,
+  pushBlob,
+  pushImage,
+  putManifest,
+  startUpload,
+  withQuery,
+} from './support/registry-client';
+import { beyondReference, configuredHeader, type RegistryUnderTest, startRegistryUnderTest } from './support/registry-under-test';
+
+// distribution-spec v1.1: the API version check, the headers every answer carries, and the
+// grammar of names, tags and digests with the error codes the spec gives for breaking it.
+describe('the /v2/ base, error answers, names and digests', () => {
+  let registry: RegistryUnderTest;
+  let url: string;
+
+  beforeAll(async () => {
+    registry = await startRegistryUnderTest();
+    url = registry.url;
+  });
+
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  describe('GET /v2/', () => {
+    it('GET /v2/ always → 200 {} with the API version and the configured headers', async () => {
+      const res = await http(url).get('/v2/');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(JSON.parse(res.text)).toEqual({});
+      expect(res.headers['docker-distribution-api-version']).toBe('registry/2.0');
+      expect(res.headers[configuredHeader.name]).toBe(configuredHeader.value);
+    });
+
+    it('HEAD /v2/ always → 200 with the API version header', async () => {
+      const res = await http(url).head('/v2/');
+      expect(res.status).toBe(200);
+      expect(res.headers['docker-distribution-api-version']).toBe('registry/2.0');
+    });
+  });
+
+  describe('error answers', () => {
+    it('GET /v2/<name>/manifests/<tag> of an unknown repository → 404 OCI error carrying the configured headers', async () => {
+      const res = await http(url).get('/v2/nobody/here/manifests/latest').set('Accept', acceptAnyManifest);
+      expectOciError(res, 404, ['MANIFEST_UNKNOWN', 'NAME_UNKNOWN']);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.headers['docker-distribution-api-version']).toBe('registry/2.0');
+      expect(res.headers[configuredHeader.name]).toBe(configuredHeader.value);
+    });
+
+    it('HEAD /v2/<name>/blobs/<digest> of an unknown blob → 404 without a body, configured headers present', async () => {
+      const res = await http(url).head(`/v2/nobody/blobs/${digestOf('nothing')}`);
+      expect(res.status).toBe(404);
+      expect(res.text ?? '').toBe('');
+      expect(res.headers[configuredHeader.name]).toBe(configuredHeader.value);
+    });
+
+    it('PUT /v2/<name>/manifests/<tag> with an invalid body → 400 OCI error carrying the configured headers', async () => {
+      const res = await putManifest(url, 'headers/on-errors', 'v1', mediaTypes.ociManifest, '{');
+      expectOciError(res, 400, 'MANIFEST_INVALID');
+      expect(res.headers[configuredHeader.name]).toBe(configuredHeader.value);
+      expect(res.headers['docker-distribution-api-version']).toBe('registry/2.0');
+    });
+  });
+
+  describe('repository names', () => {
+    const longestName = `${'a'.repeat(127)}/${'b'.repeat(127)}`;
+
+    beyondReference('its router answers a plain-text 404 page', 'GET /v2/<name>/tags/list with an uppercase name → 400 NAME_INVALID', async () => {
+      expectOciError(await http(url).get('/v2/Library/Alpine/tags/list'), 400, 'NAME_INVALID');
+    });
+
+    beyondReference('its router answers a plain-text 404 page', 'POST /v2/<name>/blobs/uploads/ with an uppercase name → 400 NAME_INVALID', async () => {
+      expectOciError(await http(url).post('/v2/Upper/blobs/uploads/'), 400, 'NAME_INVALID');
+    });
+
+    beyondReference('its router answers a plain-text 404 page', 'PUT /v2/<name>/manifests/<tag> with a name ending in a separator → 400 NAME_INVALID', async () => {
+      const { manifest } = buildImage();
+      expectOciError(await putManifest(url, 'trailing-', 'v1', manifest.mediaType, manifest.bytes), 400, 'NAME_INVALID');
+    });
+
+    beyondReference('answers 500 UNKNOWN', 'POST /v2/<name>/blobs/uploads/ with a 256-character name → 400 NAME_INVALID', async () => {
+      const name = `${longestName}c`;
+      expect(name).toHaveLength(256);
+      expectOciError(await http(url).post(`/v2/${name}/blobs/uploads/`), 400, 'NAME_INVALID');
+    });
+
+    it('POST /v2/<name>/blobs/uploads/ with a 255-character name → 202 (the longest name allowed)', async () => {
+      expect(longestName).toHaveLength(255);
+      const res = await http(url).post(`/v2/${longestName}/blobs/uploads/`);
+      expect(res.status, res.text).toBe(202);
+    });
+
+    for (const [label, path] of [
+      ['a ../ segment', '/v2/victim/../escape/tags/list'],
+      ['a %2e%2e segment', '/v2/victim/%2e%2e/escape/tags/list'],
+      ['a %2E%2E%2F sequence', '/v2/victim/%2E%2E%2Fescape/tags/list'],
+    ] as const) {
+      beyondReference(
+        'its router cleans the path and redirects, or answers a plain-text 404',
+        `GET /v2/<name>/tags/list with ${label} in the name → 400 NAME_INVALID`,
+        async () => {
+          const res = await sendVerbatimPath(url, 'GET', path);
+          expect(res.status, res.text).toBe(400);
+          expect((JSON.parse(res.text) as { errors: { code: string }[] }).errors[0]?.code).toBe('NAME_INVALID');
+        },
+      );
+    }
+
+    it('GET /v2/<name>/tags/list with ../ in the name → never another repository\'s tags', async () => {
+      await pushImage(url, 'escape', 'secret');
+      const res = await sendVerbatimPath(url, 'GET', '/v2/victim/../escape/tags/list');
+      expect(res.text).not.toContain('secret');
+      expect(res.status).not.toBe(200);
+    });
+  });
+
+  describe('tags', () => {
+    it('PUT /v2/<name>/manifests/<tag> with a 128-character tag → 201 (the longest tag allowed)', async () => {
+      const tag = `t${'x'.repeat(127)}`;
+      const { manifest, blobs } = buildImage();
+      for (const blob of blobs) await pushBlob(url, 'tags/longest', blob);
+      const res = await putManifest(url, 'tags/longest', tag, manifest.mediaType, manifest.bytes);
+      expect(res.status, res.text).toBe(201);
+    });
+
+    beyondReference('its router answers a plain-text 404 page', 'PUT /v2/<name>/manifests/<tag> with a 129-character tag → 400 TAG_INVALID or MANIFEST_INVALID', async () => {
+      const { manifest, blobs } = buildImage();
+      for (const blob of blobs) await pushBlob(url, 'tags/too-long', blob);
+      const res = await putManifest(url, 'tags/too-long', `t${'x'.repeat(128)}`, manifest.mediaType, manifest.bytes);
+      expectOciError(res, 400, ['TAG_INVALID', 'MANIFEST_INVALID']);
+    });
+
+    beyondReference('its router answers a plain-text 404 page', 'PUT /v2/<name>/manifests/<tag> with a tag starting with "-" → 400 TAG_INVALID or MANIFEST_INVALID', async () => {
+      const { manifest, blobs } = buildImage();
+      for (const blob of blobs) await pushBlob(url, 'tags/dash', blob);
+      const res = await putManifest(url, 'tags/dash', '-v1', manifest.mediaType, manifest.bytes);
+      expectOciError(res, 400, ['TAG_INVALID', 'MANIFEST_INVALID']);
+    });
+  });
+
+  describe('digests', () => {
+    it('GET /v2/<name>/blobs/sha256:xyz → 400 DIGEST_INVALID', async () => {
+      expectOciError(await http(url).get('/v2/digests/blobs/sha256:xyz'), 400, 'DIGEST_INVALID');
+    });
+
+    it('GET /v2/<name>/blobs/<digest> with a 40-hex sha256 → 400 DIGEST_INVALID', async () => {
+      expectOciError(await http(url).get(`/v2/digests/blobs/sha256:${'ab'.repeat(20)}`), 400, 'DIGEST_INVALID');
+    });
+
+    it('GET /v2/<name>/blobs/<digest> with uppercase hex → 400 DIGEST_INVALID', async () => {
+      const upper = `sha256:${digestOf('x').slice(7).toUpperCase()}`;
+      expectOciError(await http(url).get(`/v2/digests/blobs/${upper}`), 400, 'DIGEST_INVALID');
+    });
+
+    for (const [label, digest] of [
+      ['sha256:xyz', 'sha256:xyz'],
+      ['a short hex', `sha256:${'ab'.repeat(20)}`],
+      ['uppercase hex', `sha256:${digestOf('x').slice(7).toUpperCase()}`],
+      ['an unknown algorithm', `md5:${'ab'.repeat(16)}`],
+    ] as const) {
+      it(`PUT /v2/<name>/blobs/uploads/<id>?digest= with ${label} → 400 DIGEST_INVALID, no blob stored`, async () => {
+        const location = await startUpload(url, 'digests/upload');
+        const res = await http(url)
+          .put(withQuery(location, { digest }))
+          .set('Content-Type', 'application/octet-stream')
+          .send(Buffer.from('x'));
+        expectOciError(res, 400, 'DIGEST_INVALID');
+        expect((await http(url).head(`/v2/digests/upload/blobs/${digestOf('x')}`)).status).toBe(404);
+      });
+    }
+
+    it('PUT /v2/<name>/blobs/uploads/<id>?digest=sha512:<hex> → 201, and the blob answers by that sha512 digest', async () => {
+      const bytes = randomBytes(3000);
+      const digest = digestOf(bytes, 'sha512');
+      const location = await startUpload(url, 'digests/sha512');
+      const put = await http(url)
+        .put(withQuery(location, { digest }))
+        .set('Content-Type', 'application/octet-stream')
+        .send(bytes);
+      expect(put.status, put.text).toBe(201);
+      // The reference answers with the canonical sha256 of the same bytes; either names the content.
+      expect([digest, digestOf(bytes)]).toContain(put.headers['docker-content-digest']);
+      const got = await getBlob(url, 'digests/sha512', digest);
+      expect(got.status).toBe(200);
+      expect(Buffer.compare(got.body as Buffer, bytes)).toBe(0);
+    });
+
+    it('PUT /v2/<name>/blobs/uploads/<id>?digest=sha512:<hex> of other bytes → 400 DIGEST_INVALID', async () => {
+      const location = await startUpload(url, 'digests/sha512-wrong');
+      const res = await http(url)
+        .put(withQuery(location, { digest: digestOf('other', 'sha512') }))
+        .set('Content-Type', 'application/octet-stream')
+        .send(Buffer.from('these bytes'));
+      expectOciError(res, 400, 'DIGEST_INVALID');
+    });
+  });
+});
