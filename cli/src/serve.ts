@@ -6,7 +6,7 @@ import { HEALTH_BOARD, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
-import { createStorageDriver, STORAGE_DRIVER } from '@berth/storage-driver';
+import { createStorageDriver, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import { UploadModule } from '@berth/upload';
 import { JsonLogger } from './json-logger';
 import { parseListenAddress } from './listen-address';
@@ -18,13 +18,12 @@ import { parseListenAddress } from './listen-address';
 @Global()
 @Module({})
 class RuntimeModule {
-  static forRoot(config: BerthConfig, bus: InProcessBus): DynamicModule {
-    const { name, params } = storageDriverOf(config);
+  static forRoot(config: BerthConfig, driver: StorageDriver, bus: InProcessBus): DynamicModule {
     return {
       module: RuntimeModule,
       providers: [
         { provide: BERTH_CONFIG, useValue: config },
-        { provide: STORAGE_DRIVER, useFactory: () => createStorageDriver(name, params) },
+        { provide: STORAGE_DRIVER, useValue: driver },
         { provide: MANIFEST_CLIENT, useFactory: () => new NestMessageClient(new InProcessClient(bus)) },
         { provide: UPLOAD_CLIENT, useFactory: () => new NestMessageClient(new InProcessClient(bus)) },
         { provide: HEALTH_BOARD, useValue: new InProcessHealthBoard() },
@@ -36,10 +35,10 @@ class RuntimeModule {
 
 @Module({})
 class AllInOneModule {
-  static forRoot(config: BerthConfig, bus: InProcessBus): DynamicModule {
+  static forRoot(config: BerthConfig, driver: StorageDriver, bus: InProcessBus): DynamicModule {
     return {
       module: AllInOneModule,
-      imports: [RuntimeModule.forRoot(config, bus), GatewayModule, UploadModule, ManifestModule, HealthModule],
+      imports: [RuntimeModule.forRoot(config, driver, bus), GatewayModule, UploadModule, ManifestModule, HealthModule],
     };
   }
 }
@@ -56,10 +55,13 @@ export async function serve(config: BerthConfig): Promise<void> {
       },
     ]);
   }
+  // Built before Nest: a driver that cannot be made is the operator's error, said in one line.
+  const { name, params } = storageDriverOf(config);
+  const driver = createStorageDriver(name, params);
   const logger = new JsonLogger(config.log);
   const bus = new InProcessBus();
   // Blob bodies are streams: no body parser may read them into memory.
-  const app = await NestFactory.create(AllInOneModule.forRoot(config, bus), { bodyParser: false, logger });
+  const app = await NestFactory.create(AllInOneModule.forRoot(config, driver, bus), { bodyParser: false, logger });
   // Express's own ETag and banner have no place in registry answers.
   const express = app.getHttpAdapter().getInstance() as { set(key: string, value: unknown): void };
   express.set('etag', false);

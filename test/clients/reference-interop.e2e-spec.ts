@@ -46,7 +46,7 @@ describe('berth and the reference registry on one storage', () => {
     ['the reference', 'berth'],
   ] as const;
 
-  it.each(directions)('an image pushed through %s pulls byte-identical through %s', async (pushedTo, pulledFrom) => {
+  it.each(directions)('an image pushed through %s pulls byte-identical through %s', async (pushedTo) => {
     const [push, pull] = pushedTo === 'berth' ? [berth.url, reference.url] : [reference.url, berth.url];
     const name = `interop/${pushedTo === 'berth' ? 'from-berth' : 'from-reference'}`;
     const source = `${work.path}/${name}`;

@@ -51,7 +51,7 @@ function pageOf(req: Request, max: number): { n?: number; last?: string } {
   const page: { n?: number; last?: string } = {};
   if (n !== undefined) {
     if (typeof n !== 'string' || !/^\d+$/.test(n)) {
-      throw new OciError('PAGINATION_NUMBER_INVALID', `n=${String(n)} is not a non-negative integer`);
+      throw new OciError('PAGINATION_NUMBER_INVALID', `n=${JSON.stringify(n)} is not a non-negative integer`);
     }
     page.n = Math.min(Number(n), max);
   } else {

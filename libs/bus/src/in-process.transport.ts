@@ -64,7 +64,7 @@ export class InProcessClient extends ClientProxy {
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
-    this.bus.call(this.normalizePattern(packet.pattern), packet.data).then(
+    this.bus.call(this.normalizePattern(packet.pattern as string), packet.data).then(
       (response) => callback({ response, isDisposed: true }),
       (err: unknown) => callback({ err, isDisposed: true }),
     );
@@ -72,6 +72,6 @@ export class InProcessClient extends ClientProxy {
   }
 
   protected async dispatchEvent<T>(packet: ReadPacket): Promise<T> {
-    return (await this.bus.call(this.normalizePattern(packet.pattern), packet.data)) as T;
+    return (await this.bus.call(this.normalizePattern(packet.pattern as string), packet.data)) as T;
   }
 }
