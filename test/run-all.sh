@@ -8,6 +8,7 @@ mkdir -p .state "$(dirname "$summary_file")"
 
 bash test/backends/install.sh || { echo "0 passed, 1 failed" | tee "$summary_file"; exit 1; }
 export BERTH_REQUIRE_BACKENDS=1
+swift_env=$(bash test/backends/swift.sh start) && eval "$swift_env"  # the swift driver suite and test/swift; a failed start fails those tests
 
 checks_failed=0
 pnpm build || checks_failed=$((checks_failed + 1))

@@ -3,6 +3,7 @@ import { BaseDriver } from './base/base-driver';
 import { RegulatedDriver } from './base/regulator';
 import { FilesystemDriver } from './drivers/filesystem/filesystem.driver';
 import { InMemoryDriver } from './drivers/inmemory/inmemory.driver';
+import { SwiftDriver } from './drivers/swift/swift.driver';
 import { DriverUnavailableError, InvalidDriverParamsError } from './factory-errors';
 import { type DriverName, type DriverParams, driverParams } from './params';
 import type { StorageDriver } from './storage-driver';
@@ -18,7 +19,7 @@ const constructors: DriverConstructors = {
   filesystem: (params) => new RegulatedDriver(new FilesystemDriver(params), params.maxthreads),
   inmemory: () => new InMemoryDriver(),
   s3: undefined,
-  swift: undefined,
+  swift: (params) => new SwiftDriver(params),
   azure: undefined,
   gcs: undefined,
   oss: undefined,

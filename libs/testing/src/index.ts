@@ -21,3 +21,9 @@ export { filesystemRegistryConfig } from './registry-config';
 export { ServerProcess, waitForHttp, type ServerProcessOptions } from './server-process';
 export { SkopeoError, skopeoCopy, skopeoInspect, skopeoRef, type SkopeoCopyOptions } from './skopeo';
 export { createTempDir, type TempDir } from './temp-dir';
+export {
+  startIdentityEndpoint,
+  type IdentityEndpoint,
+  type IdentityEndpointOptions,
+  type IdentityRequest,
+} from './identity-endpoint';

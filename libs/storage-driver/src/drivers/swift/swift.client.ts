@@ -1,0 +1,137 @@
+import type { Readable } from 'node:stream';
+import { StorageDriverError } from '../../errors';
+import type { SwiftAuth, SwiftSession } from './swift.auth';
+import type { HttpMethod, HttpResponse, SwiftHttp } from './swift.http';
+
+/** One entry of a JSON container listing: an object, or with a delimiter a "subdir" prefix. */
+export interface ListingEntry {
+  name?: string;
+  subdir?: string;
+  bytes?: number;
+  hash?: string;
+  last_modified?: string;
+  /** Present on Static Large Object manifests (Swift >= 2.19). */
+  slo_etag?: string;
+}
+
+export interface ObjectRequest {
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+  body?: Buffer | string | Readable;
+  /** Defaults: true for GET, HEAD and DELETE and for buffered bodies. */
+  idempotent?: boolean;
+}
+
+/** Swift answered a status the caller did not expect. Never carries the token or storage URL. */
+export class SwiftStatusError extends StorageDriverError {
+  constructor(
+    readonly status: number,
+    what: string,
+    detail = '',
+  ) {
+    super(`${what}: Swift answered ${status}${detail ? ` (${detail})` : ''}`, 'swift');
+  }
+}
+
+/**
+ * Requests against one container of the authenticated account. Adds the token, and when
+ * Swift refuses a token (401) authenticates again and repeats the request once, unless the
+ * body was a stream that is already spent.
+ */
+export class SwiftClient {
+  constructor(
+    private readonly http: SwiftHttp,
+    private readonly auth: SwiftAuth,
+    readonly container: string,
+  ) {}
+
+  session(): Promise<SwiftSession> {
+    return this.auth.session();
+  }
+
+  /** A request on `object` in the container, or on the container itself when `object` is undefined. */
+  object(method: HttpMethod, object: string | undefined, options: ObjectRequest = {}): Promise<HttpResponse> {
+    return this.send(method, (storageUrl) => objectUrl(storageUrl, this.container, object, options.query), options);
+  }
+
+  /** A request on the account (bulk delete, account metadata). */
+  account(method: HttpMethod, options: ObjectRequest = {}): Promise<HttpResponse> {
+    return this.send(method, (storageUrl) => withQuery(storageUrl, options.query), options);
+  }
+
+  /** The cluster's capabilities (`/info`, beside `/v1` on the proxy); undefined when the operator hid it. */
+  async info(): Promise<Record<string, unknown> | undefined> {
+    const { storageUrl } = await this.auth.session();
+    const url = new URL(storageUrl);
+    const versionAt = url.pathname.search(/\/v1(\/|$)/);
+    url.pathname = `${versionAt >= 0 ? url.pathname.slice(0, versionAt) : ''}/info`;
+    url.search = '';
+    try {
+      const response = await this.httpGet(url.toString());
+      const text = await response.body.text();
+      return response.status === 200 ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Every entry under `prefix`, page by page, in Swift's (byte-wise) order. */
+  async *list(prefix: string, options: { delimiter?: string; pageSize?: number } = {}): AsyncGenerator<ListingEntry> {
+    let marker = '';
+    for (;;) {
+      const query: Record<string, string> = { format: 'json', prefix, limit: String(options.pageSize ?? 10_000) };
+      if (options.delimiter !== undefined) query.delimiter = options.delimiter;
+      if (marker) query.marker = marker;
+      const response = await this.object('GET', undefined, { query });
+      const text = await response.body.text();
+      if (response.status === 204) return;
+      if (response.status !== 200) throw new SwiftStatusError(response.status, `listing ${this.container}/${prefix}`);
+      const page = JSON.parse(text) as ListingEntry[];
+      for (const entry of page) yield entry;
+      const last = page[page.length - 1];
+      if (page.length < Number(query.limit) || last === undefined) return;
+      marker = last.name ?? last.subdir ?? '';
+    }
+  }
+
+  private async send(method: HttpMethod, urlOf: (storageUrl: string) => string, options: ObjectRequest): Promise<HttpResponse> {
+    const buffered = options.body === undefined || typeof options.body === 'string' || Buffer.isBuffer(options.body);
+    const idempotent = options.idempotent ?? (buffered || method === 'GET' || method === 'HEAD' || method === 'DELETE');
+    for (let attempt = 1; ; attempt++) {
+      const session = await this.auth.session();
+      const response = await this.http.send({
+        method,
+        url: urlOf(session.storageUrl),
+        headers: { ...options.headers, 'x-auth-token': session.token },
+        body: options.body,
+        idempotent,
+      });
+      if (response.status !== 401 || attempt > 1 || !buffered) return response;
+      await response.body.dump();
+      this.auth.invalidate(session.token);
+    }
+  }
+
+  private httpGet(url: string): Promise<HttpResponse> {
+    return this.http.send({ method: 'GET', url, idempotent: true });
+  }
+}
+
+/** Object names travel percent-encoded per path segment; `/` stays a separator. */
+export function objectUrl(storageUrl: string, container: string, object: string | undefined, query?: Record<string, string>): string {
+  const base = storageUrl.replace(/\/+$/, '');
+  const path = object === undefined ? encodePath(container) : `${encodePath(container)}/${encodePath(object)}`;
+  return withQuery(`${base}/${path}`, query);
+}
+
+export function encodePath(name: string): string {
+  return name.split('/').map(encodeURIComponent).join('/');
+}
+
+function withQuery(url: string, query: Record<string, string> | undefined): string {
+  if (query === undefined) return url;
+  const search = Object.entries(query)
+    .map(([key, value]) => (value === '' ? encodeURIComponent(key) : `${encodeURIComponent(key)}=${encodeURIComponent(value)}`))
+    .join('&');
+  return search ? `${url}?${search}` : url;
+}

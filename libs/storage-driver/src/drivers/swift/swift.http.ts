@@ -1,0 +1,123 @@
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE' | 'COPY';
+
+export interface HttpRequest {
+  method: HttpMethod;
+  url: string;
+  headers?: Record<string, string>;
+  /** A `Readable` is sent as it comes (chunked) and can never be replayed, so it is never retried. */
+  body?: Buffer | string | Readable;
+  /** Safe to send twice: GET, HEAD, DELETE, and PUT or POST of a buffered body. */
+  idempotent: boolean;
+}
+
+export interface HttpResponse {
+  status: number;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  body: Readable & { dump(): Promise<void>; arrayBuffer(): Promise<ArrayBuffer>; text(): Promise<string> };
+}
+
+/** Statuses a Swift proxy answers while a backend is restarting or overloaded. */
+const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
+const RETRYABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+export interface RetryPolicy {
+  attempts: number;
+  firstDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** About 3 s of patience in all: a proxy restart fits, a dead cluster fails the call quickly. */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, firstDelayMs: 100, maxDelayMs: 1_600 };
+
+/**
+ * The driver's one HTTP client: a keep-alive undici pool per origin, so every Swift call
+ * after the first reuses a connection, and one retry policy for idempotent calls.
+ */
+export class SwiftHttp {
+  private readonly agent: Agent;
+
+  constructor(
+    options: { insecureSkipVerify: boolean },
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      connections: 128,
+      // Segment PUTs stream for as long as the client uploads: no body timeout.
+      bodyTimeout: 0,
+      headersTimeout: 5 * 60_000,
+      connect: { rejectUnauthorized: !options.insecureSkipVerify, timeout: 30_000 },
+    });
+  }
+
+  /** Sends the request; 5xx answers and connection failures are retried when it is idempotent. */
+  async send(req: HttpRequest): Promise<HttpResponse> {
+    const retryable = req.idempotent && !isStream(req.body);
+    for (let attempt = 1; ; attempt++) {
+      const last = !retryable || attempt >= this.retry.attempts;
+      let response: HttpResponse;
+      try {
+        response = await this.once(req);
+      } catch (error) {
+        if (last || !RETRYABLE_CODES.has(errorCode(error))) throw error;
+        await sleep(this.delay(attempt));
+        continue;
+      }
+      if (last || !RETRYABLE_STATUS.has(response.status)) return response;
+      await response.body.dump();
+      await sleep(this.delay(attempt));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async once(req: HttpRequest): Promise<HttpResponse> {
+    const response = await request(req.url, {
+      dispatcher: this.agent,
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+    });
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    return { status: response.statusCode, headers, body: response.body };
+  }
+
+  private delay(attempt: number): number {
+    const base = Math.min(this.retry.maxDelayMs, this.retry.firstDelayMs * 2 ** (attempt - 1));
+    // Jitter, so that many writers hit by one proxy restart do not come back in step.
+    return base / 2 + Math.random() * (base / 2);
+  }
+}
+
+function isStream(body: HttpRequest['body']): boolean {
+  return body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body);
+}
+
+function errorCode(error: unknown): string {
+  const { code, cause } = error as { code?: unknown; cause?: { code?: unknown } };
+  if (typeof code === 'string') return code;
+  return typeof cause?.code === 'string' ? cause.code : '';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

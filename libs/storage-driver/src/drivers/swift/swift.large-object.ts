@@ -1,0 +1,201 @@
+import { StorageDriverError } from '../../errors';
+import { encodePath, type SwiftClient, SwiftStatusError } from './swift.client';
+import { parseSegmentName } from './swift.layout';
+
+/** One segment of a large object: its object name in the container, size and MD5 ETag. */
+export interface Segment {
+  name: string;
+  bytes: number;
+  etag: string;
+}
+
+/** What a HEAD says an object is. */
+export type StoredObject =
+  | { kind: 'plain'; size: number; modTime: Date }
+  | { kind: 'slo'; size: number; modTime: Date }
+  /** A Dynamic Large Object (what the reference writes): its segments are whatever lists under `segmentPrefix`. */
+  | { kind: 'dlo'; size: number; modTime: Date; segmentContainer: string; segmentPrefix: string };
+
+export interface ClusterFeatures {
+  /** `/info` lists `slo`: manifests are SLOs, checked against every segment's ETag and size. */
+  slo: boolean;
+  maxManifestSegments: number;
+  /** `/info` lists `bulk_delete`: deletes go in batches of `maxDeletesPerRequest`. */
+  bulkDelete: boolean;
+  maxDeletesPerRequest: number;
+  maxObjectNameLength: number;
+}
+
+export const CONTENT_TYPE = 'application/octet-stream';
+
+/**
+ * Large objects in one container: reading what an object is, listing its segments,
+ * writing manifests, deleting segments. Every manifest written here owns its segments
+ * alone; callers make sure no second manifest ever names them (see the driver's move).
+ */
+export class LargeObjects {
+  constructor(
+    private readonly client: SwiftClient,
+    readonly features: ClusterFeatures,
+  ) {}
+
+  async head(name: string): Promise<StoredObject | undefined> {
+    const response = await this.client.object('HEAD', name);
+    await response.body.dump();
+    if (response.status === 404) return undefined;
+    if (response.status < 200 || response.status >= 300) throw new SwiftStatusError(response.status, `HEAD ${name}`);
+    return describe(response.headers);
+  }
+
+  /** The segments of a large object, in order; [] for a plain object. */
+  async segmentsOf(name: string, stored: StoredObject): Promise<Segment[]> {
+    switch (stored.kind) {
+      case 'plain':
+        return [];
+      case 'slo': {
+        const response = await this.client.object('GET', name, { query: { 'multipart-manifest': 'get' } });
+        const text = await response.body.text();
+        if (response.status !== 200) throw new SwiftStatusError(response.status, `reading the manifest of ${name}`);
+        const entries = JSON.parse(text) as Array<{ name: string; bytes: number; hash: string }>;
+        const prefix = `/${this.client.container}/`;
+        return entries.map((entry) => {
+          // SLO entries name "/<container>/<object>"; a segment in another container is not ours to manage.
+          if (!entry.name.startsWith(prefix)) {
+            throw new StorageDriverError(`${name} has a segment outside the container: ${entry.name}`, 'swift');
+          }
+          return { name: entry.name.slice(prefix.length), bytes: entry.bytes, etag: entry.hash };
+        });
+      }
+      case 'dlo': {
+        if (stored.segmentContainer !== this.client.container) {
+          throw new StorageDriverError(`${name} keeps its segments in container ${stored.segmentContainer}`, 'swift');
+        }
+        const segments: Segment[] = [];
+        for await (const entry of this.client.list(stored.segmentPrefix)) {
+          if (entry.name !== undefined) segments.push({ name: entry.name, bytes: entry.bytes ?? 0, etag: entry.hash ?? '' });
+        }
+        return segments;
+      }
+    }
+  }
+
+  /**
+   * Writes `name` as the manifest of `segments`: an SLO where the cluster has them (Swift
+   * checks each segment's ETag and size before accepting it), else a DLO over the one
+   * folder that holds them all. No segments: an empty plain object.
+   */
+  async writeManifest(name: string, segments: Segment[]): Promise<void> {
+    if (segments.length === 0) {
+      const response = await this.client.object('PUT', name, { body: Buffer.alloc(0), headers: { 'content-type': CONTENT_TYPE } });
+      await response.body.dump();
+      if (response.status !== 201) throw new SwiftStatusError(response.status, `PUT ${name}`);
+      return;
+    }
+    if (this.features.slo && segments.length <= this.features.maxManifestSegments) {
+      const manifest = segments.map((segment) => ({
+        path: `/${this.client.container}/${segment.name}`,
+        etag: segment.etag,
+        size_bytes: segment.bytes,
+      }));
+      const response = await this.client.object('PUT', name, {
+        query: { 'multipart-manifest': 'put' },
+        headers: { 'content-type': CONTENT_TYPE },
+        body: JSON.stringify(manifest),
+      });
+      const text = await response.body.text();
+      if (response.status !== 201) throw new SwiftStatusError(response.status, `writing the manifest ${name}`, text.trim().slice(0, 300));
+      return;
+    }
+    await this.writeDlo(name, segments);
+  }
+
+  /** Deletes `names` (segments or plain objects); ones already gone are no error. */
+  async deleteObjects(names: string[]): Promise<void> {
+    if (names.length === 0) return;
+    if (this.features.bulkDelete && names.length > 1) {
+      for (let start = 0; start < names.length; start += this.features.maxDeletesPerRequest) {
+        await this.bulkDelete(names.slice(start, start + this.features.maxDeletesPerRequest));
+      }
+      return;
+    }
+    await inParallel(names, 8, (name) => this.deleteOne(name));
+  }
+
+  async deleteOne(name: string): Promise<void> {
+    const response = await this.client.object('DELETE', name);
+    await response.body.dump();
+    if (response.status === 404) return;
+    if (response.status < 200 || response.status >= 300) throw new SwiftStatusError(response.status, `DELETE ${name}`);
+  }
+
+  /** Deletes an SLO with its segments in one request (Swift reads the manifest itself). */
+  async deleteSlo(name: string): Promise<void> {
+    const response = await this.client.object('DELETE', name, {
+      query: { 'multipart-manifest': 'delete' },
+      headers: { accept: 'application/json' },
+    });
+    const text = await response.body.text();
+    if (response.status === 404) return;
+    if (response.status !== 200) throw new SwiftStatusError(response.status, `DELETE ${name} with its segments`);
+    // It answers 200 whatever happened and lists its failures in the body.
+    const result = JSON.parse(text) as { Errors?: Array<[string, string]> };
+    const errors = (result.Errors ?? []).filter(([, status]) => !status.startsWith('404'));
+    if (errors.length > 0) {
+      throw new StorageDriverError(`deleting ${name} and its segments failed for ${errors.length}, first: ${errors[0]!.join(' ')}`, 'swift');
+    }
+  }
+
+  private async writeDlo(name: string, segments: Segment[]): Promise<void> {
+    const folders = new Set(segments.map((segment) => parseSegmentName(segment.name)?.folder));
+    const [folder] = [...folders];
+    if (folders.size !== 1 || folder === undefined) {
+      throw new StorageDriverError(`cannot write ${name} as a DLO: its segments are not all in one segment folder`, 'swift');
+    }
+    const response = await this.client.object('PUT', name, {
+      body: Buffer.alloc(0),
+      headers: { 'content-type': CONTENT_TYPE, 'x-object-manifest': `${this.client.container}/${folder}/` },
+    });
+    await response.body.dump();
+    if (response.status !== 201) throw new SwiftStatusError(response.status, `writing the manifest ${name}`);
+  }
+
+  private async bulkDelete(names: string[]): Promise<void> {
+    const body = names.map((name) => `/${encodePath(this.client.container)}/${encodePath(name)}`).join('\n');
+    const response = await this.client.account('POST', {
+      query: { 'bulk-delete': '' },
+      headers: { 'content-type': 'text/plain', accept: 'application/json' },
+      body,
+    });
+    const text = await response.body.text();
+    if (response.status !== 200) throw new SwiftStatusError(response.status, 'bulk delete');
+    const result = JSON.parse(text) as { Errors?: Array<[string, string]>; 'Response Status'?: string };
+    const errors = (result.Errors ?? []).filter(([, status]) => !status.startsWith('404'));
+    if (errors.length > 0) {
+      throw new StorageDriverError(`bulk delete failed for ${errors.length} objects, first: ${errors[0]!.join(' ')}`, 'swift');
+    }
+  }
+}
+
+export function describe(headers: Record<string, string>): StoredObject {
+  const size = Number(headers['content-length'] ?? 0);
+  const lastModified = headers['last-modified'];
+  const modTime = lastModified === undefined ? new Date(0) : new Date(lastModified);
+  if ((headers['x-static-large-object'] ?? '').toLowerCase() === 'true') return { kind: 'slo', size, modTime };
+  const manifest = headers['x-object-manifest'];
+  if (manifest !== undefined) {
+    // "<container>/<prefix>", percent-encoded as Swift stores it.
+    const decoded = decodeURIComponent(manifest);
+    const slash = decoded.indexOf('/');
+    return { kind: 'dlo', size, modTime, segmentContainer: decoded.slice(0, slash), segmentPrefix: decoded.slice(slash + 1) };
+  }
+  return { kind: 'plain', size, modTime };
+}
+
+/** Runs `work` over `items` with at most `limit` at a time; the first failure rejects. */
+export async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(lanes);
+}

@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { StorageDriverError } from '../../errors';
+import type { FileWriter } from '../../storage-driver';
+import { type SwiftClient, SwiftStatusError } from './swift.client';
+import type { HttpResponse } from './swift.http';
+import { segmentName } from './swift.layout';
+import { CONTENT_TYPE, type LargeObjects, type Segment } from './swift.large-object';
+
+export interface WriterPlan {
+  /** The driver path, for messages. */
+  path: string;
+  /** The object that becomes the file's manifest. */
+  objectName: string;
+  /** Segments of earlier writers this one continues (append); they stay first, in order. */
+  inherited: Segment[];
+  /** Where this writer's segments go, and the number of its first one. */
+  folder: string;
+  firstNumber: number;
+  /** Segments of the large object this writer replaces: deleted once the new manifest is written. */
+  replaced: Segment[];
+  chunkSize: number;
+}
+
+/**
+ * Streams a file into Swift as numbered segments of `chunkSize` bytes, each sent while its
+ * bytes arrive (one segment in flight, none held whole), then writes a manifest naming
+ * them all. Ending the stream without commit writes the manifest too, so that a writer
+ * opened later with `append` (in any process) reads the segment list from it and carries
+ * on; `commit` is "end, and wait until the manifest is written".
+ */
+export class SwiftWriter extends Writable implements FileWriter {
+  private readonly segments: Segment[];
+  private current: SegmentUpload | undefined;
+  private nextNumber: number;
+  private written: number;
+  /** Segment names this writer created, for cancel and for cleanup after a failure. */
+  private readonly created: string[] = [];
+  private manifestWritten = false;
+  private state: 'open' | 'committed' | 'cancelled' = 'open';
+
+  constructor(
+    private readonly client: SwiftClient,
+    private readonly objects: LargeObjects,
+    private readonly plan: WriterPlan,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+    this.segments = [...plan.inherited];
+    this.nextNumber = plan.firstNumber;
+    this.written = plan.inherited.reduce((sum, segment) => sum + segment.bytes, 0);
+  }
+
+  get size(): number {
+    return this.written;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.append(chunk).then(() => callback(), callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.finish().then(() => callback(), callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.current?.abort(error ?? new Error('writer destroyed'));
+    this.current = undefined;
+    if (this.state === 'cancelled') {
+      callback(error);
+      return;
+    }
+    // A failed or abandoned writer would leave segments no manifest names: nobody could find them.
+    this.removeUnrecorded().then(
+      () => callback(error),
+      () => callback(error),
+    );
+  }
+
+  async commit(): Promise<void> {
+    if (this.state === 'cancelled') throw new StorageDriverError(`writer for ${this.plan.path} was cancelled`, 'swift');
+    if (this.state === 'committed') return;
+    if (!this.writableEnded) this.end();
+    await finished(this);
+    this.state = 'committed';
+  }
+
+  async cancel(): Promise<void> {
+    if (this.state === 'committed') throw new StorageDriverError(`writer for ${this.plan.path} was committed`, 'swift');
+    this.state = 'cancelled';
+    if (!this.destroyed) this.destroy();
+    await finished(this).catch(() => undefined);
+    // Cancelled content leaves nothing at the path: the manifest, and every segment, earlier writers' too.
+    await this.objects.deleteOne(this.plan.objectName);
+    const names = new Set([...this.segments.map((segment) => segment.name), ...this.created]);
+    await this.objects.deleteObjects([...names]);
+  }
+
+  private async append(chunk: Buffer): Promise<void> {
+    let rest = chunk;
+    while (rest.length > 0) {
+      this.current ??= this.startSegment();
+      const part = rest.subarray(0, this.plan.chunkSize - this.current.bytes);
+      rest = rest.subarray(part.length);
+      await this.current.write(part);
+      this.written += part.length;
+      if (this.current.bytes >= this.plan.chunkSize) await this.finishSegment();
+    }
+  }
+
+  private startSegment(): SegmentUpload {
+    const name = segmentName(this.plan.folder, this.nextNumber++);
+    this.created.push(name);
+    return new SegmentUpload(this.client, name);
+  }
+
+  private async finishSegment(): Promise<void> {
+    const upload = this.current;
+    if (upload === undefined) return;
+    this.current = undefined;
+    this.segments.push(await upload.finish());
+  }
+
+  private async finish(): Promise<void> {
+    await this.finishSegment();
+    await this.objects.writeManifest(this.plan.objectName, this.segments);
+    this.manifestWritten = true;
+    const kept = new Set(this.segments.map((segment) => segment.name));
+    await this.objects.deleteObjects(this.plan.replaced.map((segment) => segment.name).filter((name) => !kept.has(name)));
+  }
+
+  private async removeUnrecorded(): Promise<void> {
+    const recorded = new Set(this.manifestWritten ? this.segments.map((segment) => segment.name) : []);
+    await this.objects.deleteObjects(this.created.filter((name) => !recorded.has(name)));
+  }
+}
+
+/**
+ * One segment PUT whose body is written as it arrives (chunked transfer encoding). Its MD5
+ * is computed on the way and must equal the ETag Swift stored.
+ */
+class SegmentUpload {
+  bytes = 0;
+  private readonly md5 = createHash('md5');
+  private readonly body = new PassThrough({ highWaterMark: 1024 * 1024 });
+  private readonly response: Promise<HttpResponse>;
+  /** Rejects as soon as Swift answers before the body is complete (a refusal). */
+  private readonly earlyAnswer: Promise<never>;
+
+  constructor(
+    client: SwiftClient,
+    readonly name: string,
+  ) {
+    this.response = client.object('PUT', name, { body: this.body, headers: { 'content-type': CONTENT_TYPE }, idempotent: false });
+    this.earlyAnswer = this.response.then(
+      async (response) => {
+        await response.body.dump();
+        throw new SwiftStatusError(response.status, `PUT segment ${name}`);
+      },
+      (error: unknown) => {
+        throw error;
+      },
+    );
+    // Observed by write/finish; never an unhandled rejection when the writer is abandoned.
+    this.earlyAnswer.catch(() => undefined);
+  }
+
+  async write(part: Buffer): Promise<void> {
+    this.md5.update(part);
+    this.bytes += part.length;
+    if (this.body.write(part)) return;
+    let onDrain: (() => void) | undefined;
+    try {
+      await Promise.race([new Promise<void>((resolve) => this.body.once('drain', (onDrain = resolve))), this.earlyAnswer]);
+    } finally {
+      if (onDrain) this.body.off('drain', onDrain);
+    }
+  }
+
+  async finish(): Promise<Segment> {
+    this.body.end();
+    const response = await this.response;
+    await response.body.dump();
+    if (response.status !== 201) throw new SwiftStatusError(response.status, `PUT segment ${this.name}`);
+    const etag = (response.headers.etag ?? '').replace(/"/g, '');
+    const md5 = this.md5.digest('hex');
+    if (etag !== md5) {
+      throw new StorageDriverError(`segment ${this.name}: Swift stored ETag ${etag}, the bytes sent have MD5 ${md5}`, 'swift');
+    }
+    return { name: this.name, bytes: this.bytes, etag };
+  }
+
+  abort(error: Error): void {
+    this.body.destroy(error);
+  }
+}

@@ -1,0 +1,211 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface IdentityEndpointOptions {
+  /** The real Swift's tempauth URL (`http://127.0.0.1:PORT/auth/v1.0`), where tokens come from. */
+  swiftAuthUrl: string;
+  /** The lifetime the answers advertise; shorter than tempauth's to make clients renew early. */
+  tokenLifetimeSeconds?: number;
+  /** The region of the real endpoints; a second region, `Nowhere`, points at a closed port. */
+  region?: string;
+}
+
+/** One token request as received, for tests that check what a client sent. */
+export interface IdentityRequest {
+  version: 2 | 3;
+  body: unknown;
+  /** What the endpoint answered. */
+  status: number;
+}
+
+export interface IdentityEndpoint {
+  /** `http://127.0.0.1:PORT`; Keystone v2.0 lives under `/v2.0`, v3 under `/v3`. */
+  readonly url: string;
+  readonly v2Url: string;
+  readonly v3Url: string;
+  readonly requests: readonly IdentityRequest[];
+  /** The next `count` tokens handed out are ones Swift does not know: it answers them 401. */
+  handOutRefusedTokens(count: number): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A small Keystone stand-in for tests: Keystone dropped v2.0 years ago (TESTBED.md), and
+ * the seed configuration authenticates with v2.0. It answers `POST /v2.0/tokens` and
+ * `POST /v3/auth/tokens` by asking the real Swift's tempauth for a token with the same
+ * credentials (user `<project>:<username>`, key `<password>`) and hands that token out in
+ * a service catalog whose object-store endpoint is the real Swift's storage URL. A client
+ * that passes through it therefore talks to a real Swift with a real token.
+ */
+export async function startIdentityEndpoint(options: IdentityEndpointOptions): Promise<IdentityEndpoint> {
+  const requests: IdentityRequest[] = [];
+  let refusedToHandOut = 0;
+  const lifetime = options.tokenLifetimeSeconds ?? 3600;
+  const region = options.region ?? 'RegionOne';
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => answer(res, 500, { error: { code: 500, message: String(error) } }));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '').split('?')[0]!.replace(/\/+$/, '');
+    if (req.method !== 'POST' || (path !== '/v2.0/tokens' && path !== '/v3/auth/tokens')) {
+      answer(res, 404, { error: { code: 404, message: `no route for ${req.method} ${path}` } });
+      return;
+    }
+    const version = path === '/v2.0/tokens' ? 2 : 3;
+    let body: unknown;
+    try {
+      body = JSON.parse(await readBody(req));
+    } catch {
+      record(version, undefined, 400);
+      answer(res, 400, { error: { code: 400, message: 'the body is not JSON' } });
+      return;
+    }
+    const credentials = version === 2 ? v2Credentials(body) : v3Credentials(body);
+    if ('problem' in credentials) {
+      record(version, body, 400);
+      answer(res, 400, { error: { code: 400, message: credentials.problem } });
+      return;
+    }
+    const swift = await tempauthToken(options.swiftAuthUrl, `${credentials.project}:${credentials.username}`, credentials.password);
+    if (swift === undefined) {
+      record(version, body, 401);
+      answer(res, 401, { error: { code: 401, message: 'The request you have made requires authentication.' } });
+      return;
+    }
+    let token = swift.token;
+    if (refusedToHandOut > 0) {
+      refusedToHandOut--;
+      token = `AUTH_tk${randomBytes(16).toString('hex')}`;
+    }
+    const issued = new Date();
+    const expires = new Date(issued.getTime() + lifetime * 1000);
+    const nowhere = 'http://127.0.0.1:9/v1/AUTH_nowhere';
+    record(version, body, version === 2 ? 200 : 201);
+    if (version === 2) {
+      const endpoint = (url: string, name: string) => ({ region: name, publicURL: url, internalURL: url, adminURL: url });
+      answer(res, 200, {
+        access: {
+          token: { id: token, issued_at: issued.toISOString(), expires: expires.toISOString(), tenant: { id: credentials.project, name: credentials.project } },
+          serviceCatalog: [
+            { type: 'identity', name: 'keystone', endpoints: [endpoint(`${url}/v2.0`, region)] },
+            { type: 'object-store', name: 'swift', endpoints: [endpoint(swift.storageUrl, region), endpoint(nowhere, 'Nowhere')] },
+          ],
+          user: { id: credentials.username, name: credentials.username, roles: [{ name: 'admin' }] },
+        },
+      });
+      return;
+    }
+    const endpoints = (url: string, name: string) =>
+      (['public', 'internal', 'admin'] as const).map((kind) => ({ interface: kind, region: name, region_id: name, url, id: `${name}-${kind}` }));
+    answer(
+      res,
+      201,
+      {
+        token: {
+          methods: ['password'],
+          issued_at: issued.toISOString(),
+          expires_at: expires.toISOString(),
+          user: { id: credentials.username, name: credentials.username, domain: { id: 'default', name: 'Default' } },
+          project: { id: credentials.project, name: credentials.project, domain: { id: 'default', name: 'Default' } },
+          catalog: [
+            { type: 'identity', name: 'keystone', endpoints: endpoints(`${url}/v3`, region) },
+            { type: 'object-store', name: 'swift', endpoints: [...endpoints(swift.storageUrl, region), ...endpoints(nowhere, 'Nowhere')] },
+          ],
+        },
+      },
+      { 'x-subject-token': token },
+    );
+  }
+
+  function record(version: 2 | 3, body: unknown, status: number): void {
+    requests.push({ version, body, status });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    v2Url: `${url}/v2.0`,
+    v3Url: `${url}/v3`,
+    requests,
+    handOutRefusedTokens(count: number) {
+      refusedToHandOut = count;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+type Credentials = { project: string; username: string; password: string } | { problem: string };
+
+function v2Credentials(body: unknown): Credentials {
+  const auth = (body as { auth?: { passwordCredentials?: { username?: string; password?: string }; tenantName?: string; tenantId?: string } }).auth;
+  const username = auth?.passwordCredentials?.username;
+  const password = auth?.passwordCredentials?.password;
+  const project = auth?.tenantName ?? auth?.tenantId;
+  if (!username || !password) return { problem: 'Expecting to find passwordCredentials in auth' };
+  if (!project) return { problem: 'this endpoint hands out tenant-scoped tokens only: give tenantName or tenantId' };
+  return { project, username, password };
+}
+
+/** Keystone v3 names users and projects within a domain: one is required, as Keystone requires it. */
+function v3Credentials(body: unknown): Credentials {
+  type Domain = { id?: string; name?: string };
+  const auth = (
+    body as {
+      auth?: {
+        identity?: { methods?: string[]; password?: { user?: { name?: string; password?: string; domain?: Domain } } };
+        scope?: { project?: { id?: string; name?: string; domain?: Domain } };
+      };
+    }
+  ).auth;
+  const user = auth?.identity?.password?.user;
+  if (!auth?.identity?.methods?.includes('password') || !user?.name || !user.password) {
+    return { problem: 'Expecting to find identity.password.user with name and password' };
+  }
+  if (!isDefaultDomain(user.domain)) return { problem: `unknown user domain ${JSON.stringify(user.domain)}` };
+  const project = auth.scope?.project;
+  if (!project) return { problem: 'this endpoint hands out project-scoped tokens only' };
+  if (project.id === undefined && (!project.name || !isDefaultDomain(project.domain))) {
+    return { problem: 'a project named without a known domain' };
+  }
+  return { project: project.id ?? project.name!, username: user.name, password: user.password };
+}
+
+function isDefaultDomain(domain: { id?: string; name?: string } | undefined): boolean {
+  return domain?.id === 'default' || domain?.name === 'Default';
+}
+
+async function tempauthToken(authUrl: string, user: string, key: string): Promise<{ token: string; storageUrl: string } | undefined> {
+  const response = await fetch(authUrl, { headers: { 'x-auth-user': user, 'x-auth-key': key } });
+  await response.arrayBuffer();
+  const token = response.headers.get('x-auth-token');
+  const storageUrl = response.headers.get('x-storage-url');
+  if (!response.ok || !token || !storageUrl) return undefined;
+  return { token, storageUrl };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.once('error', reject);
+  });
+}
+
+function answer(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}

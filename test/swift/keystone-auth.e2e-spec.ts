@@ -1,0 +1,143 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { createStorageDriver, StorageDriverError, type StorageDriver } from '@berth/storage-driver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type IdentityEndpoint, startIdentityEndpoint } from '@berth/testing';
+import { dropContainer, listContainer, type SwiftBackend, swiftBackend, swiftSession } from './swift-backend';
+
+/**
+ * The driver's Keystone v2.0 and v3 flows against a real Swift: the identity endpoint
+ * hands out real tempauth tokens in a catalog that points at the Swift all-in-one, so
+ * every call after authentication is a real Swift call with a real token.
+ */
+describe('swift driver: Keystone v2.0 and v3 through an identity endpoint in front of a real Swift', () => {
+  let backend: SwiftBackend;
+  let identity: IdentityEndpoint;
+  const container = `berth-keystone-${randomBytes(4).toString('hex')}`;
+  // tempauth user "admin:admin" is project "admin", user "admin", key "admin".
+  const credentials = { username: 'admin', password: 'admin', container };
+
+  beforeAll(async () => {
+    backend = swiftBackend();
+    identity = await startIdentityEndpoint({ swiftAuthUrl: backend.authurl });
+  });
+
+  afterAll(async () => {
+    await identity?.close();
+    if (backend) await dropContainer(backend, container);
+  });
+
+  /** Small and large writes, listing, move and delete: enough to prove the token and endpoint work. */
+  async function roundTrip(driver: StorageDriver): Promise<void> {
+    const base = `/keystone-${randomBytes(4).toString('hex')}`;
+    await driver.putContent(`${base}/link`, Buffer.from('sha256:abc'));
+    expect((await driver.getContent(`${base}/link`)).toString()).toBe('sha256:abc');
+    const content = randomBytes(300_000);
+    const writer = await driver.writer(`${base}/_uploads/u/data`);
+    await pipeline(Readable.from([content.subarray(0, 100_000), content.subarray(100_000)]), writer);
+    await writer.commit();
+    await driver.move(`${base}/_uploads/u/data`, `${base}/blobs/data`);
+    const read = createHash('sha256');
+    for await (const chunk of await driver.reader(`${base}/blobs/data`)) read.update(chunk as Buffer);
+    expect(read.digest('hex')).toBe(createHash('sha256').update(content).digest('hex'));
+    // The upload's manifest moved away and owned nothing else: its folder is gone with it.
+    expect(await driver.list(base)).toEqual([`${base}/blobs`, `${base}/link`]);
+    await driver.delete(base);
+    await expect(driver.stat(base)).rejects.toThrow(/not found/);
+  }
+
+  it('v2.0 with a tenant, as the seed configuration: creates the container and works on it', async () => {
+    const before = identity.requests.length;
+    // 128 KiB segments: the 300 kB write spans three of them.
+    const driver = createStorageDriver('swift', { ...credentials, authurl: identity.v2Url, tenant: 'admin', chunksize: 128 * 1024 });
+    await roundTrip(driver);
+    const sent = identity.requests.slice(before);
+    expect(sent.map((request) => [request.version, request.status])).toEqual([[2, 200]]);
+    expect(sent[0]!.body).toEqual({ auth: { passwordCredentials: { username: 'admin', password: 'admin' }, tenantName: 'admin' } });
+    // Created at start-up, and left empty by the delete: no segment outlived its manifest.
+    const { token, storageUrl } = await swiftSession(backend);
+    const head = await fetch(`${storageUrl}/${container}`, { method: 'HEAD', headers: { 'x-auth-token': token } });
+    expect(head.status).toBe(204);
+    expect(await listContainer(backend, container)).toEqual([]);
+  });
+
+  it('v3 with user and project domains by name and a region', async () => {
+    const before = identity.requests.length;
+    const driver = createStorageDriver('swift', {
+      ...credentials,
+      authurl: identity.v3Url,
+      tenant: 'admin',
+      domain: 'Default',
+      tenantdomain: 'Default',
+      region: 'RegionOne',
+      chunksize: 128 * 1024,
+    });
+    await roundTrip(driver);
+    const sent = identity.requests.slice(before);
+    expect(sent.map((request) => [request.version, request.status])).toEqual([[3, 201]]);
+    expect(sent[0]!.body).toEqual({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: 'admin', password: 'admin', domain: { name: 'Default' } } } },
+        scope: { project: { name: 'admin', domain: { name: 'Default' } } },
+      },
+    });
+  });
+
+  it('v3 with a project id and a domain id, and the internal endpoint', async () => {
+    const before = identity.requests.length;
+    const driver = createStorageDriver('swift', {
+      ...credentials,
+      authurl: identity.v3Url,
+      tenantid: 'admin',
+      domainid: 'default',
+      endpointtype: 'internal',
+    });
+    await driver.putContent('/v3-ids/file', Buffer.from('x'));
+    await driver.delete('/v3-ids');
+    expect(identity.requests.slice(before).map((request) => request.body)).toEqual([
+      {
+        auth: {
+          identity: { methods: ['password'], password: { user: { name: 'admin', password: 'admin', domain: { id: 'default' } } } },
+          scope: { project: { id: 'admin' } },
+        },
+      },
+    ]);
+  });
+
+  it('authenticates again when Swift refuses the token (401), without failing the call', async () => {
+    const before = identity.requests.length;
+    identity.handOutRefusedTokens(1);
+    const driver = createStorageDriver('swift', { ...credentials, authurl: identity.v2Url, tenant: 'admin' });
+    await driver.putContent('/refused/file', Buffer.from('after a 401'));
+    expect((await driver.getContent('/refused/file')).toString()).toBe('after a 401');
+    await driver.delete('/refused');
+    expect(identity.requests.length - before).toBe(2);
+  });
+
+  it('authenticates again before the token expires', async () => {
+    const shortLived = await startIdentityEndpoint({ swiftAuthUrl: backend.authurl, tokenLifetimeSeconds: 2 });
+    try {
+      const driver = createStorageDriver('swift', { ...credentials, authurl: shortLived.v3Url, tenant: 'admin', domain: 'Default' });
+      await driver.putContent('/renewed/file', Buffer.from('x'));
+      expect(shortLived.requests).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      // The tempauth token behind it is still good: only the advertised expiry can make the driver renew.
+      expect((await driver.getContent('/renewed/file')).toString()).toBe('x');
+      expect(shortLived.requests.map((request) => request.status)).toEqual([201, 201]);
+      await driver.delete('/renewed');
+    } finally {
+      await shortLived.close();
+    }
+  });
+
+  it('fails with a message naming the problem for a wrong password, and for a region without Swift', async () => {
+    const wrong = createStorageDriver('swift', { ...credentials, password: 'wrong', authurl: identity.v2Url, tenant: 'admin' });
+    const error: unknown = await wrong.getContent('/x').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(StorageDriverError);
+    expect((error as Error).message).toMatch(/authentication failed: .*answered 401: check storage\.swift\.username/);
+
+    const nowhere = createStorageDriver('swift', { ...credentials, authurl: identity.v2Url, tenant: 'admin', region: 'Elsewhere' });
+    await expect(nowhere.getContent('/x')).rejects.toThrow(/no public object-store endpoint in region "Elsewhere"/);
+  });
+});

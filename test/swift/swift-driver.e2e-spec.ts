@@ -1,0 +1,160 @@
+import { randomBytes } from 'node:crypto';
+import { finished } from 'node:stream/promises';
+import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropContainer, listContainer, type SwiftBackend, swiftBackend, swiftSession } from './swift-backend';
+
+/**
+ * What the shared suite cannot see: how the Swift driver lays objects out in its container
+ * and who owns which segments. These look at the container behind the driver's back.
+ */
+describe('swift driver: segments, manifests and their ownership on a real Swift', () => {
+  let backend: SwiftBackend;
+  let driver: StorageDriver;
+  const container = `berth-layout-${randomBytes(4).toString('hex')}`;
+  const chunksize = 100_000;
+
+  beforeAll(() => {
+    backend = swiftBackend();
+    driver = createStorageDriver('swift', { ...backend, container, chunksize });
+  });
+
+  afterAll(async () => {
+    if (backend) await dropContainer(backend, container);
+  });
+
+  async function swift(method: string, object: string, query = '', headers: Record<string, string> = {}, body?: Buffer) {
+    const { token, storageUrl } = await swiftSession(backend);
+    return fetch(`${storageUrl}/${container}/${object}${query}`, { method, headers: { 'x-auth-token': token, ...headers }, body });
+  }
+
+  async function readAll(path: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await driver.reader(path)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async function write(path: string, content: Buffer, options: { append?: boolean; commit?: boolean } = {}) {
+    const writer = await driver.writer(path, { append: options.append });
+    writer.end(content);
+    if (options.commit === false) await finished(writer);
+    else await writer.commit();
+    return writer;
+  }
+
+  /** The segment names a manifest object lists. */
+  async function manifestSegments(object: string): Promise<string[]> {
+    const response = await swift('GET', object, '?multipart-manifest=get');
+    expect(response.headers.get('x-static-large-object')).toBe('True');
+    const entries = (await response.json()) as Array<{ name: string }>;
+    return entries.map((entry) => entry.name.slice(container.length + 2));
+  }
+
+  it('writes files/<path> as an SLO over segments/<h[0:3]>/<h[3:]>/%016d numbered from 1', async () => {
+    const path = '/docker/registry/v2/repositories/busybox/_uploads/one/data';
+    const content = randomBytes(250_000);
+    await write(path, content);
+    const names = await listContainer(backend, container);
+    const segments = names.filter((name) => name.startsWith('segments/'));
+    expect(names.filter((name) => name.startsWith('files/'))).toEqual([`files${path}`]);
+    expect(segments).toHaveLength(3);
+    const folder = `segments/${Buffer.from(path).toString('hex').slice(0, 3)}/${Buffer.from(path).toString('hex').slice(3)}`;
+    segments.forEach((name, index) => {
+      expect(name.startsWith(folder)).toBe(true);
+      expect(name).toMatch(new RegExp(`/${String(index + 1).padStart(16, '0')}$`));
+    });
+    expect(await manifestSegments(`files${path}`)).toEqual(segments);
+    expect((await readAll(path)).equals(content)).toBe(true);
+    await driver.delete(path);
+    expect(await listContainer(backend, container)).toEqual([]);
+  });
+
+  it('moves a blob by its manifest: one manifest owns the segments, and purging the upload keeps every byte (distribution#2188)', async () => {
+    const upload = '/repo/_uploads/id/data';
+    const blob = '/blobs/sha256/ab/abcdef/data';
+    const content = randomBytes(350_000);
+    await write(upload, content);
+    await driver.putContent('/repo/_uploads/id/startedat', Buffer.from(new Date().toISOString()));
+    const segments = await manifestSegments(`files${upload}`);
+    await driver.move(upload, blob);
+    expect((await swift('HEAD', `files${upload}`)).status).toBe(404);
+    expect(await manifestSegments(`files${blob}`)).toEqual(segments);
+    // The purge of the upload folder, which lost the reference its blobs.
+    await driver.delete('/repo/_uploads/id');
+    expect((await readAll(blob)).equals(content)).toBe(true);
+    const manifests = (await listContainer(backend, container)).filter((name) => name.startsWith('files/'));
+    expect(manifests).toEqual([`files${blob}`]);
+    await driver.delete('/blobs');
+    expect(await listContainer(backend, container)).toEqual([]);
+  });
+
+  it('continues an upload on another driver instance from the manifest, numbering on', async () => {
+    const path = '/repo/_uploads/resumed/data';
+    const first = randomBytes(250_000);
+    const second = randomBytes(150_000);
+    await write(path, first, { commit: false });
+    // Another replica: nothing shared but the container.
+    const other = createStorageDriver('swift', { ...backend, container, chunksize });
+    const resumed = await other.writer(path, { append: true });
+    expect(resumed.size).toBe(250_000);
+    resumed.end(second);
+    await resumed.commit();
+    expect(resumed.size).toBe(400_000);
+    const segments = await manifestSegments(`files${path}`);
+    expect(segments.map((name) => name.slice(-16))).toEqual(['1', '2', '3', '4', '5'].map((n) => n.padStart(16, '0')));
+    expect(new Set(segments.map((name) => name.slice(0, -17))).size).toBe(1);
+    expect((await readAll(path)).equals(Buffer.concat([first, second]))).toBe(true);
+    await other.delete('/repo');
+    expect(await listContainer(backend, container)).toEqual([]);
+  });
+
+  it('removes every segment on cancel, earlier writers included', async () => {
+    const path = '/repo/_uploads/cancelled/data';
+    await write(path, randomBytes(150_000), { commit: false });
+    const writer = await driver.writer(path, { append: true });
+    writer.write(randomBytes(120_000));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await writer.cancel();
+    expect(await listContainer(backend, container)).toEqual([]);
+  });
+
+  it('replacing a large file deletes the replaced segments', async () => {
+    const path = '/repo/rewritten';
+    await write(path, randomBytes(250_000));
+    await write(path, randomBytes(120_000));
+    expect((await listContainer(backend, container)).filter((name) => name.startsWith('segments/'))).toHaveLength(2);
+    await driver.delete(path);
+    expect(await listContainer(backend, container)).toEqual([]);
+  });
+
+  it('reads, moves and deletes a DLO written the reference way (X-Object-Manifest)', async () => {
+    const folder = 'segments/abc/reference-written';
+    const parts = [randomBytes(1000), randomBytes(2000), randomBytes(500)];
+    for (const [index, part] of parts.entries()) {
+      expect((await swift('PUT', `${folder}/${String(index + 1).padStart(16, '0')}`, '', {}, part)).status).toBe(201);
+    }
+    const manifest = await swift('PUT', 'files/reference/_uploads/u/data', '', { 'x-object-manifest': `${container}/${folder}` }, Buffer.alloc(0));
+    expect(manifest.status).toBe(201);
+    await driver.putContent('/reference/_uploads/u/startedat', Buffer.from('2026-01-01T00:00:00Z'));
+    expect((await readAll('/reference/_uploads/u/data')).equals(Buffer.concat(parts))).toBe(true);
+    await driver.move('/reference/_uploads/u/data', '/reference/blob/data');
+    await driver.delete('/reference/_uploads');
+    expect((await readAll('/reference/blob/data')).equals(Buffer.concat(parts))).toBe(true);
+    await driver.delete('/reference');
+    expect(await listContainer(backend, container)).toEqual([]);
+  });
+
+  it('signs TempURLs for redirects only when a secret key is configured', async () => {
+    await driver.putContent('/tempurl/file', Buffer.from('served by Swift itself'));
+    expect(await driver.redirectUrl('/tempurl/file', 'GET')).toBeUndefined();
+    const signing = createStorageDriver('swift', { ...backend, container, secretkey: 'berth-test-tempurl-key' });
+    const url = await signing.redirectUrl('/tempurl/file', 'GET');
+    expect(url).toMatch(/temp_url_sig=.*temp_url_expires=/);
+    const response = await fetch(url!);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe('served by Swift itself');
+    const head = await fetch((await signing.redirectUrl('/tempurl/file', 'HEAD'))!, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    await driver.delete('/tempurl');
+  });
+});
