@@ -24,6 +24,9 @@ export function sendOciError(req: Request, res: Response, error: OciError): void
     return;
   }
   for (const [name, value] of Object.entries(error.headers ?? {})) res.setHeader(name, value);
+  // A refused body (too large, bad range) is read and dropped, not left unread: a client still
+  // sending would otherwise see EPIPE instead of the error.
+  if (!req.readableEnded) req.resume();
   const body = JSON.stringify({ errors: [error.toJSON()] });
   res.status(error.status).type('application/json; charset=utf-8');
   if (req.method === 'HEAD') res.setHeader('Content-Length', Buffer.byteLength(body)).end();

@@ -17,11 +17,14 @@ export class ManifestReader {
 
   constructor(@Inject(STORAGE_DRIVER) private readonly driver: StorageDriver) {}
 
-  /** The bytes of manifest `digest`; MANIFEST_UNKNOWN when the blob is gone. */
-  async content(digest: string): Promise<Buffer> {
+  /** The bytes of manifest `digest` and their summary; MANIFEST_UNKNOWN when the blob is gone. */
+  async content(digest: string): Promise<{ content: Buffer; summary: ManifestSummary }> {
     const content = await this.read(digest);
-    this.remember(digest, summarizeStoredManifest(content));
-    return content;
+    // The same digest is the same bytes: a summary made once serves every later read.
+    let summary = this.summaries.get(digest);
+    if (summary === undefined || summary.size !== content.length) summary = summarizeStoredManifest(content);
+    this.remember(digest, summary);
+    return { content, summary };
   }
 
   async summary(digest: string): Promise<ManifestSummary> {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import type { ManifestMessages, ManifestPattern } from '@berth/contracts';
 import { checkDigest, digestOf, OciError, parseReference, pathFor, splitDigest } from '@berth/oci';
-import { STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import {
   type ContentDescriptor,
   type LayerUrlPolicy,
@@ -78,29 +78,48 @@ export class ManifestStore {
     return document.subject ? { digest, subject: document.subject.digest } : { digest };
   }
 
+  /**
+   * Storage is read on every request (no tag is cached: another registry may share the
+   * storage): the tag's link, then the revision link and the manifest's bytes side by side.
+   * Whether the repository exists is asked only when the answer is "unknown", to tell
+   * NAME_UNKNOWN from MANIFEST_UNKNOWN: a revision link found proves it exists.
+   */
   async get(request: Get['request']): Promise<Get['reply']> {
     const { repository, withContent } = request;
     const target = parseReference(request.reference);
-    await this.assertRepositoryExists(repository);
     let digest: string;
     if (target.kind === 'tag') {
       const tagged = await this.tags.resolve(repository, target.tag);
-      if (tagged === undefined) throw new OciError('MANIFEST_UNKNOWN', { tag: target.tag });
+      if (tagged === undefined) return this.unknown(repository, { tag: target.tag });
       digest = tagged;
     } else {
       digest = target.digest;
     }
     // A tag's link is read from storage: checked before it becomes part of a path.
-    if (!checkDigest(digest).ok || !(await this.hasRevision(repository, digest))) {
-      throw new OciError('MANIFEST_UNKNOWN', { digest });
-    }
+    if (!checkDigest(digest).ok) return this.unknown(repository, { digest });
+    const revision = this.hasRevisionLink(repository, digest);
     if (!withContent) {
+      const [linked, stored] = await Promise.all([revision, pathExists(this.driver, pathFor({ kind: 'blobData', digest }))]);
+      if (!linked || !stored) return this.unknown(repository, { digest });
       const { mediaType, size } = await this.reader.summary(digest);
       return { digest, mediaType, size };
     }
-    const content = await this.reader.content(digest);
-    const { mediaType } = await this.reader.summary(digest);
-    return { digest, mediaType, size: content.length, content: content.toString('base64') };
+    // Both settle before either answers, so no read is left running unobserved.
+    const [linked, read] = await Promise.allSettled([revision, this.reader.content(digest)]);
+    if (linked.status === 'rejected') throw linked.reason;
+    if (!linked.value) return this.unknown(repository, { digest });
+    if (read.status === 'rejected') {
+      if (read.reason instanceof OciError && read.reason.code === 'MANIFEST_UNKNOWN') return this.unknown(repository, { digest });
+      throw read.reason;
+    }
+    const { content, summary } = read.value;
+    return { digest, mediaType: summary.mediaType, size: content.length, content: content.toString('base64') };
+  }
+
+  /** MANIFEST_UNKNOWN with `detail`, or NAME_UNKNOWN when the repository itself does not exist. */
+  private async unknown(repository: string, detail: { tag: string } | { digest: string }): Promise<never> {
+    await this.assertRepositoryExists(repository);
+    throw new OciError('MANIFEST_UNKNOWN', detail);
   }
 
   /**
@@ -139,6 +158,16 @@ export class ManifestStore {
   private async hasLayer(repository: string, digest: string): Promise<boolean> {
     const linked = await readLink(this.driver, pathFor({ kind: 'layerLink', repository, digest }));
     return linked !== undefined && (await pathExists(this.driver, pathFor({ kind: 'blobData', digest })));
+  }
+
+  /** The revision link's presence alone (its content is the digest it sits under). */
+  private async hasRevisionLink(repository: string, digest: string): Promise<boolean> {
+    try {
+      return !(await this.driver.stat(pathFor({ kind: 'manifestRevisionLink', repository, digest }))).isDir;
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return false;
+      throw error;
+    }
   }
 
   private async hasRevision(repository: string, digest: string): Promise<boolean> {
