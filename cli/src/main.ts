@@ -4,11 +4,14 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, printConfig } from '@berth/config';
 import { DriverUnavailableError } from '@berth/storage-driver';
 import { serve } from './serve';
+import { isServiceName, serviceNames } from './serve-service';
 
 const usage = `berth: a container image registry, a drop-in replacement for Docker's registry:2
 
 Usage:
   berth serve CONFIG                    run the registry, every service in one process
+  berth serve --service NAME CONFIG     run one service (gateway, upload, manifest or health) in
+                                        this process; the services talk over Redis (redis.addr)
   berth config check CONFIG             validate CONFIG (with REGISTRY_* overrides) and exit
   berth config print CONFIG             print the effective configuration, secrets masked
   berth --help                          this text
@@ -20,7 +23,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h' } },
+    options: { help: { type: 'boolean', short: 'h' }, service: { type: 'string' } },
   });
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') {
@@ -29,7 +32,11 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'serve': {
-      await serve(loadConfig(single(rest, 'berth serve CONFIG')));
+      const service = values.service;
+      if (service !== undefined && !isServiceName(service)) {
+        throw new UsageError(`unknown service "${service}": use ${serviceNames.join(', ')}`);
+      }
+      await serve(loadConfig(single(rest, 'berth serve [--service NAME] CONFIG')), service);
       return 0;
     }
     case 'config': {

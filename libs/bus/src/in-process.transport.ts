@@ -63,6 +63,14 @@ export class InProcessClient extends ClientProxy {
     return this.bus as T;
   }
 
+  /**
+   * The reply as a promise, without `send`'s observable: the same handler, filters and wire
+   * errors, minus the RxJS subscription chain that `ClientProxy.send` builds per call.
+   */
+  call(pattern: string, data: unknown): Promise<unknown> {
+    return this.bus.call(this.normalizePattern(pattern), data);
+  }
+
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     this.bus.call(this.normalizePattern(packet.pattern as string), packet.data).then(
       (response) => callback({ response, isDisposed: true }),

@@ -2,6 +2,7 @@ import type { ClientProxy } from '@nestjs/microservices';
 import type { Contract, MessageClient } from '@berth/contracts';
 import { OciError } from '@berth/oci';
 import { firstValueFrom, timeout, TimeoutError } from 'rxjs';
+import { InProcessClient } from './in-process.transport';
 
 /**
  * A typed `MessageClient` over any Nest client transport. With `timeoutMs`, a call that gets
@@ -14,6 +15,13 @@ export class NestMessageClient<M extends Contract<M>> implements MessageClient<M
   ) {}
 
   async send<P extends keyof M & string>(pattern: P, request: M[P]['request']): Promise<M[P]['reply']> {
+    if (this.proxy instanceof InProcessClient && this.timeoutMs === undefined) {
+      try {
+        return await this.proxy.call(pattern, request);
+      } catch (error) {
+        throw OciError.fromWire(error);
+      }
+    }
     const reply = this.proxy.send<M[P]['reply']>(pattern, request);
     try {
       return await firstValueFrom(this.timeoutMs === undefined ? reply : reply.pipe(timeout(this.timeoutMs)));

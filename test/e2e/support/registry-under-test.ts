@@ -4,19 +4,21 @@ import { createTempDir, freePort, startBerth, startReferenceRegistry } from '@be
 
 /**
  * The server these tests drive. `berth` (the default) is the built `berth serve CONFIG`;
+ * `BERTH_E2E_TARGET=distributed` is the same build as separate processes over Redis
+ * (1 gateway, 2 upload, 2 manifest, 1 health: `startBerth`'s distributed topology);
  * `BERTH_E2E_TARGET=reference` runs the very same tests against Distribution 2.8
  * (`docker-registry`), which is how the expectations here were checked against the registry
  * berth replaces. Tests of what berth does beyond the reference are marked with
  * {@link beyondReference}: against the reference they must fail, never skip.
  */
-export type E2eTarget = 'berth' | 'reference';
+export type E2eTarget = 'berth' | 'distributed' | 'reference';
 
 export const e2eTarget: E2eTarget = targetFromEnvironment();
 
 function targetFromEnvironment(): E2eTarget {
   const value = process.env.BERTH_E2E_TARGET ?? 'berth';
-  if (value !== 'berth' && value !== 'reference') {
-    throw new Error(`BERTH_E2E_TARGET must be "berth" or "reference", not "${value}"`);
+  if (value !== 'berth' && value !== 'distributed' && value !== 'reference') {
+    throw new Error(`BERTH_E2E_TARGET must be "berth", "distributed" or "reference", not "${value}"`);
   }
   return value;
 }
@@ -65,7 +67,7 @@ export async function startRegistryUnderTest(options: RegistryOptions = {}): Pro
       const reference = await startReferenceRegistry({ rootDirectory: root, port, extraConfig: config });
       return { url: reference.url, root, stop: async () => (await reference.stop(), await work?.remove()) };
     }
-    const berth = await startBerth({ config });
+    const berth = await startBerth({ config, topology: e2eTarget === 'distributed' ? 'distributed' : 'all-in-one' });
     return { url: berth.url, root, stop: async () => (await berth.stop(), await work?.remove()) };
   } catch (error) {
     await work?.remove();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, listenAddress } from './scalars';
+import { duration, listenAddress, name } from './scalars';
 
 /**
  * berth's own settings, the one key the reference does not have. Small on purpose: every
@@ -9,14 +9,18 @@ export const berthSection = z.strictObject({
   upload: z
     .strictObject({
       // Where the upload service takes blob bytes streamed from the gateway when they run as
-      // separate processes. Loopback by default: it is not a public listener.
-      addr: listenAddress.default('127.0.0.1:5002'),
+      // separate processes. Loopback by default: it is not a public listener. Port 0 lets
+      // each instance take a free port (it announces the one it got in Redis), so several
+      // instances start from one config file.
+      addr: listenAddress.default('127.0.0.1:0'),
     })
     .prefault({}),
   bus: z
     .strictObject({
       // How long a service waits for the reply to a request sent to another service.
       requesttimeout: duration({ positive: true }).default(30_000),
+      // Every Redis key berth uses starts with this: clusters (or test runs) can share a db.
+      keyprefix: name.default('berth'),
     })
     .prefault({}),
 });

@@ -1,0 +1,33 @@
+/**
+ * Every Redis key berth uses, in one place. `prefix` is `berth.bus.keyprefix`.
+ * WARNING: these are wire names shared by every instance of a cluster; renaming one breaks
+ * mixed-version clusters.
+ */
+export class BusKeys {
+  constructor(readonly prefix: string) {}
+
+  /** The list of pending requests of one message pattern: the queue its replicas compete on. */
+  requests(pattern: string): string {
+    return `${this.prefix}:rpc:${pattern}`;
+  }
+
+  /** The channel on which one client receives its replies. */
+  replies(clientId: string): string {
+    return `${this.prefix}:reply:${clientId}`;
+  }
+
+  /** The live instances of one service (a sorted set scored by when each announcement expires). */
+  instances(service: string): string {
+    return `${this.prefix}:instances:${service}`;
+  }
+
+  /** The upload instance that took an upload session's last chunk. */
+  uploadAffinity(uploadId: string): string {
+    return `${this.prefix}:upload:affinity:${uploadId}`;
+  }
+
+  /** The health service's latest report. */
+  health(): string {
+    return `${this.prefix}:health`;
+  }
+}

@@ -1,0 +1,122 @@
+import { type Agent, type IncomingMessage, request as httpRequest } from 'node:http';
+import type { Readable } from 'node:stream';
+import { OciError, type OciWireError } from '@berth/oci';
+
+/**
+ * How a message whose request carries a byte stream (`body`) travels between processes:
+ * `POST /messages/<pattern>`, the rest of the request as base64url JSON in one header, the
+ * bytes as the HTTP body, the reply as JSON. Blob bytes never enter Redis (DESIGN.md rule 2).
+ */
+export const MESSAGE_HEADER = 'x-berth-message';
+export const HAS_BODY_HEADER = 'x-berth-body';
+export const MESSAGE_PATH = '/messages/';
+
+export function encodeMessage(request: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(request)).toString('base64url');
+}
+
+export function decodeMessage(header: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The instance could not be reached before any byte of the body left: another one may take the request. */
+export class InstanceUnreachableError extends Error {
+  constructor(address: string, cause: Error) {
+    super(`${address}: ${cause.message}`, { cause });
+    this.name = 'InstanceUnreachableError';
+  }
+}
+
+export interface StreamMessage {
+  pattern: string;
+  /** The request without its body. `length`, when present, is the body's exact byte count. */
+  request: Record<string, unknown> & { length?: number };
+  body?: Readable;
+}
+
+/**
+ * Sends one streamed message to the instance at `address` and resolves with its reply.
+ *
+ * The body is piped, so the sender's socket is read only as fast as the instance takes the
+ * bytes (backpressure end to end, nothing buffered beyond the streams' own buffers). Piping
+ * starts only once the connection stands: a refused connection has consumed nothing and
+ * rejects with {@link InstanceUnreachableError}, so the caller may try another instance.
+ * A reply that comes before the body ended (the instance refused the chunk) stops the
+ * piping and closes this connection; the unread rest stays in `body`, as it would when the
+ * handler ran in process.
+ */
+export function postStreamMessage(address: string, message: StreamMessage, agent: Agent): Promise<unknown> {
+  const { host, port } = splitAddress(address);
+  const { body, request, pattern } = message;
+  const headers: Record<string, string | number> = {
+    [MESSAGE_HEADER]: encodeMessage(request),
+    [HAS_BODY_HEADER]: body ? '1' : '0',
+    'content-type': 'application/octet-stream',
+  };
+  if (!body) headers['content-length'] = 0;
+  else if (request.length !== undefined) headers['content-length'] = request.length;
+  else headers['transfer-encoding'] = 'chunked';
+
+  return new Promise((resolve, reject) => {
+    let piping = false;
+    let settled = false;
+    const finish = (error: Error | undefined, value?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      if (body && piping) body.unpipe(outgoing);
+      body?.off('error', onBodyError);
+      body?.off('aborted', onBodyAborted);
+      if (error) reject(error);
+      else resolve(value);
+    };
+    const outgoing = httpRequest({ host, port, method: 'POST', path: `${MESSAGE_PATH}${pattern}`, headers, agent });
+    // The sender went away mid-body: the instance must see its request cut off too, not wait for the rest.
+    const onBodyError = (error: Error): void => void outgoing.destroy(error);
+    const onBodyAborted = (): void => void outgoing.destroy(new Error('the client aborted the request'));
+    const startBody = (): void => {
+      if (!body) return void outgoing.end();
+      piping = true;
+      body.once('error', onBodyError);
+      body.once('aborted', onBodyAborted);
+      body.pipe(outgoing);
+    };
+    outgoing.once('socket', (socket) => {
+      if (socket.connecting) socket.once('connect', startBody);
+      else startBody();
+    });
+    outgoing.on('error', (error) => {
+      if (!piping) finish(new InstanceUnreachableError(address, error));
+      else finish(new OciError('UNAVAILABLE', `the upload instance at ${address} failed mid-request: ${error.message}`));
+    });
+    outgoing.once('response', (response: IncomingMessage) => {
+      const bodyUnfinished = !outgoing.writableFinished;
+      readReply(response).then(
+        (reply) => {
+          // Only now: destroying earlier could lose the reply itself.
+          if (bodyUnfinished) outgoing.destroy();
+          if ('err' in reply) finish(OciError.fromWire(reply.err));
+          else finish(undefined, reply.response);
+        },
+        (error: Error) => finish(new OciError('UNAVAILABLE', `no reply from the upload instance at ${address}: ${error.message}`)),
+      );
+    });
+  });
+}
+
+async function readReply(response: IncomingMessage): Promise<{ response?: unknown } | { err: OciWireError }> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  if (typeof value !== 'object' || value === null) throw new Error('the reply is not a JSON object');
+  return value;
+}
+
+export function splitAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(address.slice(colon + 1)) };
+}

@@ -1,0 +1,32 @@
+import { type BerthProcess, createTempDir, freePort, startBerth, type TempDir } from '@berth/testing';
+import { e2eConfig } from '../../e2e/support/registry-under-test';
+import { PrivateRedis } from './private-redis';
+
+/** The compose topology (1 gateway, 2 upload, 2 manifest, 1 health) over a Redis of its own. */
+export interface Topology {
+  readonly berth: BerthProcess;
+  readonly redis: PrivateRedis;
+  stop(): Promise<void>;
+}
+
+export async function startTopology(): Promise<Topology> {
+  const work: TempDir = await createTempDir('berth-distributed-');
+  const redis = await PrivateRedis.start();
+  try {
+    const config = { ...e2eConfig(`${work.path}/registry`, await freePort()), redis: { addr: redis.addr } };
+    const berth = await startBerth({ config, topology: 'distributed', readyTimeoutMs: 60_000 });
+    return {
+      berth,
+      redis,
+      stop: async () => {
+        await berth.stop();
+        await redis.kill();
+        await work.remove();
+      },
+    };
+  } catch (error) {
+    await redis.kill();
+    await work.remove();
+    throw error;
+  }
+}

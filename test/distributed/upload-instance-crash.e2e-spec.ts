@@ -1,0 +1,95 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import type { BerthInstance } from '@berth/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { http, pathOf, startUpload, withQuery } from '../e2e/support/registry-client';
+import { startTopology, type Topology } from './support/topology';
+
+const MiB = 1024 * 1024;
+
+function digestOf(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/**
+ * Sends a PATCH whose body stops after `sent` of its announced bytes, runs `meanwhile`, and
+ * resolves with the answer the registry gives while the body is still open.
+ */
+function patchCutShort(url: string, location: string, range: string, announced: number, sent: Buffer, meanwhile: () => void) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest(`${url}${location}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/octet-stream', 'content-range': range, 'content-length': announced },
+    });
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        req.destroy();
+      });
+    });
+    // Once answered, the rest of the unsent body is moot: a broken pipe then is expected.
+    req.on('error', (error) => (answered ? undefined : reject(error)));
+    req.write(sent, () => setTimeout(meanwhile, 500));
+  });
+}
+
+describe('an upload instance killed in the middle of a chunk', () => {
+  let topology: Topology;
+  let uploads: BerthInstance[];
+
+  beforeAll(async () => {
+    topology = await startTopology();
+    uploads = topology.berth.instances.filter((instance) => instance.service === 'upload');
+  });
+
+  afterAll(async () => {
+    await topology?.stop();
+  });
+
+  it('answers 503, and the client resumes from the status offset on the other instance', async () => {
+    const repo = 'distributed/killed-mid-chunk';
+    const blob = randomBytes(3 * MiB);
+    let location = await startUpload(topology.berth.url, repo);
+    const first = await http(topology.berth.url)
+      .patch(location)
+      .set('Content-Type', 'application/octet-stream')
+      .set('Content-Range', `0-${MiB - 1}`)
+      .send(blob.subarray(0, MiB));
+    expect(first.status, first.text).toBe(202);
+    location = pathOf(first.headers.location);
+    const id = new URL(location, 'http://placeholder').pathname.split('/').at(-1)!;
+    const holder = await topology.redis.command('GET', `${topology.berth.keyPrefix}:upload:affinity:${id}`);
+    const victim = uploads.find((upload) => upload.id === holder)!;
+    expect(victim).toBeDefined();
+
+    // Half of the second chunk reaches the instance; then it dies.
+    const cut = await patchCutShort(topology.berth.url, location, `${MiB}-${3 * MiB - 1}`, 2 * MiB, blob.subarray(MiB, MiB + MiB / 2), () =>
+      victim.process.kill('SIGKILL'),
+    );
+    expect(cut.status, cut.body).toBe(503);
+    expect(JSON.parse(cut.body)).toMatchObject({ errors: [{ code: 'UNAVAILABLE' }] });
+
+    // The spec's recovery: ask where the upload stands, continue from there.
+    const status = await http(topology.berth.url).get(location);
+    expect(status.status, status.text).toBe(204);
+    const held = Number(/^0-(\d+)$/.exec(status.headers.range as string)![1]) + 1;
+    expect(held).toBeGreaterThanOrEqual(MiB);
+    expect(held).toBeLessThanOrEqual(MiB + MiB / 2);
+
+    const rest = await http(topology.berth.url)
+      .patch(location)
+      .set('Content-Type', 'application/octet-stream')
+      .set('Content-Range', `${held}-${blob.length - 1}`)
+      .send(blob.subarray(held));
+    expect(rest.status, rest.text).toBe(202);
+    const digest = digestOf(blob);
+    const put = await http(topology.berth.url).put(withQuery(pathOf(rest.headers.location), { digest }));
+    expect(put.status, put.text).toBe(201);
+    const pulled = await http(topology.berth.url).get(`/v2/${repo}/blobs/${digest}`).responseType('blob');
+    expect(digestOf(pulled.body as Buffer)).toBe(digest);
+  });
+});

@@ -1,0 +1,139 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Agent } from 'node:http';
+import { Readable } from 'node:stream';
+import { postStreamMessage } from '@berth/bus';
+import { UploadPattern, type UploadProgress } from '@berth/contracts';
+import type { BerthInstance } from '@berth/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { http, pathOf, startUpload, withQuery } from '../e2e/support/registry-client';
+import { startTopology, type Topology } from './support/topology';
+
+const MiB = 1024 * 1024;
+
+function digestOf(bytes: Buffer): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** The session id and signed state of an upload Location. */
+function sessionOf(location: string): { id: string; state: string } {
+  const url = new URL(location, 'http://placeholder');
+  return { id: url.pathname.split('/').at(-1)!, state: url.searchParams.get('_state')! };
+}
+
+describe('upload sessions across upload instances', () => {
+  let topology: Topology;
+  let uploads: BerthInstance[];
+
+  beforeAll(async () => {
+    topology = await startTopology();
+    uploads = topology.berth.instances.filter((instance) => instance.service === 'upload');
+  });
+
+  afterAll(async () => {
+    await topology?.stop();
+  });
+
+  /** The upload instance the gateway will send this session's next chunk to (the one that took the last). */
+  async function instanceHolding(id: string): Promise<BerthInstance> {
+    const holder = await topology.redis.command('GET', `${topology.berth.keyPrefix}:upload:affinity:${id}`);
+    const instance = uploads.find((upload) => upload.id === holder);
+    expect(instance, `the instance that took upload ${id}'s last chunk`).toBeDefined();
+    return instance!;
+  }
+
+  async function finishAndPull(repo: string, location: string, blob: Buffer): Promise<void> {
+    const digest = digestOf(blob);
+    const put = await http(topology.berth.url).put(withQuery(location, { digest }));
+    expect(put.status, put.text).toBe(201);
+    const pulled = await http(topology.berth.url).get(`/v2/${repo}/blobs/${digest}`).responseType('blob');
+    expect(pulled.status).toBe(200);
+    expect(digestOf(pulled.body as Buffer)).toBe(digest);
+  }
+
+  it('runs two upload instances, each on a port of its own', () => {
+    expect(uploads).toHaveLength(2);
+    expect(new Set(uploads.map((upload) => upload.address)).size).toBe(2);
+  });
+
+  it('takes chunks alternating between the two instances and verifies the whole blob', async () => {
+    const repo = 'distributed/alternating';
+    const blob = randomBytes(4 * MiB + 123);
+    const session = sessionOf(await startUpload(topology.berth.url, repo));
+    const id = session.id;
+    let state = session.state;
+    const agent = new Agent();
+    try {
+      const size = MiB;
+      for (let start = 0, index = 0; start < blob.length; start += size, index++) {
+        const chunk = blob.subarray(start, Math.min(start + size, blob.length));
+        // Straight to one instance, then the other: neither has seen the chunk before.
+        const instance = uploads[index % 2]!;
+        const reply = (await postStreamMessage(
+          instance.address!,
+          {
+            pattern: UploadPattern.Append,
+            request: { repository: repo, id, state, range: { start, end: start + chunk.length - 1 }, length: chunk.length },
+            body: Readable.from([chunk]),
+          },
+          agent,
+        )) as UploadProgress;
+        expect(reply.offset).toBe(start + chunk.length);
+        state = reply.state;
+      }
+    } finally {
+      agent.destroy();
+    }
+    await finishAndPull(repo, `/v2/${repo}/blobs/uploads/${id}?_state=${encodeURIComponent(state)}`, blob);
+  });
+
+  it('a chunk sent to an instance whose session another instance advanced is refused (RANGE_INVALID)', async () => {
+    const repo = 'distributed/stale';
+    const { id, state } = sessionOf(await startUpload(topology.berth.url, repo));
+    const agent = new Agent();
+    try {
+      const first = { repository: repo, id, state, range: { start: 0, end: 9 }, length: 10 };
+      await postStreamMessage(uploads[0]!.address!, { pattern: UploadPattern.Append, request: first, body: Readable.from([randomBytes(10)]) }, agent);
+      // The same first chunk again, on the other instance: storage already holds 10 bytes.
+      const again = postStreamMessage(uploads[1]!.address!, { pattern: UploadPattern.Append, request: first, body: Readable.from([randomBytes(10)]) }, agent);
+      await expect(again).rejects.toMatchObject({ code: 'RANGE_INVALID', status: 416 });
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('an instance SIGKILLed between chunks: the gateway sends the next chunk to the other, and the blob verifies', async () => {
+    const repo = 'distributed/killed-between';
+    const blob = randomBytes(3 * MiB);
+    let location = await startUpload(topology.berth.url, repo);
+    const first = await http(topology.berth.url)
+      .patch(location)
+      .set('Content-Type', 'application/octet-stream')
+      .set('Content-Range', `0-${MiB - 1}`)
+      .send(blob.subarray(0, MiB));
+    expect(first.status, first.text).toBe(202);
+    location = pathOf(first.headers.location);
+    const victim = await instanceHolding(sessionOf(location).id);
+
+    victim.process.kill('SIGKILL');
+    await victim.process.waitForExit();
+
+    const second = await http(topology.berth.url)
+      .patch(location)
+      .set('Content-Type', 'application/octet-stream')
+      .set('Content-Range', `${MiB}-${2 * MiB - 1}`)
+      .send(blob.subarray(MiB, 2 * MiB));
+    expect(second.status, second.text).toBe(202);
+    location = pathOf(second.headers.location);
+    expect((await instanceHolding(sessionOf(location).id)).id).not.toBe(victim.id);
+
+    const digest = digestOf(blob);
+    const put = await http(topology.berth.url)
+      .put(withQuery(location, { digest }))
+      .set('Content-Type', 'application/octet-stream')
+      .set('Content-Range', `${2 * MiB}-${3 * MiB - 1}`)
+      .send(blob.subarray(2 * MiB));
+    expect(put.status, put.text).toBe(201);
+    const pulled = await http(topology.berth.url).get(`/v2/${repo}/blobs/${digest}`).responseType('blob');
+    expect(digestOf(pulled.body as Buffer)).toBe(digest);
+  });
+});
