@@ -52,6 +52,16 @@ export default tseslint.config(
     },
   },
   {
+    // Its tests may use the test helpers (backends started by the repo's scripts).
+    files: ['libs/storage-driver/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@berth/*', '!@berth/testing'], message: 'Driver tests import only @berth/testing.' }] },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts', 'libs/testing/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { createStorageDriver, StorageDriverError, type StorageDriver } from '@berth/storage-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IdentityEndpoint, startIdentityEndpoint } from '@berth/testing';
-import { dropContainer, listContainer, type SwiftBackend, swiftBackend, swiftSession } from './swift-backend';
+import { dropContainer, listContainer, type SwiftBackend, swiftBackend, swiftSession } from '@berth/testing';
 
 /**
  * The driver's Keystone v2.0 and v3 flows against a real Swift: the identity endpoint

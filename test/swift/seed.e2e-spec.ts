@@ -20,7 +20,7 @@ import {
 import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IdentityEndpoint, startIdentityEndpoint } from '@berth/testing';
-import { dropContainer, listContainer, type SwiftBackend, swiftBackend } from './swift-backend';
+import { dropContainer, listContainer, type SwiftBackend, swiftBackend } from '@berth/testing';
 
 const fixtures = join(repoRoot, '..', 'shared', 'fixtures');
 const MiB = 1024 * 1024;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropContainer, listContainer, type SwiftBackend, swiftBackend, swiftSession } from './swift-backend';
+import { dropContainer, listContainer, type SwiftBackend, swiftBackend, swiftSession } from '@berth/testing';
 
 /**
  * What the shared suite cannot see: how the Swift driver lays objects out in its container

@@ -27,3 +27,4 @@ export {
   type IdentityEndpointOptions,
   type IdentityRequest,
 } from './identity-endpoint';
+export { dropContainer, listContainer, type SwiftBackend, swiftBackend, swiftSession } from './swift-backend';

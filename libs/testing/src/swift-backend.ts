@@ -20,7 +20,7 @@ export function swiftBackend(): SwiftBackend {
   if (process.env.BERTH_REQUIRE_BACKENDS === '1') {
     throw new Error('BERTH_TEST_SWIFT_AUTHURL is not set: start Swift with test/backends/swift.sh start and export what it prints');
   }
-  const script = resolve(__dirname, '../backends/swift.sh');
+  const script = resolve(__dirname, '../../../test/backends/swift.sh');
   const exports = execFileSync('bash', [script, 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   const values = Object.fromEntries([...exports.matchAll(/^export (\w+)=(.*)$/gm)].map((match) => [match[1], match[2]]));
   return {
