@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, printConfig } from '@berth/config';
-import { DriverUnavailableError } from '@berth/storage-driver';
+import { StorageDriverFailure } from '@berth/storage-driver';
 import { serve } from './serve';
 import { isServiceName, serviceNames } from './serve-service';
 
@@ -66,7 +66,7 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // Errors in what the operator asked for are for people: one clear message, no stack.
-    if (error instanceof ConfigError || error instanceof UsageError || error instanceof DriverUnavailableError) {
+    if (error instanceof ConfigError || error instanceof UsageError || error instanceof StorageDriverFailure) {
       console.error(`berth: ${error.message}`);
       process.exitCode = 2;
     } else {

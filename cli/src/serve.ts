@@ -51,6 +51,7 @@ export async function serve(config: BerthConfig, service?: ServiceName): Promise
   // Built before Nest: a driver that cannot be made is the operator's error, said in one line.
   const { name, params } = storageDriverOf(config);
   const driver = createStorageDriver(name, params);
+  await driver.ready?.();
   const logger = new JsonLogger(config.log);
   if (service !== undefined) return serveService(config, service, driver, logger);
 

@@ -12,6 +12,13 @@ export interface StorageDriver {
   /** The driver's name as in `storage.<name>`: `filesystem`, `inmemory`, `swift`, … */
   readonly name: string;
 
+  /**
+   * Proves the backend answers and prepares it (Swift: authenticates, creates the container
+   * when missing), so that a bad configuration stops start-up with a message rather than
+   * failing the first request. Drivers with nothing to prepare leave it out.
+   */
+  ready?(): Promise<void>;
+
   /** The whole content at `path`. For small objects only (links, manifests): never blobs. */
   getContent(path: string): Promise<Buffer>;
 

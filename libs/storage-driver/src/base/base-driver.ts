@@ -17,6 +17,12 @@ export class BaseDriver implements StorageDriver {
     this.name = driver.name;
   }
 
+  ready(): Promise<void> {
+    return this.guard(async () => {
+      await this.driver.ready?.();
+    });
+  }
+
   getContent(path: string): Promise<Buffer> {
     return this.guard(() => {
       assertValidPath(path);

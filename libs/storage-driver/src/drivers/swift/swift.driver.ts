@@ -37,9 +37,10 @@ export class SwiftDriver implements StorageDriver {
     this.http = new SwiftHttp({ insecureSkipVerify: params.insecureskipverify ?? false });
     this.client = new SwiftClient(this.http, new SwiftAuth(params, this.http), params.container);
     this.layout = new SwiftLayout(params.prefix);
-    // Authenticate and check the container at once, so a bad configuration shows at
-    // start-up (by `open()`); every call awaits the same promise.
-    this.open().catch(() => undefined);
+  }
+
+  async ready(): Promise<void> {
+    await this.open();
   }
 
   /**
