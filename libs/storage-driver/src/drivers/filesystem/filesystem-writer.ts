@@ -1,8 +1,6 @@
 import { rm } from 'node:fs/promises';
-import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { StorageDriverError } from '../../errors';
-import type { FileWriter } from '../../storage-driver';
+import { CommittableWriter } from '../../committable-writer';
 import { asDriverFailure } from './filesystem-errors';
 import { closeFile, openFile, syncFile, writeBuffersAt } from './host-files';
 
@@ -21,9 +19,8 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
  * committed may be lost in a crash, and the client then resumes from the size the upload's
  * status reports. `cancel` removes the file.
  */
-export class FilesystemWriter extends Writable implements FileWriter {
+export class FilesystemWriter extends CommittableWriter {
   private written: number;
-  private state: 'open' | 'committed' | 'cancelled' = 'open';
   private handleClosed = false;
   private finalStarted = false;
   private syncOnFinal = false;
@@ -31,11 +28,11 @@ export class FilesystemWriter extends Writable implements FileWriter {
   constructor(
     private readonly fd: number,
     private readonly hostPath: string,
-    private readonly path: string,
-    private readonly driverName: string,
+    path: string,
+    driverName: string,
     startSize: number,
   ) {
-    super({ highWaterMark: WRITE_BUFFER_BYTES });
+    super(path, driverName, { highWaterMark: WRITE_BUFFER_BYTES });
     this.written = startSize;
   }
 
@@ -62,27 +59,18 @@ export class FilesystemWriter extends Writable implements FileWriter {
     this.close().then(() => callback(error), (closeError: unknown) => callback(error ?? this.failure(closeError)));
   }
 
-  async commit(): Promise<void> {
-    if (this.state === 'cancelled') throw new StorageDriverError(`writer for ${this.path} was cancelled`, this.driverName);
-    if (this.state === 'committed') return;
+  protected override async finalize(): Promise<void> {
     if (this.finalStarted) {
       // Ended (and closed) before `commit`, as at the end of a pipeline: sync through a new descriptor.
       await finished(this);
       await this.syncClosedFile();
     } else {
       this.syncOnFinal = true;
-      if (!this.writableEnded) this.end();
-      await finished(this);
+      await super.finalize();
     }
-    this.state = 'committed';
   }
 
-  async cancel(): Promise<void> {
-    if (this.state === 'committed') throw new StorageDriverError(`writer for ${this.path} was committed`, this.driverName);
-    this.state = 'cancelled';
-    if (!this.destroyed) this.destroy();
-    // Wait for `_destroy` so the descriptor is closed before the file goes.
-    await finished(this).catch(() => undefined);
+  protected async discard(): Promise<void> {
     await rm(this.hostPath, { force: true });
   }
 

@@ -1,21 +1,17 @@
-import { Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import { StorageDriverError } from '../../errors';
-import type { FileWriter } from '../../storage-driver';
+import { CommittableWriter } from '../../committable-writer';
 import type { MemoryFile, MemoryTree } from './inmemory-tree';
 
 /** Appends each chunk to the file's chunk list as it arrives, visible at the path as the filesystem's is. */
-export class InMemoryWriter extends Writable implements FileWriter {
-  private state: 'open' | 'committed' | 'cancelled' = 'open';
+export class InMemoryWriter extends CommittableWriter {
   private written: number;
 
   constructor(
     private readonly tree: MemoryTree,
     private readonly file: MemoryFile,
-    private readonly path: string,
-    private readonly driverName: string,
+    path: string,
+    driverName: string,
   ) {
-    super();
+    super(path, driverName);
     this.written = file.size;
   }
 
@@ -30,18 +26,7 @@ export class InMemoryWriter extends Writable implements FileWriter {
     callback();
   }
 
-  async commit(): Promise<void> {
-    if (this.state === 'cancelled') throw new StorageDriverError(`writer for ${this.path} was cancelled`, this.driverName);
-    if (this.state === 'committed') return;
-    if (!this.writableEnded) this.end();
-    await finished(this);
-    this.state = 'committed';
-  }
-
-  async cancel(): Promise<void> {
-    if (this.state === 'committed') throw new StorageDriverError(`writer for ${this.path} was committed`, this.driverName);
-    this.state = 'cancelled';
-    if (!this.destroyed) this.destroy();
+  protected async discard(): Promise<void> {
     try {
       this.tree.remove(this.path, this.file);
     } catch {

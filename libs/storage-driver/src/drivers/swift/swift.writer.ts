@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
+import { CommittableWriter } from '../../committable-writer';
 import { StorageDriverError } from '../../errors';
-import type { FileWriter } from '../../storage-driver';
 import { type SwiftClient, SwiftStatusError } from './swift.client';
 import type { HttpResponse } from './swift.http';
 import { segmentName } from './swift.layout';
@@ -30,7 +29,7 @@ export interface WriterPlan {
  * opened later with `append` (in any process) reads the segment list from it and carries
  * on; `commit` is "end, and wait until the manifest is written".
  */
-export class SwiftWriter extends Writable implements FileWriter {
+export class SwiftWriter extends CommittableWriter {
   private readonly segments: Segment[];
   private current: SegmentUpload | undefined;
   private nextNumber: number;
@@ -38,14 +37,13 @@ export class SwiftWriter extends Writable implements FileWriter {
   /** Segment names this writer created, for cancel and for cleanup after a failure. */
   private readonly created: string[] = [];
   private manifestWritten = false;
-  private state: 'open' | 'committed' | 'cancelled' = 'open';
 
   constructor(
     private readonly client: SwiftClient,
     private readonly objects: LargeObjects,
     private readonly plan: WriterPlan,
   ) {
-    super({ highWaterMark: 1024 * 1024 });
+    super(plan.path, 'swift', { highWaterMark: 1024 * 1024 });
     this.segments = [...plan.inherited];
     this.nextNumber = plan.firstNumber;
     this.written = plan.inherited.reduce((sum, segment) => sum + segment.bytes, 0);
@@ -77,19 +75,7 @@ export class SwiftWriter extends Writable implements FileWriter {
     );
   }
 
-  async commit(): Promise<void> {
-    if (this.state === 'cancelled') throw new StorageDriverError(`writer for ${this.plan.path} was cancelled`, 'swift');
-    if (this.state === 'committed') return;
-    if (!this.writableEnded) this.end();
-    await finished(this);
-    this.state = 'committed';
-  }
-
-  async cancel(): Promise<void> {
-    if (this.state === 'committed') throw new StorageDriverError(`writer for ${this.plan.path} was committed`, 'swift');
-    this.state = 'cancelled';
-    if (!this.destroyed) this.destroy();
-    await finished(this).catch(() => undefined);
+  protected async discard(): Promise<void> {
     // Cancelled content leaves nothing at the path: the manifest, and every segment, earlier writers' too.
     await this.objects.deleteOne(this.plan.objectName);
     const names = new Set([...this.segments.map((segment) => segment.name), ...this.created]);
