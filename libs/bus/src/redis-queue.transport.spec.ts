@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { Controller, type DynamicModule, type INestMicroservice, Module, UseFilters } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -6,7 +5,7 @@ import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { BerthConfig } from '@berth/config';
 import { OciError } from '@berth/oci';
 import { StorageDriverError } from '@berth/storage-driver';
-import { freePort } from '@berth/testing';
+import { PrivateRedis } from '@berth/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NestMessageClient } from './nest-message-client';
@@ -156,10 +155,9 @@ describe('Redis queue transport', () => {
   });
 
   it('after a Redis restart, the request in flight fails at once with 503 and the next ones succeed', async () => {
-    const port = await freePort();
-    let server = await startRedisServer(port);
-    cleanups.push(async () => void server.kill('SIGKILL'));
-    const redis = settings(`127.0.0.1:${port}`);
+    const server = await PrivateRedis.start();
+    cleanups.push(() => server.kill());
+    const redis = settings(server.addr);
     await startReplica(redis, 'a');
     const calls = client(redis, 20_000);
     await expect(calls.send('test.echo', { id: 'before' })).resolves.toMatchObject({ id: 'before' });
@@ -167,37 +165,15 @@ describe('Redis queue transport', () => {
     const inFlight = calls.send('test.echo', { id: 'during', delayMs: 1_000 }).catch((caught: unknown) => caught);
     await sleep(200);
     const started = Date.now();
-    server.kill('SIGKILL');
+    await server.kill();
     const error = await inFlight;
     expect(error).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
     expect(Date.now() - started).toBeLessThan(5_000);
 
-    server = await startRedisServer(port);
+    await server.restart();
     await expect(calls.send('test.echo', { id: 'after' })).resolves.toMatchObject({ id: 'after' });
   });
 });
-
-/** A private redis-server, so that killing it disturbs no other test. */
-async function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  const probe = new Redis({ port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-  probe.on('error', () => undefined);
-  for (let attempt = 0; attempt < 100; attempt++) {
-    try {
-      await probe.connect();
-      await probe.ping();
-      probe.disconnect();
-      return child;
-    } catch {
-      probe.disconnect();
-      await sleep(50);
-    }
-  }
-  child.kill('SIGKILL');
-  throw new Error(`redis-server did not answer on ${port}`);
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -28,3 +28,4 @@ export {
   type IdentityRequest,
 } from './identity-endpoint';
 export { dropContainer, listContainer, type SwiftBackend, swiftBackend, swiftSession } from './swift-backend';
+export { PrivateRedis } from './private-redis';

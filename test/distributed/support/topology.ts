@@ -1,6 +1,6 @@
 import { type BerthProcess, createTempDir, freePort, startBerth, type TempDir } from '@berth/testing';
 import { e2eConfig } from '../../e2e/support/registry-under-test';
-import { PrivateRedis } from './private-redis';
+import { PrivateRedis } from '@berth/testing';
 
 /** The compose topology (1 gateway, 2 upload, 2 manifest, 1 health) over a Redis of its own. */
 export interface Topology {

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { freePort } from '@berth/testing';
+import { freePort } from './free-port';
 
 const run = promisify(execFile);
 
