@@ -11,5 +11,7 @@ export async function listenPublicly(app: INestApplication, config: BerthConfig,
   express.set('x-powered-by', false);
   const { host, port } = parseListenAddress(config.http.addr);
   await (host === undefined ? app.listen(port) : app.listen(port, host));
+  // Node ends any request after 5 minutes by default; a large blob upload may take longer.
+  (app.getHttpServer() as import('node:http').Server).requestTimeout = 0;
   logger.log(`listening on ${host ?? '*'}:${port}`, 'berth');
 }
