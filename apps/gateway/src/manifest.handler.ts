@@ -1,10 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MANIFEST_CLIENT, type ManifestMessages, ManifestPattern, type MessageClient } from '@berth/contracts';
-import { OciError, parseReference } from '@berth/oci';
+import { MANIFEST_SIZE_LIMIT, manifestTooLarge, OciError, parseReference } from '@berth/oci';
 import type { Request, Response } from 'express';
 
-/** The distribution-spec's limit, and the reference's: a manifest is small JSON. */
-export const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;
 
 @Injectable()
 export class ManifestHandler {
@@ -65,14 +63,12 @@ function accepts(header: string | undefined, mediaType: string): boolean {
 
 /** The body, up to the size limit: a larger declared or actual body is refused (413) unread. */
 async function readManifestBody(req: Request): Promise<Buffer> {
-  const tooLarge = () =>
-    new OciError('SIZE_INVALID', `a manifest may not exceed ${MANIFEST_SIZE_LIMIT} bytes`, undefined, 413);
-  if (Number(req.headers['content-length'] ?? 0) > MANIFEST_SIZE_LIMIT) throw tooLarge();
+  if (Number(req.headers['content-length'] ?? 0) > MANIFEST_SIZE_LIMIT) throw manifestTooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MANIFEST_SIZE_LIMIT) throw tooLarge();
+    if (size > MANIFEST_SIZE_LIMIT) throw manifestTooLarge();
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);

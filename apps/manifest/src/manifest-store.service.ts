@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import type { ManifestMessages, ManifestPattern } from '@berth/contracts';
-import { checkDigest, digestOf, OciError, parseReference, pathFor, splitDigest } from '@berth/oci';
+import { checkDigest, digestOf, MANIFEST_SIZE_LIMIT, manifestTooLarge, OciError, parseReference, pathFor, splitDigest } from '@berth/oci';
 import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import {
   type ContentDescriptor,
@@ -19,8 +19,6 @@ type Get = Messages[typeof ManifestPattern.Get];
 type Put = Messages[typeof ManifestPattern.Put];
 type Delete = Messages[typeof ManifestPattern.Delete];
 
-/** The distribution-spec's limit and the reference's `maxManifestBodySize`. */
-export const MANIFEST_SIZE_LIMIT = 4 * 1024 * 1024;
 /** The base64 text of a body at the limit; anything longer is refused before it is decoded. */
 const ENCODED_SIZE_LIMIT = Math.ceil(MANIFEST_SIZE_LIMIT / 3) * 4;
 const PARALLEL_CHECKS = 16;
@@ -54,9 +52,9 @@ export class ManifestStore {
   async put(request: Put['request']): Promise<Put['reply']> {
     const { repository } = request;
     const target = parseReference(request.reference);
-    if (request.content.length > ENCODED_SIZE_LIMIT) throw tooLarge();
+    if (request.content.length > ENCODED_SIZE_LIMIT) throw manifestTooLarge();
     const content = Buffer.from(request.content, 'base64');
-    if (content.length > MANIFEST_SIZE_LIMIT) throw tooLarge();
+    if (content.length > MANIFEST_SIZE_LIMIT) throw manifestTooLarge();
 
     const document = parseManifest(content, request.contentType, this.layerUrls);
     const digest = digestOf(content);
@@ -188,8 +186,4 @@ export class ManifestStore {
 function throwIfMissing(descriptors: ContentDescriptor[], present: boolean[]): void {
   const missing = descriptors.find((_, index) => !present[index]);
   if (missing !== undefined) throw new OciError('MANIFEST_BLOB_UNKNOWN', { digest: missing.digest });
-}
-
-function tooLarge(): OciError {
-  return new OciError('SIZE_INVALID', `a manifest may not exceed ${MANIFEST_SIZE_LIMIT} bytes`, 413);
 }

@@ -43,3 +43,4 @@ export {
   parseManifestJson,
 } from './media-types';
 export { type PathKind, pathFor, type PathSpec, REGISTRY_ROOT, repositoryNameFromPath } from './layout/paths';
+export { MANIFEST_SIZE_LIMIT, manifestTooLarge } from './manifest-size';
