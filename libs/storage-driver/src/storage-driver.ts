@@ -19,6 +19,14 @@ export interface StorageDriver {
    */
   ready?(): Promise<void>;
 
+  /**
+   * Removes backend objects that no file owns and that were last written before `olderThan`
+   * (Swift: segments left by writers that never committed or closed), and returns their
+   * backend names; with `dryRun` only returns them. Called by the upload-purging job after
+   * it removed stale `_uploads`. Drivers whose files own all their bytes leave it out.
+   */
+  purgeOrphans?(olderThan: Date, options: { dryRun: boolean }): Promise<string[]>;
+
   /** The whole content at `path`. For small objects only (links, manifests): never blobs. */
   getContent(path: string): Promise<Buffer>;
 

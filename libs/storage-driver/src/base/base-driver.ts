@@ -15,6 +15,8 @@ export class BaseDriver implements StorageDriver {
 
   constructor(private readonly driver: StorageDriver) {
     this.name = driver.name;
+    const purgeOrphans = driver.purgeOrphans?.bind(driver);
+    if (purgeOrphans !== undefined) this.purgeOrphans = (olderThan, options) => this.guard(() => purgeOrphans(olderThan, options));
   }
 
   ready(): Promise<void> {
@@ -22,6 +24,9 @@ export class BaseDriver implements StorageDriver {
       await this.driver.ready?.();
     });
   }
+
+  /** Absent from the wrapper exactly when the driver lacks it, so callers can test for it. */
+  readonly purgeOrphans?: StorageDriver['purgeOrphans'];
 
   getContent(path: string): Promise<Buffer> {
     return this.guard(() => {
