@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, printConfig } from '@berth/config';
 import { StorageDriverFailure } from '@berth/storage-driver';
+import { probe, ProbeFailure } from './probe';
 import { serve } from './serve';
 import { isServiceName, serviceNames } from './serve-service';
 
@@ -12,6 +13,9 @@ Usage:
   berth serve CONFIG                    run the registry, every service in one process
   berth serve --service NAME CONFIG     run one service (gateway, upload, manifest or health) in
                                         this process; the services talk over Redis (redis.addr)
+  berth probe --service NAME CONFIG     exit 0 if this host's instance of NAME serves (a container
+                                        health check): the gateway answers GET /v2/; the others
+                                        are announced in Redis, upload's listener answers
   berth config check CONFIG             validate CONFIG (with REGISTRY_* overrides) and exit
   berth config print CONFIG             print the effective configuration, secrets masked
   berth --help                          this text
@@ -37,6 +41,14 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown service "${service}": use ${serviceNames.join(', ')}`);
       }
       await serve(loadConfig(single(rest, 'berth serve [--service NAME] CONFIG')), service);
+      return 0;
+    }
+    case 'probe': {
+      const service = values.service;
+      if (service === undefined || !isServiceName(service)) {
+        throw new UsageError(`usage: berth probe --service NAME CONFIG, NAME one of ${serviceNames.join(', ')}`);
+      }
+      console.log(await probe(loadConfig(single(rest, 'berth probe --service NAME CONFIG')), service));
       return 0;
     }
     case 'config': {
@@ -69,6 +81,10 @@ main(process.argv.slice(2)).then(
     if (error instanceof ConfigError || error instanceof UsageError || error instanceof StorageDriverFailure) {
       console.error(`berth: ${error.message}`);
       process.exitCode = 2;
+    } else if (error instanceof ProbeFailure) {
+      // Not serving is the probe's answer, not a fault of berth: one line, exit 1.
+      console.error(`berth: ${error.message}`);
+      process.exitCode = 1;
     } else {
       console.error('berth:', error);
       process.exitCode = 1;

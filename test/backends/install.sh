@@ -8,6 +8,7 @@ packages=(
   redis-server     # the bus and job queues in the distributed mode
   docker-registry  # Distribution 2.8.2: the reference for behaviour, layout and speed
   skopeo podman    # real registry clients that need no Docker engine
+  docker-compose   # 1.29: validates docker-compose.yml (test/compose.spec.ts); no engine runs here
   # Swift all-in-one for the swift storage driver's suite; memcached keeps tempauth's tokens.
   swift swift-proxy swift-account swift-container swift-object python3-swiftclient memcached
 )

@@ -54,8 +54,11 @@ export interface BerthProcess {
   readonly keyPrefix?: string;
 }
 
-/** The distributed topology's processes beside the gateway, as compose scales them. */
-const distributedServices = [
+/**
+ * The distributed topology's processes beside the one gateway. docker-compose.yml runs the
+ * same (test/compose.spec.ts holds the two together).
+ */
+export const distributedServices = [
   { service: 'upload', count: 2 },
   { service: 'manifest', count: 2 },
   { service: 'health', count: 1 },

@@ -1,0 +1,75 @@
+import { request } from 'node:http';
+import { hostname } from 'node:os';
+import { openRedis, redisSettingsFrom, ServiceDirectory, UPLOAD_SERVICE } from '@berth/bus';
+import type { BerthConfig } from '@berth/config';
+import { parseListenAddress } from './listen-address';
+import type { ServiceName } from './serve-service';
+
+/** A probe's verdict that the service is not serving here: exit 1, one line, no stack. */
+export class ProbeFailure extends Error {}
+
+/** How long a probe waits for Redis or a listener: under the compose health checks' timeout. */
+const PROBE_TIMEOUT_MS = 4_000;
+
+/**
+ * Whether the instance of `service` running on this host (in this container) serves: the
+ * gateway answers `GET /v2/` on `http.addr`; any other service is announced in Redis (its
+ * heartbeat is alive) and an upload instance's internal listener answers on the address it
+ * announced, which is the one the gateway dials. Returns what it saw; throws ProbeFailure.
+ */
+export async function probe(config: BerthConfig, service: ServiceName): Promise<string> {
+  if (service === 'gateway') return probeGateway(config);
+  const redis = openRedis(redisSettingsFrom(config), 'command', `probe-${service}-${hostname()}`);
+  try {
+    const directory = new ServiceDirectory(redis, config.berth.bus.keyprefix);
+    const instances = await answer(directory.list(service === 'upload' ? UPLOAD_SERVICE : service), `Redis at ${config.redis?.addr ?? ''}`);
+    // serveService names each instance `<service>-<hostname>-<pid>-<random>`; a container
+    // has a hostname of its own, so this finds the container's instance among the replicas.
+    const local = instances.find((instance) => instance.id.startsWith(`${service}-${hostname()}-`));
+    if (local === undefined) {
+      throw new ProbeFailure(`${service}: no instance of this host (${hostname()}) is announced in Redis (${instances.length} from elsewhere)`);
+    }
+    if (local.address === '') return `${service}: ${local.id} is announced`;
+    const status = await httpStatus(`http://${local.address}/`, `${local.id}'s listener at ${local.address}`);
+    return `${service}: ${local.id} is announced and its listener at ${local.address} answers (${status})`;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function probeGateway(config: BerthConfig): Promise<string> {
+  const { host, port } = parseListenAddress(config.http.addr);
+  // A wildcard address listens on loopback too.
+  const reachable = host === undefined || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const url = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}/v2/`;
+  const status = await httpStatus(url, url);
+  // 401: the registry serves and asks for credentials; 503: the health gate is closed.
+  if (status !== 200 && status !== 401) throw new ProbeFailure(`gateway: GET ${url} answered ${status}`);
+  return `gateway: GET ${url} answered ${status}`;
+}
+
+/** The status of a GET to `url`; any answer proves a listener, none within the timeout fails. */
+function httpStatus(url: string, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: PROBE_TIMEOUT_MS, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)));
+    req.on('error', (error) => reject(new ProbeFailure(`${what}: ${error.message}`)));
+    req.end();
+  });
+}
+
+/** `promise`'s value, or a ProbeFailure naming `what` when it fails or takes too long. */
+function answer<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout])
+    .catch((error: unknown) => {
+      throw new ProbeFailure(`${what}: ${(error as Error).message}`);
+    })
+    .finally(() => clearTimeout(timer));
+}
