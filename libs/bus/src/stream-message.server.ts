@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { OciError } from '@berth/oci';
@@ -8,7 +9,10 @@ import { asOciError } from './as-oci-error';
 import { decodeMessage, HAS_BODY_HEADER, MESSAGE_HEADER, MESSAGE_PATH, splitAddress } from './stream-message.http';
 
 export interface StreamMessageServerOptions {
-  /** `host:port` to listen on; port 0 takes a free one. */
+  /**
+   * `host:port` to listen on; port 0 takes a free one. A wildcard host (`:5001`, `0.0.0.0`,
+   * `::`) is announced as this machine's hostname, which is what other containers resolve.
+   */
   addr: string;
   /** The patterns served here: those whose requests carry a `body` stream. */
   patterns: readonly string[];
@@ -45,7 +49,7 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
     http.once('error', callback);
     http.listen(port, host, () => {
       const bound = http.address() as AddressInfo;
-      this.boundAddress = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+      this.boundAddress = `${reachableHost(bound)}:${bound.port}`;
       (this.options.onListening?.(this.boundAddress) ?? Promise.resolve()).then(() => callback(), callback);
     });
   }
@@ -90,4 +94,10 @@ function reply(res: ServerResponse, body: { response?: unknown } | { err: { stat
   const text = JSON.stringify(body);
   res.writeHead('err' in body ? body.err.status : 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/** The host a caller on another machine dials: a wildcard bind says nothing, the hostname does. */
+function reachableHost(bound: AddressInfo): string {
+  if (bound.address === '0.0.0.0' || bound.address === '::') return hostname();
+  return bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
 }

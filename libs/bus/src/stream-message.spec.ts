@@ -1,4 +1,5 @@
 import { Agent } from 'node:http';
+import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import { OciError } from '@berth/oci';
 import { freePort } from '@berth/testing';
@@ -105,5 +106,14 @@ describe('streamed messages over HTTP', () => {
     await expect(postStreamMessage(address, { pattern: 'test.die', request: { length: 8 * MiB }, body }, agent())).rejects.toMatchObject({
       code: 'UNAVAILABLE',
     });
+  });
+
+  it('announces a wildcard listener under the hostname, which other machines can dial', async () => {
+    const server = new StreamMessageServer({ addr: '0.0.0.0:0', patterns: ['test.echo'] });
+    server.addHandler('test.echo', async () => ({ answered: true }));
+    await new Promise<void>((resolve, reject) => server.listen((error?: unknown) => (error instanceof Error ? reject(error) : resolve())));
+    cleanups.push(() => server.close());
+    expect(server.address).toMatch(new RegExp(`^${hostname().replace(/[.]/g, '\\.')}:\\d+$`));
+    await expect(postStreamMessage(server.address!, { pattern: 'test.echo', request: {} }, agent())).resolves.toEqual({ answered: true });
   });
 });
