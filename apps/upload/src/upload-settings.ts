@@ -10,3 +10,16 @@ export interface UploadSettings {
 }
 
 export const UPLOAD_SETTINGS = Symbol('UPLOAD_SETTINGS');
+
+/** `storage.maintenance.uploadpurging`: removing uploads that were started long ago and never finished. */
+export interface UploadPurgingSettings {
+  enabled: boolean;
+  /** An upload started longer ago than this is stale. */
+  ageMs: number;
+  /** How often the cluster looks for stale uploads. */
+  intervalMs: number;
+  /** Only report what would be removed. */
+  dryRun: boolean;
+}
+
+export const UPLOAD_PURGING_SETTINGS = Symbol('UPLOAD_PURGING_SETTINGS');

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { Global, Module } from '@nestjs/common';
 import type { INestMicroservice } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { InProcessBus, InProcessClient, InProcessServer, NestMessageClient } from '@berth/bus';
+import { InProcessBus, InProcessClient, InProcessJobScheduler, InProcessServer, JOB_SCHEDULER, NestMessageClient } from '@berth/bus';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { type UploadMessages, UploadPattern } from '@berth/contracts';
 import { OciError } from '@berth/oci';
@@ -24,7 +24,8 @@ type Client = NestMessageClient<UploadMessages>;
 const apps: INestMicroservice[] = [];
 
 function config(deleteEnabled: boolean): BerthConfig {
-  return { http: { secret: 'test-secret' }, storage: { delete: { enabled: deleteEnabled } } } as unknown as BerthConfig;
+  const uploadpurging = { enabled: false, age: 168 * 3_600_000, interval: 24 * 3_600_000, dryrun: false };
+  return { http: { secret: 'test-secret' }, storage: { delete: { enabled: deleteEnabled }, maintenance: { uploadpurging } } } as unknown as BerthConfig;
 }
 
 /** An upload service on `driver`, reached through the in-process bus as the gateway reaches it. */
@@ -34,8 +35,9 @@ async function uploadService(driver: StorageDriver, deleteEnabled = false): Prom
     providers: [
       { provide: STORAGE_DRIVER, useValue: driver },
       { provide: BERTH_CONFIG, useValue: config(deleteEnabled) },
+      { provide: JOB_SCHEDULER, useValue: new InProcessJobScheduler() },
     ],
-    exports: [STORAGE_DRIVER, BERTH_CONFIG],
+    exports: [STORAGE_DRIVER, BERTH_CONFIG, JOB_SCHEDULER],
   })
   class CompositionRoot {}
   const moduleRef = await Test.createTestingModule({ imports: [CompositionRoot, UploadModule] }).compile();

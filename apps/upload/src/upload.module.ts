@@ -1,17 +1,22 @@
 import { Module } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { UploadMessagesController } from './upload-messages.controller';
+import { UploadPurgeSchedule } from './upload-purge-schedule';
+import { UploadPurger } from './upload-purger';
 import { UploadSessionService } from './upload-session.service';
-import { UPLOAD_SETTINGS, type UploadSettings } from './upload-settings';
+import { UPLOAD_PURGING_SETTINGS, UPLOAD_SETTINGS, type UploadPurgingSettings, type UploadSettings } from './upload-settings';
 
 /**
  * The upload service. Needs the composition root to provide, globally, the validated config
- * (`BERTH_CONFIG`) and the storage driver (`STORAGE_DRIVER`).
+ * (`BERTH_CONFIG`), the storage driver (`STORAGE_DRIVER`) and the scheduler of cluster-wide
+ * jobs (`JOB_SCHEDULER`: in-process, or BullMQ on Redis), which runs upload purging.
  */
 @Module({
   controllers: [UploadMessagesController],
   providers: [
     UploadSessionService,
+    UploadPurger,
+    UploadPurgeSchedule,
     {
       provide: UPLOAD_SETTINGS,
       inject: [BERTH_CONFIG],
@@ -19,6 +24,14 @@ import { UPLOAD_SETTINGS, type UploadSettings } from './upload-settings';
         secret: config.http.secret,
         deleteEnabled: config.storage.delete?.enabled === true,
       }),
+    },
+    {
+      provide: UPLOAD_PURGING_SETTINGS,
+      inject: [BERTH_CONFIG],
+      useFactory: (config: BerthConfig): UploadPurgingSettings => {
+        const { enabled, age, interval, dryrun } = config.storage.maintenance.uploadpurging;
+        return { enabled, ageMs: age, intervalMs: interval, dryRun: dryrun };
+      },
     },
   ],
 })
