@@ -4,9 +4,12 @@ import { type BeforeApplicationShutdown, type DynamicModule, type INestApplicati
 import { NestFactory } from '@nestjs/core';
 import {
   DistributedUploadClient,
+  JOB_SCHEDULER,
+  linkCacheOf,
   NestMessageClient,
   openRedis,
   RedisHealthBoard,
+  RedisJobScheduler,
   RedisQueueClient,
   RedisQueueServer,
   redisSettingsFrom,
@@ -17,7 +20,7 @@ import {
   UPLOAD_SERVICE,
 } from '@berth/bus';
 import type { BerthConfig } from '@berth/config';
-import { HEALTH_BOARD, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
+import { HEALTH_BOARD, LINK_CACHE, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
@@ -68,6 +71,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
   const directory = new ServiceDirectory(commands, redis.keyPrefix);
   const timeoutMs = config.berth.bus.requesttimeout;
   const common = { provide: REDIS_LIFECYCLE, useValue: lifecycle };
+  const links = { provide: LINK_CACHE, useValue: linkCacheOf(config, commands) };
 
   let app: INestApplicationContext;
   let address = '';
@@ -79,6 +83,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
       const gateway = await NestFactory.create(
         compose(config, driver, GatewayModule, [
           common,
+          links,
           { provide: MANIFEST_CLIENT, useValue: new NestMessageClient(calls, timeoutMs) },
           { provide: UPLOAD_CLIENT, useValue: uploads },
           { provide: HEALTH_BOARD, useValue: new RedisHealthBoard(commands, redis.keyPrefix, { ttlMs: healthTtlMs(config) }) },
@@ -93,7 +98,10 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
       break;
     }
     case 'upload': {
-      const upload = await NestFactory.create(compose(config, driver, UploadModule, [common]), { bodyParser: false, logger });
+      const upload = await NestFactory.create(
+        compose(config, driver, UploadModule, [common, links, { provide: JOB_SCHEDULER, useValue: new RedisJobScheduler(redis) }]),
+        { bodyParser: false, logger },
+      );
       upload.connectMicroservice({ strategy: queueServer(redis, instanceId) });
       const bytes = new StreamMessageServer({ addr: config.berth.upload.addr, patterns: STREAMED_UPLOAD_PATTERNS });
       upload.connectMicroservice({ strategy: bytes });
@@ -105,7 +113,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
       break;
     }
     case 'manifest': {
-      const manifest = await NestFactory.create(compose(config, driver, ManifestModule, [common]), { bodyParser: false, logger });
+      const manifest = await NestFactory.create(compose(config, driver, ManifestModule, [common, links]), { bodyParser: false, logger });
       manifest.connectMicroservice({ strategy: queueServer(redis, instanceId) });
       manifest.enableShutdownHooks();
       await manifest.startAllMicroservices();

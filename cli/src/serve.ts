@@ -1,8 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { InProcessBus, InProcessClient, InProcessHealthBoard, InProcessServer, NestMessageClient } from '@berth/bus';
+import { InProcessBus, InProcessClient, InProcessHealthBoard, InProcessJobScheduler, InProcessServer, JOB_SCHEDULER, linkCacheOf, NestMessageClient } from '@berth/bus';
 import { type BerthConfig, ConfigError, storageDriverOf } from '@berth/config';
-import { HEALTH_BOARD, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
+import { HEALTH_BOARD, LINK_CACHE, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
@@ -23,6 +23,8 @@ class AllInOneModule {
           { provide: MANIFEST_CLIENT, useFactory: () => new NestMessageClient(new InProcessClient(bus)) },
           { provide: UPLOAD_CLIENT, useFactory: () => new NestMessageClient(new InProcessClient(bus)) },
           { provide: HEALTH_BOARD, useValue: new InProcessHealthBoard() },
+          { provide: LINK_CACHE, useValue: linkCacheOf(config) },
+          { provide: JOB_SCHEDULER, useValue: new InProcessJobScheduler() },
         ]),
         GatewayModule,
         UploadModule,

@@ -1,30 +1,58 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { LINK_CACHE, type LinkCache, NO_LINK_CACHE } from '@berth/contracts';
 import { OciError, pathFor } from '@berth/oci';
 import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { pathExists } from './storage-reads';
 import { type ManifestSummary, summarizeStoredManifest } from './stored-manifest';
 
 /** Enough for every manifest of a large registry's hot set; each entry is a few hundred bytes. */
 const SUMMARY_CACHE_ENTRIES = 10_000;
+/** Manifests are a few KiB: this keeps thousands, and bounds the memory whatever their size. */
+const CONTENT_CACHE_BYTES = 32 * 1024 * 1024;
 
 /**
  * Reads manifest bytes from the blob store and remembers what each says of itself. The cache
  * is keyed by digest, so an entry never goes stale: whether a manifest is visible in a
  * repository is decided by its revision link, read from storage every time.
+ *
+ * With a cache configured (`storage.cache.blobdescriptor`) it keeps the bytes too, for the
+ * same reason, and takes bytes it has read as still stored: garbage collection removes a
+ * manifest's bytes only after its last revision link, which every read checks first.
  */
 @Injectable()
 export class ManifestReader {
   private readonly summaries = new Map<string, ManifestSummary>();
+  private readonly contents = new Map<string, Buffer>();
+  private contentBytes = 0;
+  private readonly keepsContent: boolean;
 
-  constructor(@Inject(STORAGE_DRIVER) private readonly driver: StorageDriver) {}
+  constructor(
+    @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
+    @Optional() @Inject(LINK_CACHE) links: LinkCache = NO_LINK_CACHE,
+  ) {
+    this.keepsContent = links !== NO_LINK_CACHE;
+  }
 
   /** The bytes of manifest `digest` and their summary; MANIFEST_UNKNOWN when the blob is gone. */
   async content(digest: string): Promise<{ content: Buffer; summary: ManifestSummary }> {
+    const kept = this.contents.get(digest);
+    if (kept !== undefined) {
+      this.keep(digest, kept);
+      return { content: kept, summary: this.summaries.get(digest) ?? this.remember(digest, summarizeStoredManifest(kept)) };
+    }
     const content = await this.read(digest);
+    if (this.keepsContent) this.keep(digest, content);
     // The same digest is the same bytes: a summary made once serves every later read.
     let summary = this.summaries.get(digest);
     if (summary === undefined || summary.size !== content.length) summary = summarizeStoredManifest(content);
     this.remember(digest, summary);
     return { content, summary };
+  }
+
+  /** Whether the bytes of manifest `digest` are in the blob store. */
+  async isStored(digest: string): Promise<boolean> {
+    if (this.keepsContent && this.summaries.has(digest)) return true;
+    return pathExists(this.driver, pathFor({ kind: 'blobData', digest }));
   }
 
   async summary(digest: string): Promise<ManifestSummary> {
@@ -44,13 +72,26 @@ export class ManifestReader {
     }
   }
 
-  private remember(digest: string, summary: ManifestSummary): void {
+  private remember(digest: string, summary: ManifestSummary): ManifestSummary {
     this.summaries.delete(digest);
     this.summaries.set(digest, summary);
     if (this.summaries.size > SUMMARY_CACHE_ENTRIES) {
       // Maps iterate in insertion order: the first key is the least recently stored.
       const oldest = this.summaries.keys().next().value;
       if (oldest !== undefined) this.summaries.delete(oldest);
+    }
+    return summary;
+  }
+
+  private keep(digest: string, content: Buffer): void {
+    this.contentBytes -= this.contents.get(digest)?.length ?? 0;
+    this.contents.delete(digest);
+    this.contents.set(digest, content);
+    this.contentBytes += content.length;
+    for (const [oldest, bytes] of this.contents) {
+      if (this.contentBytes <= CONTENT_CACHE_BYTES) break;
+      this.contents.delete(oldest);
+      this.contentBytes -= bytes.length;
     }
   }
 }

@@ -11,6 +11,7 @@ import {
   sha256,
   testConfig,
 } from '../test/manifest-fixtures';
+import { InProcessLinkCache } from '@berth/bus';
 import { ManifestReader } from './manifest-reader.service';
 import { ManifestStore } from './manifest-store.service';
 import { TagIndex } from './tag-index.service';
@@ -113,5 +114,58 @@ describe('ManifestStore', () => {
       code: 'SIZE_INVALID',
       status: 413,
     });
+  });
+});
+
+describe('ManifestStore with a link cache (storage.cache.blobdescriptor)', () => {
+  let driver: StorageDriver;
+  let store: ManifestStore;
+
+  beforeEach(() => {
+    driver = createStorageDriver('inmemory', {});
+    const links = new InProcessLinkCache(100);
+    store = new ManifestStore(driver, testConfig(), new TagIndex(driver, links), new ManifestReader(driver, links), links);
+  });
+
+  async function pushImage(tag: string, variant: string): Promise<string> {
+    const { config, layers } = await pushImageBlobs(driver, 'app', variant, 'oci');
+    const content = ociManifest(config, layers);
+    await store.put({ repository: 'app', reference: tag, contentType: media.ociManifest, content: content.toString('base64') });
+    return sha256(content);
+  }
+
+  const get = (reference: string, withContent = true) => store.get({ repository: 'app', reference, withContent });
+
+  it('follows a tag that moves, and forgets one that is deleted', async () => {
+    const first = await pushImage('v1', 'one');
+    expect((await get('v1')).digest).toBe(first);
+    const second = await pushImage('v1', 'two');
+    expect((await get('v1')).digest).toBe(second);
+    expect((await get('v1', false)).digest).toBe(second);
+    await store.delete({ repository: 'app', reference: 'v1' });
+    await expect(get('v1')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+    await expect(get('v1', false)).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+  });
+
+  it('answers MANIFEST_UNKNOWN for a deleted manifest whose bytes it kept, by digest and by its former tag', async () => {
+    const digest = await pushImage('v1', 'one');
+    expect((await get(digest)).content).toBeDefined();
+    await store.delete({ repository: 'app', reference: digest });
+    for (const reference of [digest, 'v1']) {
+      await expect(get(reference)).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+      await expect(get(reference, false)).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+    }
+  });
+
+  it('answers MANIFEST_UNKNOWN once an offline garbage collection removed the manifest (revision link, then bytes)', async () => {
+    const digest = await pushImage('v1', 'one');
+    // Untagged, as `garbage-collect --delete-untagged` finds it; still served by digest, from the cache.
+    await store.delete({ repository: 'app', reference: 'v1' });
+    expect((await get(digest)).digest).toBe(digest);
+    expect((await get(digest, false)).digest).toBe(digest);
+    await driver.delete(pathFor({ kind: 'manifestRevisionLink', repository: 'app', digest }));
+    await driver.delete(pathFor({ kind: 'blobData', digest }));
+    await expect(get(digest)).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+    await expect(get(digest, false)).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
   });
 });

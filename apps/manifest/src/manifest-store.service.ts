@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
-import type { ManifestMessages, ManifestPattern } from '@berth/contracts';
+import { LINK_CACHE, type LinkCache, type ManifestMessages, type ManifestPattern, NO_LINK_CACHE } from '@berth/contracts';
 import { checkDigest, digestOf, MANIFEST_SIZE_LIMIT, manifestTooLarge, OciError, parseReference, pathFor, splitDigest } from '@berth/oci';
 import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import {
@@ -39,6 +39,7 @@ export class ManifestStore {
     @Inject(BERTH_CONFIG) config: BerthConfig,
     private readonly tags: TagIndex,
     private readonly reader: ManifestReader,
+    @Optional() @Inject(LINK_CACHE) private readonly links: LinkCache = NO_LINK_CACHE,
   ) {
     this.deleteEnabled = config.storage.delete.enabled;
     this.layerUrls = layerUrlPolicy(config.validation.manifests.urls);
@@ -77,10 +78,12 @@ export class ManifestStore {
   }
 
   /**
-   * Storage is read on every request (no tag is cached: another registry may share the
-   * storage): the tag's link, then the revision link and the manifest's bytes side by side.
-   * Whether the repository exists is asked only when the answer is "unknown", to tell
-   * NAME_UNKNOWN from MANIFEST_UNKNOWN: a revision link found proves it exists.
+   * The tag's link (through the link cache, when one is configured), then the revision link
+   * and the manifest's bytes side by side. The revision link is read from storage on every
+   * request: it is what a delete, and an offline garbage collection, removes first, so no
+   * cache can answer for a manifest that is gone. Whether the repository exists is asked only
+   * when the answer is "unknown", to tell NAME_UNKNOWN from MANIFEST_UNKNOWN: a revision
+   * link found proves it exists.
    */
   async get(request: Get['request']): Promise<Get['reply']> {
     const { repository, withContent } = request;
@@ -97,7 +100,7 @@ export class ManifestStore {
     if (!checkDigest(digest).ok) return this.unknown(repository, { digest });
     const revision = this.hasRevisionLink(repository, digest);
     if (!withContent) {
-      const [linked, stored] = await Promise.all([revision, pathExists(this.driver, pathFor({ kind: 'blobData', digest }))]);
+      const [linked, stored] = await Promise.all([revision, this.reader.isStored(digest)]);
       if (!linked || !stored) return this.unknown(repository, { digest });
       const { mediaType, size } = await this.reader.summary(digest);
       return { digest, mediaType, size };
@@ -152,9 +155,10 @@ export class ManifestStore {
     throwIfMissing(document.children, childrenPresent);
   }
 
-  /** Linked in the repository and its bytes still in the blob store (linkedblobstore.go `Stat`). */
+  /** Linked in the repository (the link possibly cached) and its bytes still in the blob store (linkedblobstore.go `Stat`). */
   private async hasLayer(repository: string, digest: string): Promise<boolean> {
-    const linked = await readLink(this.driver, pathFor({ kind: 'layerLink', repository, digest }));
+    const link = pathFor({ kind: 'layerLink', repository, digest });
+    const linked = await this.links.read(link, () => readLink(this.driver, link));
     return linked !== undefined && (await pathExists(this.driver, pathFor({ kind: 'blobData', digest })));
   }
 

@@ -8,7 +8,8 @@ import { TagIndex } from './tag-index.service';
 
 /**
  * Manifests, tags, the catalog and referrers, answered as `ManifestMessages`.
- * Needs, from the composition root: BERTH_CONFIG, STORAGE_DRIVER.
+ * Needs, from the composition root: BERTH_CONFIG, STORAGE_DRIVER; LINK_CACHE when
+ * `storage.cache.blobdescriptor` is set (without it every read goes to storage).
  */
 @Module({
   controllers: [ManifestMessagesController],

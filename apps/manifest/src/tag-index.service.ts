@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { LINK_CACHE, type LinkCache, NO_LINK_CACHE } from '@berth/contracts';
 import { type Digest, OciError, pathFor } from '@berth/oci';
 import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import { baseName, mapBounded, pathExists, readLink } from './storage-reads';
@@ -12,7 +13,10 @@ const PARALLEL_READS = 16;
  */
 @Injectable()
 export class TagIndex {
-  constructor(@Inject(STORAGE_DRIVER) private readonly driver: StorageDriver) {}
+  constructor(
+    @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
+    @Optional() @Inject(LINK_CACHE) private readonly links: LinkCache = NO_LINK_CACHE,
+  ) {}
 
   /**
    * One page of tags in lexical order after `last`. A repository without a tags directory is
@@ -40,9 +44,13 @@ export class TagIndex {
     }
   }
 
-  /** The digest `tag` names now, or `undefined`. */
+  /**
+   * The digest `tag` names now, or `undefined`; through the link cache: every tag write and
+   * delete below invalidates it, and garbage collection never moves a tag.
+   */
   async resolve(repository: string, tag: string): Promise<string | undefined> {
-    return readLink(this.driver, pathFor({ kind: 'manifestTagCurrentLink', repository, tag }));
+    const path = pathFor({ kind: 'manifestTagCurrentLink', repository, tag });
+    return this.links.read(path, () => readLink(this.driver, path));
   }
 
   /**
@@ -51,26 +59,33 @@ export class TagIndex {
    */
   async tag(repository: string, tag: string, digest: Digest): Promise<void> {
     const link = Buffer.from(digest);
+    const current = pathFor({ kind: 'manifestTagCurrentLink', repository, tag });
     await this.driver.putContent(pathFor({ kind: 'manifestTagIndexEntryLink', repository, tag, digest }), link);
-    await this.driver.putContent(pathFor({ kind: 'manifestTagCurrentLink', repository, tag }), link);
+    await this.driver.putContent(current, link);
+    await this.links.invalidate([current]);
   }
 
   /** Removes `tag` (its whole directory, as `Untag` does); `false` when there was none. */
   async untag(repository: string, tag: string): Promise<boolean> {
-    if (!(await pathExists(this.driver, pathFor({ kind: 'manifestTagCurrentLink', repository, tag })))) return false;
+    const current = pathFor({ kind: 'manifestTagCurrentLink', repository, tag });
+    if (!(await pathExists(this.driver, current))) return false;
     try {
       await this.driver.delete(pathFor({ kind: 'manifestTagDir', repository, tag }));
     } catch (error) {
       // Deleted by a concurrent request in between: the tag is gone either way.
       if (!(error instanceof PathNotFoundError)) throw error;
+    } finally {
+      await this.links.invalidate([current]);
     }
     return true;
   }
 
-  /** The tags whose current link names `digest` (tagstore.go `Lookup`). */
+  /** The tags whose current link names `digest` (tagstore.go `Lookup`), read from storage: deletes act on the truth. */
   async tagsPointingAt(repository: string, digest: string): Promise<string[]> {
     const tags = (await this.allTags(repository)) ?? [];
-    const targets = await mapBounded(tags, PARALLEL_READS, (tag) => this.resolve(repository, tag));
+    const targets = await mapBounded(tags, PARALLEL_READS, (tag) =>
+      readLink(this.driver, pathFor({ kind: 'manifestTagCurrentLink', repository, tag })),
+    );
     return tags.filter((_, index) => targets[index] === digest);
   }
 }

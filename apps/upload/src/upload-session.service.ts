@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { ChunkRange, UploadMessages, UploadPattern, UploadProgress } from '@berth/contracts';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { type ChunkRange, LINK_CACHE, type LinkCache, NO_LINK_CACHE, type UploadMessages, type UploadPattern, type UploadProgress } from '@berth/contracts';
 import { OciError } from '@berth/oci';
 import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import { BlobWriter, ChunkBodyError } from './blob-writer';
@@ -38,6 +38,8 @@ export class UploadSessionService {
   constructor(
     @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
     @Inject(UPLOAD_SETTINGS) settings: UploadSettings,
+    /** Told of every `_layers` link written or removed, so no cached link outlives its change. */
+    @Optional() @Inject(LINK_CACHE) private readonly links: LinkCache = NO_LINK_CACHE,
   ) {
     this.signer = new UploadStateSigner(uploadStateSecret(settings.secret, (message) => this.logger.warn(message)));
     this.blobs = new BlobWriter(driver);
@@ -108,6 +110,8 @@ export class UploadSessionService {
     } catch (error) {
       if (error instanceof PathNotFoundError) throw new OciError('BLOB_UNKNOWN', digest);
       throw error;
+    } finally {
+      await this.links.invalidate([link]);
     }
     return {};
   }
@@ -209,10 +213,10 @@ export class UploadSessionService {
   /** `linkBlob`: the canonical link, plus one under the client's digest when that is another algorithm. */
   private async link(repository: string, canonical: BlobDigest, requested: BlobDigest): Promise<void> {
     const target = Buffer.from(digestText(canonical));
-    await this.driver.putContent(layerLinkPath(repository, canonical), target);
-    if (requested.algorithm !== canonical.algorithm) {
-      await this.driver.putContent(layerLinkPath(repository, requested), target);
-    }
+    const paths = [layerLinkPath(repository, canonical)];
+    if (requested.algorithm !== canonical.algorithm) paths.push(layerLinkPath(repository, requested));
+    for (const path of paths) await this.driver.putContent(path, target);
+    await this.links.invalidate(paths);
   }
 
   /** The canonical digest of a blob linked in `repository` whose data exists (`linkedBlobStatter.Stat`). */

@@ -30,4 +30,14 @@ export class BusKeys {
   health(): string {
     return `${this.prefix}:health`;
   }
+
+  /** The cached content of the storage `link` file at `path` (a hash: value and generation). */
+  cachedLink(path: string): string {
+    return `${this.prefix}:cache:link:${path}`;
+  }
+
+  /** What BullMQ puts before a queue's own keys (its `prefix` option): the repeatable jobs' queues. */
+  jobQueues(): string {
+    return `${this.prefix}:jobs`;
+  }
 }

@@ -17,3 +17,9 @@ export {
   type DistributedUploadClientOptions,
 } from './distributed-upload.client';
 export { RedisHealthBoard, type RedisHealthBoardOptions } from './redis-health-board';
+export { firstRunDelayMs, JOB_SCHEDULER, type JobScheduler, type RepeatableJob, type ScheduledJob } from './repeatable-job';
+export { InProcessJobScheduler } from './repeatable-job.in-process';
+export { RedisJobScheduler } from './repeatable-job.redis';
+export { InProcessLinkCache } from './in-process-link-cache';
+export { RedisLinkCache, type RedisLinkCacheOptions } from './redis-link-cache';
+export { linkCacheOf } from './link-cache-of';

@@ -2,3 +2,4 @@ export * from './manifest.contract';
 export * from './upload.contract';
 export * from './service-client';
 export * from './health.contract';
+export * from './link-cache.contract';
