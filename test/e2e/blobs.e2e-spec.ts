@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf } from './support/media-types';
 import { fetchStatusAndHeaders } from './support/raw-http';
@@ -164,6 +165,43 @@ describe('blobs: /v2/<name>/blobs/<digest>', () => {
       const twice = await pushBlob(url, 'blobs/twice', randomBytes(32));
       expect((await http(url).delete(`/v2/blobs/twice/blobs/${twice}`)).status).toBe(202);
       expectOciError(await http(url).delete(`/v2/blobs/twice/blobs/${twice}`), 404, 'BLOB_UNKNOWN');
+    });
+  });
+
+  // Larger than one read of the server (512 KiB on the filesystem), so bodies span several chunks.
+  describe('blobs of several MiB', () => {
+    const large = randomBytes(3 * 1024 * 1024 + 17);
+    let largeDigest: string;
+
+    beforeAll(async () => {
+      largeDigest = await pushBlob(url, 'blobs/large', large);
+    });
+
+    it('GET /v2/<name>/blobs/<digest> of a 3 MiB blob → 200 with exactly its bytes', async () => {
+      const res = await getBlob(url, 'blobs/large', largeDigest);
+      expect(res.status).toBe(200);
+      expect(Buffer.compare(res.body as Buffer, large)).toBe(0);
+    });
+
+    it('GET /v2/<name>/blobs/<digest> with a Range across read chunks → 206, exactly those bytes', async () => {
+      const res = await getBlob(url, 'blobs/large', largeDigest).set('Range', 'bytes=500000-1600000');
+      expect(res.status).toBe(206);
+      expect(Buffer.compare(res.body as Buffer, large.subarray(500_000, 1_600_001))).toBe(0);
+    });
+
+    it('GET /v2/<name>/blobs/<digest> that the client hangs up on midway → the next GETs get the whole blob', async () => {
+      await new Promise<void>((resolve, reject) => {
+        const req = request(`${url}/v2/blobs/large/blobs/${largeDigest}`, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.once('error', (error) => (req.destroyed ? resolve() : reject(error)));
+        req.end();
+      });
+      const answers = await Promise.all([1, 2].map(() => getBlob(url, 'blobs/large', largeDigest)));
+      for (const res of answers) expect(Buffer.compare(res.body as Buffer, large)).toBe(0);
     });
   });
 });

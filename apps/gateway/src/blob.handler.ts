@@ -1,9 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { pipeline } from 'node:stream/promises';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
-import { UPLOAD_CLIENT, type MessageClient, UploadPattern, type UploadMessages } from '@berth/contracts';
+import { LINK_CACHE, type LinkCache, NO_LINK_CACHE, UPLOAD_CLIENT, type MessageClient, UploadPattern, type UploadMessages } from '@berth/contracts';
 import { OciError, parseDigest, pathFor } from '@berth/oci';
-import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { PathNotFoundError, recycleChunk, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import type { Request, Response } from 'express';
 import { parseRangeHeader } from './http-ranges';
 
@@ -19,13 +21,14 @@ export class BlobHandler {
     @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
     @Inject(UPLOAD_CLIENT) private readonly uploads: MessageClient<UploadMessages>,
     @Inject(BERTH_CONFIG) config: BerthConfig,
+    @Optional() @Inject(LINK_CACHE) private readonly links: LinkCache = NO_LINK_CACHE,
   ) {
     this.redirects = !config.storage.redirect.disable;
   }
 
   async get(req: Request, res: Response, repository: string, reference: string): Promise<void> {
     const digest = parseDigest(reference);
-    const { size, dataPath } = await this.statLinkedBlob(repository, digest);
+    const { size, dataPath, linkPath } = await this.statLinkedBlob(repository, digest);
     res.setHeader('Docker-Content-Digest', digest);
     res.setHeader('ETag', `"${digest}"`);
     res.setHeader('Cache-Control', 'max-age=31536000');
@@ -54,9 +57,18 @@ export class BlobHandler {
       res.end();
       return;
     }
-    const body = await this.driver.reader(dataPath, range?.start ?? 0);
+    let body;
     try {
-      await pipeline(range && range.end < size - 1 ? limit(body, length) : body, res);
+      body = await this.driver.reader(dataPath, range?.start ?? 0);
+    } catch (error) {
+      if (!(error instanceof PathNotFoundError)) throw error;
+      // Removed since the stat (a garbage collector at work): a 404, not a 200 without its body.
+      for (const name of BLOB_HEADERS) res.removeHeader(name);
+      await this.links.invalidate([linkPath]);
+      throw new OciError('BLOB_UNKNOWN', { digest });
+    }
+    try {
+      await send(range && range.end < size - 1 ? limit(body, length) : body, body, res);
     } catch (error) {
       // A client that hangs up mid-download is no fault of ours; anything else is.
       if (!(res.destroyed && (error as NodeJS.ErrnoException).code === 'ERR_STREAM_PREMATURE_CLOSE')) throw error;
@@ -72,18 +84,34 @@ export class BlobHandler {
   /**
    * The blob's size, when `repository` links it; else BLOB_UNKNOWN. The link holds the
    * canonical (sha256) digest under which the bytes are stored, also for a sha512 link.
+   * A cached link is confirmed by the stat of the data, which every answer needs anyway: an
+   * offline garbage collection that removed the data cannot leave a stale 200 behind
+   * (distribution#4269, where HEAD said "exists" and pushes skipped the layer).
    */
-  private async statLinkedBlob(repository: string, digest: string): Promise<{ size: number; dataPath: string }> {
+  private async statLinkedBlob(repository: string, digest: string): Promise<{ size: number; dataPath: string; linkPath: string }> {
+    const linkPath = pathFor({ kind: 'layerLink', repository, digest });
+    const linked = await this.links.read(linkPath, async () => {
+      try {
+        return (await this.driver.getContent(linkPath)).toString().trim();
+      } catch (error) {
+        if (error instanceof PathNotFoundError) return undefined;
+        throw error;
+      }
+    });
+    if (linked === undefined) throw new OciError('BLOB_UNKNOWN', { digest });
+    const dataPath = pathFor({ kind: 'blobData', digest: parseDigest(linked) });
     try {
-      const canonical = parseDigest((await this.driver.getContent(pathFor({ kind: 'layerLink', repository, digest }))).toString());
-      const dataPath = pathFor({ kind: 'blobData', digest: canonical });
-      return { size: (await this.driver.stat(dataPath)).size, dataPath };
+      return { size: (await this.driver.stat(dataPath)).size, dataPath, linkPath };
     } catch (error) {
-      if (error instanceof PathNotFoundError) throw new OciError('BLOB_UNKNOWN', { digest });
-      throw error;
+      if (!(error instanceof PathNotFoundError)) throw error;
+      await this.links.invalidate([linkPath]);
+      throw new OciError('BLOB_UNKNOWN', { digest });
     }
   }
 }
+
+/** What {@link BlobHandler.get} says of a blob before its body: withdrawn when the body is gone. */
+const BLOB_HEADERS = ['Docker-Content-Digest', 'ETag', 'Cache-Control', 'Accept-Ranges', 'Content-Type', 'Content-Range', 'Content-Length'];
 
 /** The first `length` bytes of `source`, then the end (for a range that stops before the blob does). */
 async function* limit(source: AsyncIterable<Buffer>, length: number): AsyncGenerator<Buffer> {
@@ -95,5 +123,31 @@ async function* limit(source: AsyncIterable<Buffer>, length: number): AsyncGener
     }
     left -= chunk.length;
     yield chunk;
+  }
+}
+
+/**
+ * Writes `chunks` (read from `reader`) to `res` with backpressure, and hands each chunk back
+ * to the reader once the socket has taken it (`recycleChunk`): a pull then reuses a few
+ * buffers instead of leaving one per chunk to the garbage collector. As with `pipeline`, a
+ * failure on either side destroys both.
+ */
+async function send(chunks: AsyncIterable<Buffer>, reader: Readable, res: Response): Promise<void> {
+  const closed = finished(res);
+  // Awaited at the end; when something fails first, its own error is the one that counts.
+  closed.catch(() => undefined);
+  try {
+    for await (const chunk of chunks) {
+      const more = res.write(chunk, (error) => {
+        if (!error) recycleChunk(reader, chunk);
+      });
+      if (!more) await Promise.race([once(res, 'drain'), closed]);
+    }
+    res.end();
+    await closed;
+  } catch (error) {
+    reader.destroy();
+    res.destroy();
+    throw error;
   }
 }

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { PassThrough, type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type FileWriter, type StorageDriver, StorageDriverFailure } from '@berth/storage-driver';
+import { type FileWriter, recycleChunk, type StorageDriver, StorageDriverFailure } from '@berth/storage-driver';
 
 /** The SHA-256 of an upload's first `offset` bytes, not yet finalized. */
 interface RunningHash {
@@ -92,7 +92,8 @@ export class BlobWriter {
   /** The hex digest of the whole data file with `algorithm`, read back from storage. */
   async digestOf(dataPath: string, algorithm: string): Promise<string> {
     const hash = createHash(algorithm);
-    await pipeline(await this.driver.reader(dataPath), hashSink(hash));
+    const reader = await this.driver.reader(dataPath);
+    await pipeline(reader, hashSink(hash, reader));
     return hash.digest('hex');
   }
 
@@ -119,6 +120,7 @@ export class BlobWriter {
           const wanted = Math.min(chunk.length, offset - read);
           if (wanted > 0) hash.update(wanted === chunk.length ? chunk : chunk.subarray(0, wanted));
           read += chunk.length;
+          recycleChunk(reader, chunk);
           callback();
         },
       }),
@@ -128,10 +130,12 @@ export class BlobWriter {
   }
 }
 
-function hashSink(hash: Hash): Writable {
+/** Hashes what `reader` reads, handing each chunk back to it once hashed. */
+function hashSink(hash: Hash, reader: Readable): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
+      recycleChunk(reader, chunk);
       callback();
     },
   });

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,6 +8,7 @@ import { childPath, isValidPathComponent, ROOT_PATH } from '../../path';
 import type { FileInfo, FileWriter, StorageDriver } from '../../storage-driver';
 import { walkByListing } from '../../walk';
 import { asDriverFailure, isNotFound } from './filesystem-errors';
+import { FileReadStream } from './file-read-stream';
 import { FilesystemWriter } from './filesystem-writer';
 import { closeFile, fstatFile, openFile, readSmallFile, statInPlace } from './host-files';
 
@@ -62,18 +62,19 @@ export class FilesystemDriver implements StorageDriver {
 
   async reader(path: string, offset = 0): Promise<Readable> {
     let fd;
+    let size;
     try {
       fd = await openFile(this.hostPath(path), 'r');
       const info = await fstatFile(fd);
       if (info.isDirectory()) throw new PathNotFoundError(path, this.name);
       if (offset > info.size) throw new InvalidOffsetError(path, offset, this.name);
+      size = info.size;
     } catch (error) {
       if (fd !== undefined) await closeFile(fd).catch(() => undefined);
       throw this.failure(error, path);
     }
     // The stream owns the descriptor from here and closes it when it ends or is destroyed.
-    // A numeric descriptor, not a FileHandle: the stream then reads through the callback API.
-    return createReadStream('', { fd, start: offset, autoClose: true, highWaterMark: READ_CHUNK_BYTES });
+    return new FileReadStream(fd, offset, size, READ_CHUNK_BYTES);
   }
 
   async writer(path: string, options: { append?: boolean } = {}): Promise<FileWriter> {

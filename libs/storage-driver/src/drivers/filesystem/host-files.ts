@@ -60,6 +60,11 @@ export function closeFile(fd: number): Promise<void> {
   return settle<void>((done) => fs.close(fd, (error) => done(error ?? null, undefined)));
 }
 
+/** Reads up to `length` bytes at `position` into the start of `buffer`; 0 at the end of the file. */
+export function readAt(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
+  return settle((done) => fs.read(fd, buffer, 0, length, position, done));
+}
+
 /** Writes `buffers` at `position`; may write fewer bytes than given, as `writev(2)` may. */
 export function writeBuffersAt(fd: number, buffers: Buffer[], position: number): Promise<number> {
   return settle((done) => fs.writev(fd, buffers, position, done));
