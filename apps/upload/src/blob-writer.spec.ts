@@ -82,4 +82,27 @@ describe('BlobWriter', () => {
     expect(done).toEqual({ size: 0, received: 0 });
     expect(await new BlobWriter(driver).sha256('u1', DATA, 0)).toBe(sha256(Buffer.alloc(0)));
   });
+
+  it('keeps at most maxRunning hashes, dropping the least recently used (abandoned uploads)', async () => {
+    const driver = createStorageDriver('inmemory', {});
+    let reads = 0;
+    const counting = Object.assign(Object.create(driver) as typeof driver, {
+      reader: (path: string, offset?: number) => {
+        reads += 1;
+        return driver.reader(path, offset);
+      },
+    });
+    const writer = new BlobWriter(counting, 2);
+    const data = (id: string) => DATA.replace('u1', id);
+    for (const id of ['a', 'b', 'c']) {
+      await writer.create(id, data(id));
+      await writer.append(id, data(id), 0, Readable.from([Buffer.from(id)]));
+    }
+    expect(reads).toBe(0);
+    expect(await writer.sha256('c', data('c'), 1)).toBe(sha256(Buffer.from('c')));
+    expect(reads).toBe(0);
+    // 'a' was the least recently used of three: its hash is rebuilt from storage.
+    expect(await writer.sha256('a', data('a'), 1)).toBe(sha256(Buffer.from('a')));
+    expect(reads).toBe(1);
+  });
 });

@@ -38,15 +38,20 @@ export class ChunkBodyError extends Error {
  * and the common path (one instance takes a session's chunks) hashes each byte once.
  */
 export class BlobWriter {
+  /** In order of last use: the oldest go first once there are too many (abandoned uploads). */
   private readonly running = new Map<string, RunningHash>();
 
-  constructor(private readonly driver: StorageDriver) {}
+  constructor(
+    private readonly driver: StorageDriver,
+    /** Running hashes kept at most; an upload whose hash was dropped rebuilds it from storage. */
+    private readonly maxRunning = 10_000,
+  ) {}
 
   /** Creates the empty data file of a new upload. */
   async create(id: string, dataPath: string): Promise<void> {
     const writer = await this.driver.writer(dataPath);
     await pipeline(emptyStream(), writer);
-    this.running.set(id, { offset: 0, hash: createHash('sha256') });
+    this.remember(id, { offset: 0, hash: createHash('sha256') });
   }
 
   /**
@@ -78,14 +83,14 @@ export class BlobWriter {
       if (error instanceof StorageDriverFailure) throw error;
       throw new ChunkBodyError(received, error);
     }
-    this.running.set(id, { offset: writer.size, hash });
+    this.remember(id, { offset: writer.size, hash });
     return { size: writer.size, received };
   }
 
   /** The hex SHA-256 of the data file's first `size` bytes (all of it), from the running hash. */
   async sha256(id: string, dataPath: string, size: number): Promise<string> {
     const hash = await this.hashAt(id, dataPath, size);
-    this.running.set(id, { offset: size, hash });
+    this.remember(id, { offset: size, hash });
     return hash.copy().digest('hex');
   }
 
@@ -127,6 +132,15 @@ export class BlobWriter {
     );
     if (read < offset) throw new Error(`upload data ${dataPath} holds ${read} bytes, expected ${offset}`);
     return hash;
+  }
+
+  private remember(id: string, running: RunningHash): void {
+    this.running.delete(id);
+    this.running.set(id, running);
+    for (const oldest of this.running.keys()) {
+      if (this.running.size <= this.maxRunning) break;
+      this.running.delete(oldest);
+    }
   }
 }
 
