@@ -6,12 +6,16 @@
 #   swift.sh start   prints `export` lines for the tests (BERTH_TEST_SWIFT_AUTHURL, …)
 #   swift.sh stop    stops only what this script started (its pidfiles)
 #   swift.sh env     prints the same export lines without starting anything
+#   swift.sh stop-proxy  stops only the proxy (fault tests); `start` brings it back
+#
+# BERTH_SWIFT_PORT picks another proxy port (and state directory) for a private instance;
+# BERTH_SWIFT_TOKEN_LIFE sets tempauth's token lifetime in seconds (default one day).
 #
 # A proxy already answering on the port with a working auth is reused, so start is
 # idempotent. Facts behind the choices: /work/shared/TESTBED.md, "OpenStack Swift".
 set -euo pipefail
 
-action=${1:?usage: swift.sh start|stop|env}
+action=${1:?usage: swift.sh start|stop|stop-proxy|env}
 proxy_port=${BERTH_SWIFT_PORT:-8180}
 # The storage servers sit at fixed offsets from the proxy so two instances on other
 # proxy ports never collide.
@@ -19,6 +23,7 @@ object_port=$((proxy_port - 1870))    # 6310 by default
 container_port=$((proxy_port - 1869)) # 6311
 account_port=$((proxy_port - 1868))   # 6312
 memcached_port=$((proxy_port + 3431)) # 11611
+token_life=${BERTH_SWIFT_TOKEN_LIFE:-86400}
 state_dir="$(cd "$(dirname "$0")/../.." && pwd)/.state/swift-$proxy_port"
 etc="$state_dir/etc"
 run="$state_dir/run"
@@ -149,6 +154,7 @@ use = egg:swift#s3api
 use = egg:swift#tempauth
 user_admin_admin = admin .admin .reseller_admin
 user_test_tester = testing .admin
+token_life = $token_life
 [filter:staticweb]
 use = egg:swift#staticweb
 [filter:copy]
@@ -239,6 +245,20 @@ running() {
   [ "$state" != Z ]
 }
 
+# SIGTERM to the proxy alone: its workers go with it (Swift's master kills its process group).
+stop_proxy() {
+  local pidfile="$run/proxy-server.pid" pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  rm -f "$pidfile"
+  kill "$pid" 2>/dev/null || return 0
+  for _ in $(seq 50); do
+    running "$pid" || return 0
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
 # SIGTERM to every process this script started (by the pids in its pidfiles), then waits
 # for all of them at once; SIGKILL for any still there after 5 s.
 stop_all() {
@@ -288,11 +308,14 @@ case "$action" in
   stop)
     stop_all
     ;;
+  stop-proxy)
+    stop_proxy
+    ;;
   env)
     print_env
     ;;
   *)
-    echo "usage: swift.sh start|stop|env" >&2
+    echo "usage: swift.sh start|stop|stop-proxy|env" >&2
     exit 2
     ;;
 esac

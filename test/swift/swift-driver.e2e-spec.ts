@@ -144,6 +144,89 @@ describe('swift driver: segments, manifests and their ownership on a real Swift'
     expect(await listContainer(backend, container)).toEqual([]);
   });
 
+  describe('purgeOrphans', () => {
+    /** Every folder counts as old: the age guard is tested on its own below. */
+    const inAMinute = () => new Date(Date.now() + 60_000);
+    const anHourAgo = () => new Date(Date.now() - 3_600_000);
+
+    async function segmentNames(): Promise<string[]> {
+      return (await listContainer(backend, container)).filter((name) => name.startsWith('segments/'));
+    }
+
+    /** Segments as a writer killed before its manifest leaves them: named by the scheme, owned by nothing. */
+    async function strandSegments(folder: string, numbers: number[]): Promise<string[]> {
+      const names = numbers.map((number) => `${folder}/${String(number).padStart(16, '0')}`);
+      for (const name of names) expect((await swift('PUT', name, '', {}, randomBytes(1000))).status).toBe(201);
+      return names;
+    }
+
+    it('removes only segments no manifest owns (SLO, DLO, closed upload), leaving every file whole', async () => {
+      const committed = randomBytes(250_000);
+      await write('/purge/blobs/committed/data', committed);
+      const closed = randomBytes(150_000);
+      await write('/purge/_uploads/closed/data', closed, { commit: false });
+      // A DLO as the reference writes it: prefix without a trailing slash.
+      const dloParts = [randomBytes(1000), randomBytes(700)];
+      const dloFolder = `segments/d10/${randomBytes(40).toString('hex')}`;
+      await strandSegments(dloFolder, [1, 2]).then((names) =>
+        Promise.all(names.map(async (name, index) => expect((await swift('PUT', name, '', {}, dloParts[index])).status).toBe(201))),
+      );
+      const dlo = await swift('PUT', 'files/purge/reference/data', '', { 'x-object-manifest': `${container}/${dloFolder}` }, Buffer.alloc(0));
+      expect(dlo.status).toBe(201);
+      // A writer that died before its manifest, and one that died after segments past its manifest's last.
+      const stranded = await strandSegments(`segments/5ad/${randomBytes(40).toString('hex')}`, [1, 2, 3]);
+      const committedFolder = (await manifestSegments('files/purge/blobs/committed/data'))[0]!.slice(0, -17);
+      const beyond = await strandSegments(committedFolder, [4, 5]);
+      const orphans = [...stranded, ...beyond];
+      const before = await segmentNames();
+
+      const dry = await driver.purgeOrphans!(inAMinute(), { dryRun: true });
+      expect(new Set(dry)).toEqual(new Set(orphans));
+      expect(await segmentNames()).toEqual(before);
+
+      const purged = await driver.purgeOrphans!(inAMinute(), { dryRun: false });
+      expect(new Set(purged)).toEqual(new Set(orphans));
+      expect(await segmentNames()).toEqual(before.filter((name) => !orphans.includes(name)));
+      expect((await readAll('/purge/blobs/committed/data')).equals(committed)).toBe(true);
+      expect((await readAll('/purge/reference/data')).equals(Buffer.concat(dloParts))).toBe(true);
+      // The closed upload resumes on another instance and commits whole.
+      const other = createStorageDriver('swift', { ...backend, container, chunksize });
+      const more = randomBytes(120_000);
+      const resumed = await other.writer('/purge/_uploads/closed/data', { append: true });
+      resumed.end(more);
+      await resumed.commit();
+      expect((await readAll('/purge/_uploads/closed/data')).equals(Buffer.concat([closed, more]))).toBe(true);
+      expect(await driver.purgeOrphans!(inAMinute(), { dryRun: false })).toEqual([]);
+      await driver.delete('/purge');
+      expect(await listContainer(backend, container)).toEqual([]);
+    });
+
+    it('keeps the segments of a writer still writing while they are younger than olderThan', async () => {
+      const writer = await driver.writer('/young/_uploads/u/data');
+      writer.write(randomBytes(250_000));
+      // Two whole segments reach Swift; no manifest names them until the writer ends.
+      for (let attempt = 0; (await segmentNames()).length < 2 && attempt < 100; attempt++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect((await segmentNames()).length).toBeGreaterThanOrEqual(2);
+      expect(await driver.purgeOrphans!(anHourAgo(), { dryRun: false })).toEqual([]);
+      await writer.commit();
+      expect((await driver.stat('/young/_uploads/u/data')).size).toBe(250_000);
+      expect(await driver.purgeOrphans!(inAMinute(), { dryRun: false })).toEqual([]);
+      await driver.delete('/young');
+      expect(await listContainer(backend, container)).toEqual([]);
+    });
+
+    it('three uploads moved onto one blob at once: one manifest owns the blob, a purge leaves only its segments', async () => {
+      const content = randomBytes(230_000);
+      await Promise.all(['a', 'b', 'c'].map((id) => write(`/race/_uploads/${id}/data`, content)));
+      await Promise.all(['a', 'b', 'c'].map((id) => driver.move(`/race/_uploads/${id}/data`, '/race/blobs/data')));
+      await driver.purgeOrphans!(inAMinute(), { dryRun: false });
+      expect(await segmentNames()).toEqual((await manifestSegments('files/race/blobs/data')).sort());
+      expect((await readAll('/race/blobs/data')).equals(content)).toBe(true);
+      await driver.delete('/race');
+      expect(await listContainer(backend, container)).toEqual([]);
+    });
+  });
+
   it('signs TempURLs for redirects only when a secret key is configured', async () => {
     await driver.putContent('/tempurl/file', Buffer.from('served by Swift itself'));
     expect(await driver.redirectUrl('/tempurl/file', 'GET')).toBeUndefined();

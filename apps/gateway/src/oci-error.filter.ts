@@ -27,6 +27,9 @@ export function sendOciError(req: Request, res: Response, error: OciError): void
   // A refused body (too large, bad range) is read and dropped, not left unread: a client still
   // sending would otherwise see EPIPE instead of the error.
   if (!req.readableEnded) req.resume();
+  // A body destroyed unread (its storage write failed) cannot be drained: the connection would
+  // hang the client's next request on it, so it closes after this answer.
+  if (req.destroyed && !req.complete) res.setHeader('Connection', 'close');
   const body = JSON.stringify({ errors: [error.toJSON()] });
   res.status(error.status).type('application/json; charset=utf-8');
   if (req.method === 'HEAD') res.setHeader('Content-Length', Buffer.byteLength(body)).end();

@@ -5,6 +5,7 @@ import { concurrencyCases } from './cases/concurrency.cases';
 import { contentCases } from './cases/content.cases';
 import { listingWalkStatCases } from './cases/listing-walk-stat.cases';
 import { moveDeleteCases } from './cases/move-delete.cases';
+import { orphanCases } from './cases/orphans.cases';
 import { pathCases } from './cases/paths.cases';
 import { streamCases } from './cases/streams.cases';
 import { type DriverSuiteOptions, SuiteContext } from './suite-context';
@@ -54,5 +55,6 @@ export function describeDriverSuite(
     listingWalkStatCases(suite);
     moveDeleteCases(suite);
     concurrencyCases(suite);
+    orphanCases(suite);
   });
 }

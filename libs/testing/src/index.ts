@@ -27,5 +27,5 @@ export {
   type IdentityEndpointOptions,
   type IdentityRequest,
 } from './identity-endpoint';
-export { dropContainer, listContainer, type SwiftBackend, swiftBackend, swiftSession } from './swift-backend';
+export { dropContainer, listContainer, PrivateSwift, segmentOwners, type SwiftBackend, swiftBackend, swiftSession } from './swift-backend';
 export { PrivateRedis } from './private-redis';

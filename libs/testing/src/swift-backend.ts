@@ -1,5 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from './free-port';
+
+const runFile = promisify(execFile);
 
 export interface SwiftBackend {
   /** tempauth: `http://127.0.0.1:PORT/auth/v1.0`. */
@@ -59,4 +65,99 @@ export async function dropContainer(backend: SwiftBackend, container: string): P
   }
   const response = await fetch(`${storageUrl}/${container}`, { method: 'DELETE', headers: { 'x-auth-token': token } });
   await response.arrayBuffer();
+}
+
+/**
+ * A Swift all-in-one of a test file's own (test/backends/swift.sh on another port, with its
+ * own state directory), for faults the shared one on 8180 must never see: its proxy stopped,
+ * tokens that expire within seconds.
+ */
+export class PrivateSwift {
+  private constructor(
+    readonly port: number,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  /** `tokenLifeSeconds` sets tempauth's `token_life` (default one day). */
+  static async start(options: { tokenLifeSeconds?: number } = {}): Promise<PrivateSwift> {
+    const port = await freeSwiftPort();
+    const env = { ...process.env, BERTH_SWIFT_PORT: String(port), BERTH_SWIFT_TOKEN_LIFE: String(options.tokenLifeSeconds ?? 86_400) };
+    const swift = new PrivateSwift(port, env);
+    await swift.script('start');
+    return swift;
+  }
+
+  get backend(): SwiftBackend {
+    return { authurl: `http://127.0.0.1:${this.port}/auth/v1.0`, username: 'admin:admin', password: 'admin' };
+  }
+
+  /** Stops the proxy alone: clients see connections refused or cut; the storage servers keep their data. */
+  async stopProxy(): Promise<void> {
+    await this.script('stop-proxy');
+  }
+
+  /** Starts the proxy again and waits until it hands out tokens. */
+  async startProxy(): Promise<void> {
+    await this.script('start');
+  }
+
+  /** Stops every server of this instance and removes its state directory. */
+  async remove(): Promise<void> {
+    await this.script('stop');
+    await rm(resolve(swiftScript, '../../../.state', `swift-${this.port}`), { recursive: true, force: true });
+  }
+
+  private async script(action: string): Promise<void> {
+    await runFile('bash', [swiftScript, action], { env: this.env });
+  }
+}
+
+const swiftScript = resolve(__dirname, '../../../test/backends/swift.sh');
+
+/**
+ * A proxy port whose storage servers and memcached (swift.sh places them at fixed offsets
+ * from it) are free too.
+ */
+async function freeSwiftPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    const others = [port - 1870, port - 1869, port - 1868, port + 3431];
+    if (others.every((other) => other > 1024 && other < 65536) && (await Promise.all(others.map(portIsFree))).every(Boolean)) return port;
+  }
+  throw new Error('no free port set for a private Swift');
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolvePort(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePort(true)));
+  });
+}
+
+/**
+ * Who owns each segment of `container`, read as Swift stores it: for every object under
+ * `segments/`, the manifests under `files/` that name it (an SLO's entries, a DLO's prefix).
+ * A segment with no owner is an orphan; one with two owners is distribution#2188.
+ */
+export async function segmentOwners(backend: SwiftBackend, container: string): Promise<Map<string, string[]>> {
+  const { token, storageUrl } = await swiftSession(backend);
+  const headers = { 'x-auth-token': token };
+  const listing = await fetch(`${storageUrl}/${container}?format=json&limit=10000`, { headers });
+  const entries = listing.status === 200 ? ((await listing.json()) as Array<{ name: string; bytes: number; slo_etag?: string }>) : [];
+  const owners = new Map(entries.filter((entry) => entry.name.startsWith('segments/')).map((entry) => [entry.name, [] as string[]]));
+  for (const entry of entries.filter((candidate) => candidate.name.startsWith('files/'))) {
+    let owned: string[] = [];
+    if (entry.slo_etag !== undefined) {
+      const manifest = await fetch(`${storageUrl}/${container}/${entry.name}?multipart-manifest=get`, { headers });
+      owned = ((await manifest.json()) as Array<{ name: string }>).map((segment) => segment.name.slice(container.length + 2));
+    } else if (entry.bytes === 0) {
+      const head = await fetch(`${storageUrl}/${container}/${entry.name}`, { method: 'HEAD', headers });
+      const prefix = decodeURIComponent(head.headers.get('x-object-manifest') ?? '').slice(container.length + 1);
+      if (prefix) owned = [...owners.keys()].filter((name) => name.startsWith(prefix));
+    }
+    for (const name of owned) owners.set(name, [...(owners.get(name) ?? []), entry.name]);
+  }
+  return owners;
 }

@@ -73,6 +73,8 @@ export class SwiftAuth {
 
   session(): Promise<SwiftSession> {
     if (this.current === undefined || this.now() >= this.refreshAt) {
+      // Callers meanwhile share this authentication rather than each starting one.
+      this.refreshAt = Infinity;
       const pending = this.authenticate().then((session) => {
         const lifetime = session.expiresAt === undefined ? Infinity : session.expiresAt - this.now();
         // Renew a minute early, or a tenth of the lifetime early for short-lived tokens.
@@ -86,6 +88,24 @@ export class SwiftAuth {
       this.current = pending;
     }
     return this.current;
+  }
+
+  /**
+   * A session whose token stays valid for at least `marginMs` more, for a request whose body
+   * cannot be sent twice: a token about to expire is waited out, since tempauth hands out
+   * the same token until it has. Gives up waiting after a few rounds (a cluster whose tokens
+   * live shorter than the margin) and returns the newest.
+   */
+  async lastingSession(marginMs: number): Promise<SwiftSession> {
+    let session = await this.session();
+    for (let round = 0; round < 5; round++) {
+      const left = session.expiresAt === undefined ? Infinity : session.expiresAt - this.now();
+      if (left >= marginMs) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(Math.max(left, 250), marginMs)));
+      this.invalidate(session.token);
+      session = await this.session();
+    }
+    return session;
   }
 
   /** Swift answered 401 to `token`: forget it unless a newer one has replaced it already. */
@@ -130,7 +150,8 @@ export class SwiftAuth {
     return {
       storageUrl,
       token,
-      expiresAt: Number.isFinite(expiresIn) && expiresIn > 0 ? this.now() + expiresIn * 1000 : undefined,
+      // Whole seconds, rounded down: "0" is a token in its last second.
+      expiresAt: Number.isFinite(expiresIn) && expiresIn >= 0 ? this.now() + expiresIn * 1000 : undefined,
       tenantId: undefined,
     };
   }

@@ -22,6 +22,9 @@ export interface ObjectRequest {
   idempotent?: boolean;
 }
 
+/** How long a token must stay valid after a streamed request starts: Swift checks it on arrival. */
+const STREAM_TOKEN_MARGIN_MS = 1_000;
+
 /** Swift answered a status the caller did not expect. Never carries the token or storage URL. */
 export class SwiftStatusError extends StorageDriverError {
   constructor(
@@ -36,7 +39,7 @@ export class SwiftStatusError extends StorageDriverError {
 /**
  * Requests against one container of the authenticated account. Adds the token, and when
  * Swift refuses a token (401) authenticates again and repeats the request once, unless the
- * body was a stream that is already spent.
+ * body was a stream that is already spent (then the next request gets a new token).
  */
 export class SwiftClient {
   constructor(
@@ -97,8 +100,15 @@ export class SwiftClient {
   private async send(method: HttpMethod, urlOf: (storageUrl: string) => string, options: ObjectRequest): Promise<HttpResponse> {
     const buffered = options.body === undefined || typeof options.body === 'string' || Buffer.isBuffer(options.body);
     const idempotent = options.idempotent ?? (buffered || method === 'GET' || method === 'HEAD' || method === 'DELETE');
+    // A streamed body cannot be sent twice, so a refused token would lose it: the token must
+    // outlive the request's start by a margin, and is proven first (one HEAD of the
+    // container, re-authenticating on a 401) for a token that dies before its announced time.
+    if (!buffered) {
+      await this.auth.lastingSession(STREAM_TOKEN_MARGIN_MS);
+      await (await this.object('HEAD', undefined)).body.dump();
+    }
     for (let attempt = 1; ; attempt++) {
-      const session = await this.auth.session();
+      const session = buffered ? await this.auth.session() : await this.auth.lastingSession(STREAM_TOKEN_MARGIN_MS);
       const response = await this.http.send({
         method,
         url: urlOf(session.storageUrl),
@@ -106,9 +116,10 @@ export class SwiftClient {
         body: options.body,
         idempotent,
       });
-      if (response.status !== 401 || attempt > 1 || !buffered) return response;
-      await response.body.dump();
+      if (response.status !== 401 || attempt > 1) return response;
       this.auth.invalidate(session.token);
+      if (!buffered) return response;
+      await response.body.dump();
     }
   }
 
@@ -134,4 +145,11 @@ function withQuery(url: string, query: Record<string, string> | undefined): stri
     .map(([key, value]) => (value === '' ? encodeURIComponent(key) : `${encodeURIComponent(key)}=${encodeURIComponent(value)}`))
     .join('&');
   return search ? `${url}?${search}` : url;
+}
+
+/** The modification time of a listing entry: listings give UTC without a zone ("2026-11-29T04:33:03.944440"). */
+export function listingTime(entry: ListingEntry): Date {
+  if (entry.last_modified === undefined) return new Date(0);
+  const time = new Date(/Z|[+-]\d\d:?\d\d$/.test(entry.last_modified) ? entry.last_modified : `${entry.last_modified}Z`);
+  return Number.isNaN(time.getTime()) ? new Date(0) : time;
 }

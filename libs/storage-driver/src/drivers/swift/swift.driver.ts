@@ -5,10 +5,11 @@ import type { DriverParams } from '../../params';
 import { ROOT_PATH } from '../../path';
 import type { FileInfo, FileWriter, StorageDriver } from '../../storage-driver';
 import { SwiftAuth } from './swift.auth';
-import { encodePath, type ListingEntry, SwiftClient, SwiftStatusError } from './swift.client';
+import { encodePath, type ListingEntry, listingTime, SwiftClient, SwiftStatusError } from './swift.client';
 import { type HttpResponse, SwiftHttp } from './swift.http';
 import { DEFAULT_MAX_OBJECT_NAME_LENGTH, parseSegmentName, segmentName, SwiftLayout } from './swift.layout';
 import { CONTENT_TYPE, type ClusterFeatures, inParallel, LargeObjects, type Segment, type StoredObject } from './swift.large-object';
+import { purgeOrphanSegments } from './swift.orphans';
 import { TempUrlSigner } from './swift.tempurl';
 import { SwiftWriter } from './swift.writer';
 
@@ -56,6 +57,21 @@ export class SwiftDriver implements StorageDriver {
       this.opening = pending;
     }
     return this.opening;
+  }
+
+  /**
+   * Removes the segments that no manifest owns, in folders last written before `olderThan`:
+   * those of writers that failed without cleaning up (a crash, Swift gone mid-write) and of
+   * manifests replaced under concurrent writers. See `purgeOrphanSegments` for the guard.
+   */
+  async purgeOrphans(olderThan: Date, options: { dryRun: boolean }): Promise<string[]> {
+    const objects = await this.objects();
+    return purgeOrphanSegments(this.client, objects, {
+      filesPrefix: this.layout.directoryPrefix(ROOT_PATH),
+      segmentsPrefix: this.layout.segmentsPrefix(),
+      olderThan,
+      dryRun: options.dryRun,
+    });
   }
 
   async getContent(path: string): Promise<Buffer> {
@@ -202,7 +218,7 @@ export class SwiftDriver implements StorageDriver {
       if (entryName === undefined) return;
       // Listings mark SLOs; a DLO manifest lists as 0 bytes, so only those need a HEAD.
       if (entry.slo_etag !== undefined) slos.push(entryName);
-      else if (entry.bytes === 0) await sort(entryName, await objects.head(entryName));
+      else if (entry.bytes === 0 || !objects.features.listingMarksSlos) await sort(entryName, await objects.head(entryName));
       else plain.push(entryName);
     });
     await inParallel(slos, 8, (sloName) => objects.deleteSlo(sloName));
@@ -334,19 +350,20 @@ export class SwiftDriver implements StorageDriver {
 function clusterFeatures(info: Record<string, unknown>): ClusterFeatures {
   const slo = info.slo as { max_manifest_segments?: number } | undefined;
   const bulk = info.bulk_delete as { max_deletes_per_request?: number } | undefined;
-  const swift = info.swift as { max_object_name_length?: number } | undefined;
+  const swift = info.swift as { max_object_name_length?: number; version?: string } | undefined;
   return {
     slo: slo !== undefined,
     maxManifestSegments: slo?.max_manifest_segments ?? 1000,
     bulkDelete: bulk !== undefined,
     maxDeletesPerRequest: bulk?.max_deletes_per_request ?? 10_000,
     maxObjectNameLength: swift?.max_object_name_length ?? DEFAULT_MAX_OBJECT_NAME_LENGTH,
+    listingMarksSlos: versionAtLeast(swift?.version, [2, 19]),
   };
 }
 
-/** Listing times are UTC without a zone ("2026-11-29T04:33:03.944440"). */
-function listingTime(entry: ListingEntry): Date {
-  if (entry.last_modified === undefined) return new Date(0);
-  const time = new Date(/Z|[+-]\d\d:?\d\d$/.test(entry.last_modified) ? entry.last_modified : `${entry.last_modified}Z`);
-  return Number.isNaN(time.getTime()) ? new Date(0) : time;
+/** Whether a Swift version string ("2.30.1") is at least `wanted`; false when unknown. */
+function versionAtLeast(version: string | undefined, wanted: [number, number]): boolean {
+  const [major, minor] = (version ?? '').split('.').map(Number);
+  if (major === undefined || minor === undefined || Number.isNaN(major) || Number.isNaN(minor)) return false;
+  return major > wanted[0] || (major === wanted[0] && minor >= wanted[1]);
 }

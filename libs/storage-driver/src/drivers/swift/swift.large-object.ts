@@ -24,6 +24,8 @@ export interface ClusterFeatures {
   bulkDelete: boolean;
   maxDeletesPerRequest: number;
   maxObjectNameLength: number;
+  /** Listings mark SLO manifests with `slo_etag` (Swift >= 2.19); before, only a HEAD tells. */
+  listingMarksSlos: boolean;
 }
 
 export const CONTENT_TYPE = 'application/octet-stream';
@@ -53,17 +55,12 @@ export class LargeObjects {
       case 'plain':
         return [];
       case 'slo': {
-        const response = await this.client.object('GET', name, { query: { 'multipart-manifest': 'get' } });
-        const text = await response.body.text();
-        if (response.status !== 200) throw new SwiftStatusError(response.status, `reading the manifest of ${name}`);
-        const entries = JSON.parse(text) as Array<{ name: string; bytes: number; hash: string }>;
-        const prefix = `/${this.client.container}/`;
+        const entries = await this.sloEntries(name);
+        if (entries === undefined) throw new SwiftStatusError(404, `reading the manifest of ${name}`);
         return entries.map((entry) => {
-          // SLO entries name "/<container>/<object>"; a segment in another container is not ours to manage.
-          if (!entry.name.startsWith(prefix)) {
-            throw new StorageDriverError(`${name} has a segment outside the container: ${entry.name}`, 'swift');
-          }
-          return { name: entry.name.slice(prefix.length), bytes: entry.bytes, etag: entry.hash };
+          // A segment in another container is not ours to manage.
+          if (entry.name === undefined) throw new StorageDriverError(`${name} has a segment outside the container: ${entry.path}`, 'swift');
+          return { name: entry.name, bytes: entry.bytes, etag: entry.hash };
         });
       }
       case 'dlo': {
@@ -77,6 +74,26 @@ export class LargeObjects {
         return segments;
       }
     }
+  }
+
+  /**
+   * The entries of the SLO manifest `name`, each with its object name in this container
+   * (undefined for a segment in another one); undefined when the manifest is gone.
+   */
+  async sloEntries(name: string): Promise<Array<{ path: string; name: string | undefined; bytes: number; hash: string }> | undefined> {
+    const response = await this.client.object('GET', name, { query: { 'multipart-manifest': 'get' } });
+    const text = await response.body.text();
+    if (response.status === 404) return undefined;
+    if (response.status !== 200) throw new SwiftStatusError(response.status, `reading the manifest of ${name}`);
+    // Entries name "/<container>/<object>".
+    const prefix = `/${this.client.container}/`;
+    const entries = JSON.parse(text) as Array<{ name: string; bytes: number; hash: string }>;
+    return entries.map((entry) => ({
+      path: entry.name,
+      name: entry.name.startsWith(prefix) ? entry.name.slice(prefix.length) : undefined,
+      bytes: entry.bytes,
+      hash: entry.hash,
+    }));
   }
 
   /**

@@ -29,6 +29,11 @@ export class SwiftLayout {
     return `${this.objectName(path)}/`;
   }
 
+  /** The listing prefix of every segment folder: `<prefix>/segments/`. */
+  segmentsPrefix(): string {
+    return `${trimSlashes(`${this.prefix}/segments`)}/`;
+  }
+
   /** The driver path of an object or subdir name found in a listing of `files/`. */
   driverPath(name: string): string {
     return trimSlashes(name).slice(this.objectName('/').length) || '/';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { CommittableWriter } from '../../committable-writer';
-import { StorageDriverError } from '../../errors';
+import { StorageDriverError, StorageDriverFailure } from '../../errors';
 import { type SwiftClient, SwiftStatusError } from './swift.client';
 import type { HttpResponse } from './swift.http';
 import { segmentName } from './swift.layout';
@@ -54,11 +54,17 @@ export class SwiftWriter extends CommittableWriter {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.append(chunk).then(() => callback(), callback);
+    this.append(chunk).then(
+      () => callback(),
+      (error: unknown) => callback(this.failure(error)),
+    );
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.finish().then(() => callback(), callback);
+    this.finish().then(
+      () => callback(),
+      (error: unknown) => callback(this.failure(error)),
+    );
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -113,6 +119,16 @@ export class SwiftWriter extends CommittableWriter {
     this.manifestWritten = true;
     const kept = new Set(this.segments.map((segment) => segment.name));
     await this.objects.deleteObjects(this.plan.replaced.map((segment) => segment.name).filter((name) => !kept.has(name)));
+  }
+
+  /**
+   * Every failure of the writer itself is Swift's (a refusal, a connection the proxy cut):
+   * callers tell it from a failure of the stream piped in (the client went away) by its class.
+   */
+  private failure(error: unknown): Error {
+    if (error instanceof StorageDriverFailure) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new StorageDriverError(`writing ${this.plan.path}: ${message}`, 'swift', error);
   }
 
   private async removeUnrecorded(): Promise<void> {
