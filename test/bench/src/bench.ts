@@ -1,34 +1,29 @@
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  createTempDir,
-  filesystemRegistryConfig,
-  freePort,
-  startBerth,
-  startReferenceRegistry,
-  type TempDir,
-} from '@berth/testing';
+import { createTempDir, swiftBackend } from '@berth/testing';
 import { BenchHttpClient } from './bench-http-client';
 import { cpuSeconds, peakRssBytes } from './process-stats';
 import { RegistryClient } from './registry-client';
 import { formatTable, type TargetResults } from './report-table';
 import { measureRegistry, type Measurement } from './scenarios';
+import { type Backend, startedTargets, startTarget, type Target } from './targets';
 
-const usage = `pnpm bench [-- OPTIONS]: berth against Docker's reference registry, both on the filesystem
+const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, against Docker's reference registry
 
-  --only NAME       bench only this target (reference, berth or target); repeatable
+  --backend NAME    filesystem (default) or swift: every target on the Swift that
+                    BERTH_TEST_SWIFT_* name (else test/backends/swift.sh start), a
+                    container each, blob pulls redirected to TempURLs
+  --only NAME       bench only this target: reference, berth, distributed or target; repeatable
   --target URL      also bench a running registry at URL (or BERTH_BENCH_TARGET_URL)
   --seconds N       length of each manifest HEAD/GET loop (default 5)
-  --json FILE       also write the measurements as JSON`;
+  --json FILE       also write the measurements as JSON
+  -h, --help        this text
 
-interface Target {
-  readonly name: string;
-  readonly url: string;
-  /** The server's process, for memory and CPU; absent for a registry we did not start. */
-  readonly pid?: number;
-  stop(): Promise<void>;
-}
+Targets: reference (docker-registry), berth (berth serve, all services in one process),
+distributed (1 gateway, 2 upload, 2 manifest, 1 health process over a redis-server of its
+own), each on its own storage with the same config.yml; ratios are each against the reference.`;
+
+const backends = ['filesystem', 'swift'] as const;
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -37,6 +32,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
+      backend: { type: 'string', default: 'filesystem' },
       only: { type: 'string', multiple: true },
       target: { type: 'string' },
       seconds: { type: 'string', default: '5' },
@@ -48,35 +44,38 @@ async function main(): Promise<void> {
     console.log(usage);
     return;
   }
+  const backendName = values.backend;
+  if (!(backends as readonly string[]).includes(backendName)) throw new Error(`--backend ${backendName}: use ${backends.join(' or ')}`);
   const externalUrl = values.target ?? process.env.BERTH_BENCH_TARGET_URL;
-  const wanted = new Set(values.only ?? ['reference', 'berth', ...(externalUrl === undefined ? [] : ['target'])]);
+  const known: readonly string[] = [...startedTargets, 'target'];
+  const wanted = new Set(values.only ?? [...startedTargets, ...(externalUrl === undefined ? [] : ['target'])]);
   for (const name of wanted) {
-    if (!['reference', 'berth', 'target'].includes(name)) throw new Error(`--only ${name}: use reference, berth or target`);
+    if (!known.includes(name)) throw new Error(`--only ${name}: use ${known.join(', ')}`);
   }
   if (wanted.has('target') && externalUrl === undefined) throw new Error('--only target needs --target URL');
   const manifestSeconds = Number(values.seconds);
 
-  const storage = await createTempDir('berth-bench-');
+  const scratch = await createTempDir('berth-bench-');
+  const backend: Backend = { directory: scratch.path, ...(backendName === 'swift' ? { swift: swiftBackend() } : {}) };
   const targets: Target[] = [];
   try {
-    // Every server starts before any measuring, so a berth that cannot start fails the bench at once.
-    if (wanted.has('reference')) targets.push(await startReference(storage));
-    if (wanted.has('berth')) targets.push(await startBerthTarget(storage));
+    // Every server starts before any measuring, so one that cannot start fails the bench at once.
+    for (const name of startedTargets) if (wanted.has(name)) targets.push(await startTarget(name, backend));
     if (wanted.has('target') && externalUrl !== undefined) {
-      targets.push({ name: 'target', url: externalUrl.replace(/\/$/, ''), stop: async () => {} });
+      targets.push({ name: 'target', url: externalUrl.replace(/\/$/, ''), pids: [], stop: async () => {} });
     }
 
     const results: TargetResults[] = [];
     for (const target of targets) {
-      console.error(`${target.name} at ${target.url}`);
+      console.error(`${target.name} at ${target.url} (${backendName})`);
       const http = new BenchHttpClient();
       try {
-        const cpuBefore = target.pid === undefined ? 0 : cpuSeconds(target.pid);
+        const cpuBefore = sum(target.pids.map(cpuSeconds));
         const measurements: Measurement[] = await measureRegistry(new RegistryClient(target.url, http), { manifestSeconds });
-        if (target.pid !== undefined) {
-          const cpu = cpuSeconds(target.pid) - cpuBefore;
+        if (target.pids.length > 0) {
+          const cpu = sum(target.pids.map(cpuSeconds)) - cpuBefore;
           measurements.push({ scenario: 'server CPU time, whole run', unit: 's', higherIsBetter: false, value: cpu });
-          const rss = peakRssBytes(target.pid) / (1024 * 1024);
+          const rss = sum(target.pids.map(peakRssBytes)) / (1024 * 1024);
           measurements.push({ scenario: 'server peak RSS (VmHWM)', unit: 'MiB', higherIsBetter: false, value: rss });
         }
         results.push({ target: target.name, measurements });
@@ -84,30 +83,34 @@ async function main(): Promise<void> {
         http.close();
       }
     }
-    console.log(formatTable(results));
+    console.log(formatTable(results, footnotes(backend, wanted)));
     if (values.json !== undefined) await writeFile(values.json, JSON.stringify(results, null, 2));
   } finally {
     for (const target of targets) await target.stop();
-    await storage.remove();
+    await scratch.remove();
   }
 }
 
-async function startReference(storage: TempDir): Promise<Target> {
-  const registry = await startReferenceRegistry({ rootDirectory: join(storage.path, 'reference') });
-  return { name: 'reference', url: registry.url, pid: registry.process.pid, stop: registry.stop };
-}
-
-async function startBerthTarget(storage: TempDir): Promise<Target> {
-  const config = filesystemRegistryConfig({ rootDirectory: join(storage.path, 'berth'), port: await freePort() });
-  try {
-    const berth = await startBerth({ config });
-    return { name: 'berth', url: berth.url, pid: berth.pid, stop: berth.stop };
-  } catch (error) {
-    throw new Error(
-      `the bench compares berth with the reference, and berth did not start: ${(error as Error).message}\n` +
-        `(to bench the reference alone: pnpm bench --only reference)`,
+/** What the table's figures count, printed beneath it. */
+function footnotes(backend: Backend, wanted: ReadonlySet<string>): string[] {
+  const notes = [
+    backend.swift === undefined
+      ? 'Storage: the filesystem, a directory per target.'
+      : `Storage: Swift at ${backend.swift.authurl}, a container per target; blob pulls follow TempURL redirects ` +
+        '(berth: tempurlcontainerkey: true; the reference keys the container by itself where /info lists tempurl).',
+    `Server CPU time and peak RSS count the registry's own processes only${backend.swift === undefined ? '' : ', not Swift\'s'}.`,
+  ];
+  if (wanted.has('distributed')) {
+    notes.push(
+      'distributed: CPU time and peak RSS are summed over its 7 processes (gateway, 2 upload, 2 manifest, health ' +
+        'and its own redis-server); peak RSS is the sum of each process\'s own peak.',
     );
   }
+  return notes;
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 main().catch((error: unknown) => {

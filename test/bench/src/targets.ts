@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  dropContainer,
+  filesystemRegistryConfig,
+  freePort,
+  listContainer,
+  PrivateRedis,
+  startBerth,
+  startReferenceRegistry,
+  type SwiftBackend,
+} from '@berth/testing';
+
+/** The registries the bench starts itself, in the order it measures them. */
+export const startedTargets = ['reference', 'berth', 'distributed'] as const;
+export type StartedTarget = (typeof startedTargets)[number];
+
+/**
+ * Where the targets keep their data: a directory each under `directory`, or, given `swift`,
+ * a Swift container each (the directory then holds only what the reference insists on).
+ */
+export interface Backend {
+  readonly directory: string;
+  readonly swift?: SwiftBackend;
+}
+
+/** A registry under test: where it answers, and the processes whose CPU and memory are the server's. */
+export interface Target {
+  readonly name: string;
+  readonly url: string;
+  /** Every process serving it; empty for a registry the bench did not start. */
+  readonly pids: readonly number[];
+  stop(): Promise<void>;
+}
+
+/** One target's place on the backend: the `storage` section of its config.yml, and how to clear it. */
+interface Storage {
+  readonly section: Record<string, unknown>;
+  /** The filesystem root; on Swift, an empty directory for the reference's `rootDirectory` argument. */
+  readonly directory: string;
+  remove(): Promise<void>;
+}
+
+/** Starts `name` on a fresh place of its own on `backend`; a failure names the target. */
+export async function startTarget(name: StartedTarget, backend: Backend): Promise<Target> {
+  const storage = openStorage(name, backend);
+  const port = await freePort();
+  // Every target gets the same config.yml but for its storage and port, so none pays for work another skips.
+  const config = { ...filesystemRegistryConfig({ rootDirectory: storage.directory, port }), storage: storage.section };
+  try {
+    switch (name) {
+      case 'reference': {
+        const registry = await startReferenceRegistry({ rootDirectory: storage.directory, port, extraConfig: { storage: storage.section } });
+        return { name, url: registry.url, pids: [registry.process.pid], stop: () => stopThen(registry.stop, storage) };
+      }
+      case 'berth': {
+        const berth = await startBerth({ config, topology: 'all-in-one' });
+        return { name, url: berth.url, pids: [berth.pid], stop: () => stopThen(berth.stop, storage) };
+      }
+      case 'distributed':
+        return await startDistributed(config, storage);
+    }
+  } catch (error) {
+    await storage.remove();
+    throw new Error(`${name} did not start: ${(error as Error).message}\n(to bench the others: pnpm bench -- --only NAME …)`);
+  }
+}
+
+/**
+ * 1 gateway, 2 upload, 2 manifest and 1 health process, over a redis-server of their own:
+ * no other test's traffic shares it, and its CPU and memory can be counted with the rest.
+ */
+async function startDistributed(config: Record<string, unknown>, storage: Storage): Promise<Target> {
+  const redis = await PrivateRedis.start();
+  try {
+    const redisPid = /^process_id:(\d+)/m.exec(await redis.command('INFO', 'server'))?.[1];
+    if (redisPid === undefined) throw new Error('redis-server did not tell its process_id (INFO server)');
+    const berth = await startBerth({ config: { ...config, redis: { addr: redis.addr } }, topology: 'distributed' });
+    return {
+      name: 'distributed',
+      url: berth.url,
+      pids: [...berth.instances.map((instance) => instance.process.pid), Number(redisPid)],
+      stop: () => stopThen(async () => {
+        await berth.stop();
+        await redis.kill();
+      }, storage),
+    };
+  } catch (error) {
+    await redis.kill();
+    throw error;
+  }
+}
+
+function openStorage(target: string, backend: Backend): Storage {
+  const directory = join(backend.directory, target);
+  const removeDirectory = () => rm(directory, { recursive: true, force: true });
+  if (backend.swift === undefined) {
+    const section = filesystemRegistryConfig({ rootDirectory: directory, port: 0 }).storage as Record<string, unknown>;
+    return { section, directory, remove: removeDirectory };
+  }
+  const swift = backend.swift;
+  const container = `berth-bench-${randomBytes(4).toString('hex')}-${target}`;
+  return {
+    // tempurlcontainerkey: pulls redirect to TempURLs, as the reference's do by itself wherever
+    // /info lists tempurl (it then keys the container); the key stays off the shared account.
+    section: {
+      swift: { authurl: swift.authurl, username: swift.username, password: swift.password, container, tempurlcontainerkey: true },
+      delete: { enabled: true },
+    },
+    directory,
+    remove: async () => {
+      await removeDirectory();
+      await dropContainer(swift, container);
+      const left = await listContainer(swift, container);
+      if (left.length > 0) console.error(`bench: ${left.length} objects left in Swift container ${container}`);
+    },
+  };
+}
+
+async function stopThen(stop: () => Promise<void>, storage: Storage): Promise<void> {
+  try {
+    await stop();
+  } finally {
+    await storage.remove();
+  }
+}
