@@ -8,7 +8,16 @@ import { SwiftAuth } from './swift.auth';
 import { encodePath, type ListingEntry, listingTime, SwiftClient, SwiftStatusError } from './swift.client';
 import { type HttpResponse, SwiftHttp } from './swift.http';
 import { DEFAULT_MAX_OBJECT_NAME_LENGTH, parseSegmentName, segmentName, SwiftLayout } from './swift.layout';
-import { CONTENT_TYPE, type ClusterFeatures, inParallel, LargeObjects, type Segment, type StoredObject } from './swift.large-object';
+import {
+  CONTENT_TYPE,
+  type ClusterFeatures,
+  inParallel,
+  LargeObjects,
+  type Segment,
+  type StoredObject,
+  type WriteOutcome,
+  writeOutcome,
+} from './swift.large-object';
 import { purgeOrphanSegments } from './swift.orphans';
 import { TempUrlSigner } from './swift.tempurl';
 import { SwiftWriter } from './swift.writer';
@@ -97,7 +106,8 @@ export class SwiftDriver implements StorageDriver {
       headers: { 'content-type': CONTENT_TYPE, etag },
     });
     await response.body.dump();
-    if (response.status !== 201) throw new SwiftStatusError(response.status, `PUT ${name}`);
+    // Superseded by a concurrent putContent of the path: the later one's content stays, as on any driver.
+    if (writeOutcome(response.status) === undefined) throw new SwiftStatusError(response.status, `PUT ${name}`);
   }
 
   async reader(path: string, offset = 0): Promise<Readable> {
@@ -124,7 +134,7 @@ export class SwiftDriver implements StorageDriver {
     const base = { path, objectName, chunkSize: this.params.chunksize };
     const newFolder = () => this.layout.newSegmentFolder(path, objects.features.maxObjectNameLength);
     if (!options.append) {
-      const replaced = stored === undefined ? [] : await objects.segmentsOf(objectName, stored);
+      const replaced = await objects.replacedSegments(objectName, stored);
       return new SwiftWriter(this.client, objects, { ...base, inherited: [], folder: newFolder(), firstNumber: 1, replaced });
     }
     if (stored === undefined) throw new PathNotFoundError(path, this.name);
@@ -168,6 +178,10 @@ export class SwiftDriver implements StorageDriver {
    * (The reference wrote the second manifest first; a later delete through the first one
    * removed the blob's bytes: distribution#2188.) Should the new manifest fail, the old one
    * is put back. A plain object is copied by Swift and the source deleted.
+   *
+   * Moves to one destination may run at once (two clients pushing one blob): the last one
+   * stored wins. A move whose manifest was superseded leaves the winner's segments alone
+   * (only the winner deletes what it replaced) and deletes its own, which nothing names now.
    */
   async move(source: string, dest: string): Promise<void> {
     const objects = await this.objects();
@@ -176,21 +190,25 @@ export class SwiftDriver implements StorageDriver {
     const stored = await objects.head(sourceName);
     if (stored === undefined) throw new PathNotFoundError(source, this.name);
     if (sourceName === destName) return;
-    const previous = await objects.head(destName);
-    const replaced = previous === undefined ? [] : await objects.segmentsOf(destName, previous);
+    const replaced = await objects.replacedSegments(destName, await objects.head(destName));
     let moved: Segment[] = [];
+    let outcome: WriteOutcome;
     if (stored.kind === 'plain') {
-      await this.copyObject(sourceName, destName);
+      outcome = (await this.copyObject(sourceName, destName)).outcome;
       await objects.deleteOne(sourceName);
     } else {
       moved = await objects.segmentsOf(sourceName, stored);
       await objects.deleteOne(sourceName);
       try {
-        await objects.writeManifest(destName, moved);
+        outcome = await objects.writeManifest(destName, moved);
       } catch (error) {
         await objects.writeManifest(sourceName, moved).catch(() => undefined);
         throw error;
       }
+    }
+    if (outcome === 'superseded') {
+      await objects.deleteObjects(moved.map((segment) => segment.name));
+      return;
     }
     const kept = new Set(moved.map((segment) => segment.name));
     await objects.deleteObjects(replaced.map((segment) => segment.name).filter((name) => !kept.has(name)));
@@ -272,19 +290,20 @@ export class SwiftDriver implements StorageDriver {
   }
 
   /** Server-side copy (no bytes through berth); small objects only, as plain objects are. */
-  private async copyObject(sourceName: string, destName: string): Promise<string> {
+  private async copyObject(sourceName: string, destName: string): Promise<{ outcome: WriteOutcome; etag: string }> {
     const response = await this.client.object('PUT', destName, {
       body: Buffer.alloc(0),
       headers: { 'x-copy-from': `/${encodePath(this.params.container)}/${encodePath(sourceName)}`, 'content-type': CONTENT_TYPE },
     });
     await response.body.dump();
     if (response.status === 404) throw new PathNotFoundError(this.layout.driverPath(sourceName), this.name);
-    if (response.status !== 201) throw new SwiftStatusError(response.status, `copying ${sourceName} to ${destName}`);
-    return (response.headers.etag ?? '').replace(/"/g, '');
+    const outcome = writeOutcome(response.status);
+    if (outcome === undefined) throw new SwiftStatusError(response.status, `copying ${sourceName} to ${destName}`);
+    return { outcome, etag: (response.headers.etag ?? '').replace(/"/g, '') };
   }
 
   private async copyToSegment(objectName: string, segment: string): Promise<Segment> {
-    const etag = await this.copyObject(objectName, segment);
+    const { etag } = await this.copyObject(objectName, segment);
     const copied = await (await this.objects()).head(segment);
     if (copied === undefined) throw new StorageDriverError(`segment ${segment} vanished after its copy`, this.name);
     return { name: segment, bytes: copied.size, etag };

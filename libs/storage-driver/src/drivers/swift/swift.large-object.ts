@@ -31,6 +31,20 @@ export interface ClusterFeatures {
 export const CONTENT_TYPE = 'application/octet-stream';
 
 /**
+ * A write of one name is acknowledged `stored`, or `superseded`: a concurrent write of that
+ * name with a later timestamp was stored first, so Swift kept it and dropped this one (the
+ * object server's 409, which the proxy answers as 202 Accepted). Last writer wins: not an error.
+ */
+export type WriteOutcome = 'stored' | 'superseded';
+
+/** The outcome of a PUT answered `status`, or undefined when Swift refused it. */
+export function writeOutcome(status: number): WriteOutcome | undefined {
+  if (status === 201) return 'stored';
+  if (status === 202) return 'superseded';
+  return undefined;
+}
+
+/**
  * Large objects in one container: reading what an object is, listing its segments,
  * writing manifests, deleting segments. Every manifest written here owns its segments
  * alone; callers make sure no second manifest ever names them (see the driver's move).
@@ -77,11 +91,32 @@ export class LargeObjects {
   }
 
   /**
+   * The segments of the large object `stored` at `name` that a write replacing it deletes
+   * once its own manifest is stored; none when the object went meanwhile (a concurrent
+   * delete, or a move that took it away).
+   */
+  async replacedSegments(name: string, stored: StoredObject | undefined): Promise<Segment[]> {
+    if (stored === undefined) return [];
+    try {
+      return await this.segmentsOf(name, stored);
+    } catch (error) {
+      if (error instanceof SwiftStatusError && error.status === 404) return [];
+      throw error;
+    }
+  }
+
+  /**
    * The entries of the SLO manifest `name`, each with its object name in this container
-   * (undefined for a segment in another one); undefined when the manifest is gone.
+   * (undefined for a segment in another one); undefined when the manifest is gone. Asked
+   * twice on a 404, as the driver's GETs are: a manifest being replaced can answer 404 for an instant.
    */
   async sloEntries(name: string): Promise<Array<{ path: string; name: string | undefined; bytes: number; hash: string }> | undefined> {
-    const response = await this.client.object('GET', name, { query: { 'multipart-manifest': 'get' } });
+    const get = () => this.client.object('GET', name, { query: { 'multipart-manifest': 'get' } });
+    let response = await get();
+    if (response.status === 404) {
+      await response.body.dump();
+      response = await get();
+    }
     const text = await response.body.text();
     if (response.status === 404) return undefined;
     if (response.status !== 200) throw new SwiftStatusError(response.status, `reading the manifest of ${name}`);
@@ -99,14 +134,16 @@ export class LargeObjects {
   /**
    * Writes `name` as the manifest of `segments`: an SLO where the cluster has them (Swift
    * checks each segment's ETag and size before accepting it), else a DLO over the one
-   * folder that holds them all. No segments: an empty plain object.
+   * folder that holds them all. No segments: an empty plain object. `superseded` when a
+   * concurrent writer's manifest won: then no manifest names `segments`.
    */
-  async writeManifest(name: string, segments: Segment[]): Promise<void> {
+  async writeManifest(name: string, segments: Segment[]): Promise<WriteOutcome> {
     if (segments.length === 0) {
       const response = await this.client.object('PUT', name, { body: Buffer.alloc(0), headers: { 'content-type': CONTENT_TYPE } });
       await response.body.dump();
-      if (response.status !== 201) throw new SwiftStatusError(response.status, `PUT ${name}`);
-      return;
+      const outcome = writeOutcome(response.status);
+      if (outcome === undefined) throw new SwiftStatusError(response.status, `PUT ${name}`);
+      return outcome;
     }
     if (this.features.slo && segments.length <= this.features.maxManifestSegments) {
       const manifest = segments.map((segment) => ({
@@ -120,10 +157,11 @@ export class LargeObjects {
         body: JSON.stringify(manifest),
       });
       const text = await response.body.text();
-      if (response.status !== 201) throw new SwiftStatusError(response.status, `writing the manifest ${name}`, text.trim().slice(0, 300));
-      return;
+      const outcome = writeOutcome(response.status);
+      if (outcome === undefined) throw new SwiftStatusError(response.status, `writing the manifest ${name}`, text.trim().slice(0, 300));
+      return outcome;
     }
-    await this.writeDlo(name, segments);
+    return this.writeDlo(name, segments);
   }
 
   /** Deletes `names` (segments or plain objects); ones already gone are no error. */
@@ -138,10 +176,11 @@ export class LargeObjects {
     await inParallel(names, 8, (name) => this.deleteOne(name));
   }
 
+  /** Deletes `name`; already gone (404), or rewritten by a concurrent writer after this delete was timestamped (409), is no error. */
   async deleteOne(name: string): Promise<void> {
     const response = await this.client.object('DELETE', name);
     await response.body.dump();
-    if (response.status === 404) return;
+    if (response.status === 404 || response.status === 409) return;
     if (response.status < 200 || response.status >= 300) throw new SwiftStatusError(response.status, `DELETE ${name}`);
   }
 
@@ -162,7 +201,7 @@ export class LargeObjects {
     }
   }
 
-  private async writeDlo(name: string, segments: Segment[]): Promise<void> {
+  private async writeDlo(name: string, segments: Segment[]): Promise<WriteOutcome> {
     const folders = new Set(segments.map((segment) => parseSegmentName(segment.name)?.folder));
     const [folder] = [...folders];
     if (folders.size !== 1 || folder === undefined) {
@@ -173,7 +212,9 @@ export class LargeObjects {
       headers: { 'content-type': CONTENT_TYPE, 'x-object-manifest': `${this.client.container}/${folder}/` },
     });
     await response.body.dump();
-    if (response.status !== 201) throw new SwiftStatusError(response.status, `writing the manifest ${name}`);
+    const outcome = writeOutcome(response.status);
+    if (outcome === undefined) throw new SwiftStatusError(response.status, `writing the manifest ${name}`);
+    return outcome;
   }
 
   private async bulkDelete(names: string[]): Promise<void> {

@@ -32,6 +32,8 @@ export interface WriterPlan {
 export class SwiftWriter extends CommittableWriter {
   private readonly segments: Segment[];
   private current: SegmentUpload | undefined;
+  /** The `_write` or `_final` work in flight: `_destroy` lets it settle before anything is removed. */
+  private working: Promise<void> = Promise.resolve();
   private nextNumber: number;
   private written: number;
   /** Segment names this writer created, for cancel and for cleanup after a failure. */
@@ -54,28 +56,29 @@ export class SwiftWriter extends CommittableWriter {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.append(chunk).then(
+    this.track(this.append(chunk)).then(
       () => callback(),
       (error: unknown) => callback(this.failure(error)),
     );
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.finish().then(
+    this.track(this.finish()).then(
       () => callback(),
       (error: unknown) => callback(this.failure(error)),
     );
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.current?.abort(error ?? new Error('writer destroyed'));
+    // The aborted upload's failure is the outcome asked for; awaiting it (and the write it
+    // belongs to) means no segment PUT is still running when cancel or cleanup deletes.
+    const aborted = this.current?.abort(error ?? new Error('writer destroyed')) ?? Promise.resolve();
     this.current = undefined;
-    if (this.state === 'cancelled') {
-      callback(error);
-      return;
-    }
+    const settled = Promise.all([aborted, this.working.catch(() => undefined)]);
     // A failed or abandoned writer would leave segments no manifest names: nobody could find them.
-    this.removeUnrecorded().then(
+    // A cancelled one is removed whole by `discard`.
+    const cleanup = this.state === 'cancelled' ? settled : settled.then(() => this.removeUnrecorded());
+    cleanup.then(
       () => callback(error),
       () => callback(error),
     );
@@ -88,9 +91,15 @@ export class SwiftWriter extends CommittableWriter {
     await this.objects.deleteObjects([...names]);
   }
 
+  private track(work: Promise<void>): Promise<void> {
+    this.working = work;
+    return work;
+  }
+
   private async append(chunk: Buffer): Promise<void> {
     let rest = chunk;
     while (rest.length > 0) {
+      this.throwIfDestroyed();
       this.current ??= this.startSegment();
       const part = rest.subarray(0, this.plan.chunkSize - this.current.bytes);
       rest = rest.subarray(part.length);
@@ -98,6 +107,11 @@ export class SwiftWriter extends CommittableWriter {
       this.written += part.length;
       if (this.current.bytes >= this.plan.chunkSize) await this.finishSegment();
     }
+  }
+
+  /** Destroyed while a write waited: no new segment or manifest may start after `_destroy` looked. */
+  private throwIfDestroyed(): void {
+    if (this.destroyed) throw new StorageDriverError(`writer for ${this.plan.path} was destroyed`, 'swift');
   }
 
   private startSegment(): SegmentUpload {
@@ -115,8 +129,15 @@ export class SwiftWriter extends CommittableWriter {
 
   private async finish(): Promise<void> {
     await this.finishSegment();
-    await this.objects.writeManifest(this.plan.objectName, this.segments);
+    this.throwIfDestroyed();
+    const outcome = await this.objects.writeManifest(this.plan.objectName, this.segments);
     this.manifestWritten = true;
+    if (outcome === 'superseded') {
+      // A concurrent writer of the path won: its manifest stays with its segments, and this
+      // one's are named by nothing. What it replaced is the winner's to delete, never ours.
+      await this.objects.deleteObjects(this.created);
+      return;
+    }
     const kept = new Set(this.segments.map((segment) => segment.name));
     await this.objects.deleteObjects(this.plan.replaced.map((segment) => segment.name).filter((name) => !kept.has(name)));
   }
@@ -165,6 +186,9 @@ class SegmentUpload {
     );
     // Observed by write/finish; never an unhandled rejection when the writer is abandoned.
     this.earlyAnswer.catch(() => undefined);
+    // An abort before the request took the body has no other listener: undici, once it has
+    // the body, fails the request with the error (the response promise), which `abort` awaits.
+    this.body.on('error', () => undefined);
   }
 
   async write(part: Buffer): Promise<void> {
@@ -192,7 +216,13 @@ class SegmentUpload {
     return { name: this.name, bytes: this.bytes, etag };
   }
 
-  abort(error: Error): void {
+  /** Cuts the upload; settles once the request has (it fails, or Swift answered first). */
+  async abort(error: Error): Promise<void> {
     this.body.destroy(error);
+    try {
+      await (await this.response).body.dump();
+    } catch {
+      // The abort's own failure: what was asked for.
+    }
   }
 }
