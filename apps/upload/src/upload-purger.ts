@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { formatGoDuration } from '@berth/config';
 import { isValidRepositoryName, pathFor } from '@berth/oci';
-import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import { uploadPaths } from './upload-paths';
 import { UPLOAD_PURGING_SETTINGS, type UploadPurgingSettings } from './upload-settings';
 
@@ -89,7 +89,7 @@ export class UploadPurger {
       text = (await this.driver.getContent(paths.startedAt)).toString('utf8');
     } catch (error) {
       if (!(error instanceof PathNotFoundError)) throw error;
-      return (await this.exists(paths.directory)) ? 'undated' : 'gone';
+      return (await pathExists(this.driver, paths.directory)) ? 'undated' : 'gone';
     }
     const startedAt = parseStartedAt(text);
     if (startedAt === undefined) return 'undated';
@@ -104,16 +104,6 @@ export class UploadPurger {
     }
     this.logger.debug(`${dryRun ? 'would remove' : 'removed'} ${repository} upload ${id}, started ${startedAt.toISOString()}`);
     return 'removed';
-  }
-
-  private async exists(path: string): Promise<boolean> {
-    try {
-      await this.driver.stat(path);
-      return true;
-    } catch (error) {
-      if (error instanceof PathNotFoundError) return false;
-      throw error;
-    }
   }
 
   private logReport(report: UploadPurgeReport, failures: string[]): void {

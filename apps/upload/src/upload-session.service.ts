@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { type ChunkRange, LINK_CACHE, type LinkCache, NO_LINK_CACHE, type UploadMessages, type UploadPattern, type UploadProgress } from '@berth/contracts';
 import { OciError } from '@berth/oci';
-import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import { BlobWriter, ChunkBodyError } from './blob-writer';
 import { SessionLocks } from './session-locks';
 import { type UploadState, UploadStateSigner, uploadStateSecret } from './upload-state';
@@ -126,7 +126,7 @@ export class UploadSessionService {
     let canonical: BlobDigest | undefined;
     if (from !== undefined) {
       canonical = await this.linkedBlob(from, digest);
-    } else if (digest.algorithm === 'sha256' && (await this.exists(blobDataPath(digest)))) {
+    } else if (digest.algorithm === 'sha256' && (await pathExists(this.driver, blobDataPath(digest)))) {
       canonical = digest;
     }
     if (!canonical) return false;
@@ -201,11 +201,11 @@ export class UploadSessionService {
    */
   private async moveIntoBlobStore(data: string, canonical: BlobDigest): Promise<void> {
     const blob = blobDataPath(canonical);
-    if (await this.exists(blob)) return;
+    if (await pathExists(this.driver, blob)) return;
     try {
       await this.driver.move(data, blob);
     } catch (error) {
-      if (await this.exists(blob)) return;
+      if (await pathExists(this.driver, blob)) return;
       throw error;
     }
   }
@@ -228,7 +228,7 @@ export class UploadSessionService {
       if (error instanceof PathNotFoundError || error instanceof OciError) return undefined;
       throw error;
     }
-    return (await this.exists(blobDataPath(target))) ? target : undefined;
+    return (await pathExists(this.driver, blobDataPath(target))) ? target : undefined;
   }
 
   private async removeUpload(session: UploadState): Promise<void> {
@@ -237,16 +237,6 @@ export class UploadSessionService {
       await this.driver.delete(uploadPaths(session.name, session.uuid).directory);
     } catch (error) {
       if (!(error instanceof PathNotFoundError)) throw error;
-    }
-  }
-
-  private async exists(path: string): Promise<boolean> {
-    try {
-      await this.driver.stat(path);
-      return true;
-    } catch (error) {
-      if (error instanceof PathNotFoundError) return false;
-      throw error;
     }
   }
 

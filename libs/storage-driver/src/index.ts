@@ -1,4 +1,5 @@
 export type { FileInfo, FileWriter, StorageDriver } from './storage-driver';
+export { pathExists } from './path-exists';
 export { recycleChunk, type RecyclingReadable } from './recycled-chunks';
 export {
   InvalidOffsetError,
