@@ -61,15 +61,23 @@ function accepts(header: string | undefined, mediaType: string): boolean {
   return accepted.some((type) => type === '*/*' || type === mediaType || type === 'application/*');
 }
 
-/** The body, up to the size limit: a larger declared or actual body is refused (413) unread. */
+/**
+ * Bodies refused for their size are still read to the end up to this many bytes: a client
+ * still sending when the 413 arrives may see a broken pipe instead of the answer. A body
+ * declared larger is refused at once, unread.
+ */
+const REFUSED_BODY_READ_LIMIT = 4 * MANIFEST_SIZE_LIMIT;
+
+/** The body, up to the size limit; a larger one is refused (413), nothing of it kept. */
 async function readManifestBody(req: Request): Promise<Buffer> {
-  if (Number(req.headers['content-length'] ?? 0) > MANIFEST_SIZE_LIMIT) throw manifestTooLarge();
+  if (Number(req.headers['content-length'] ?? 0) > REFUSED_BODY_READ_LIMIT) throw manifestTooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MANIFEST_SIZE_LIMIT) throw manifestTooLarge();
-    chunks.push(chunk);
+    if (size > REFUSED_BODY_READ_LIMIT) throw manifestTooLarge();
+    if (size <= MANIFEST_SIZE_LIMIT) chunks.push(chunk);
   }
+  if (size > MANIFEST_SIZE_LIMIT) throw manifestTooLarge();
   return Buffer.concat(chunks);
 }
