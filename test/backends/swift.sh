@@ -41,14 +41,15 @@ print_env() {
   echo "export BERTH_TEST_SWIFT_PASSWORD=$key"
 }
 
-# 0 when the proxy hands out a token and the storage URL answers with it.
+# 0 when the proxy hands out a token and the account takes a write with it (a Swift left
+# running after its state directory was removed still authenticates, but stores nothing).
 auth_works() {
   local headers token storage
   headers=$(curl -fsS -m 3 -D - -o /dev/null -H "X-Auth-User: $user" -H "X-Auth-Key: $key" "$auth_url" 2>/dev/null) || return 1
   token=$(printf '%s' "$headers" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-auth-token"{print $2}')
   storage=$(printf '%s' "$headers" | tr -d '\r' | awk -F': ' 'tolower($1)=="x-storage-url"{print $2}')
   [ -n "$token" ] && [ -n "$storage" ] || return 1
-  curl -fsS -m 3 -o /dev/null -H "X-Auth-Token: $token" "$storage" 2>/dev/null
+  curl -fsS -m 3 -o /dev/null -X PUT -H "X-Auth-Token: $token" "$storage/berth-probe" 2>/dev/null
 }
 
 write_configs() {
@@ -284,6 +285,11 @@ case "$action" in
     if auth_works; then
       print_env
       exit 0
+    fi
+    if curl -fsS -m 2 "http://127.0.0.1:$proxy_port/healthcheck" >/dev/null 2>&1; then
+      echo "swift.sh: a Swift answers on port $proxy_port but cannot store (its state directory gone?); stop it first:" >&2
+      pgrep -af "swift-$proxy_port/etc" >&2 || true
+      exit 1
     fi
     started=$(date +%s%N)
     write_configs
