@@ -1,8 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { LINK_CACHE, type LinkCache, NO_LINK_CACHE } from '@berth/contracts';
 import { OciError, pathFor } from '@berth/oci';
-import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
-import { pathExists } from './storage-reads';
+import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import { type ManifestSummary, summarizeStoredManifest } from './stored-manifest';
 
 /** Enough for every manifest of a large registry's hot set; each entry is a few hundred bytes. */

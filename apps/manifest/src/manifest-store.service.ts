@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { LINK_CACHE, type LinkCache, type ManifestMessages, type ManifestPattern, NO_LINK_CACHE } from '@berth/contracts';
 import { checkDigest, digestOf, MANIFEST_SIZE_LIMIT, manifestTooLarge, OciError, parseReference, pathFor, splitDigest } from '@berth/oci';
-import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import {
   type ContentDescriptor,
   type LayerUrlPolicy,
@@ -11,7 +11,7 @@ import {
   parseManifest,
 } from './manifest-document';
 import { ManifestReader } from './manifest-reader.service';
-import { mapBounded, pathExists, readLink } from './storage-reads';
+import { mapBounded, readLink } from './storage-reads';
 import { TagIndex } from './tag-index.service';
 
 type Messages = ManifestMessages;

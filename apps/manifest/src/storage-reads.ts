@@ -10,16 +10,6 @@ export async function readLink(driver: StorageDriver, path: string): Promise<str
   }
 }
 
-export async function pathExists(driver: StorageDriver, path: string): Promise<boolean> {
-  try {
-    await driver.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof PathNotFoundError) return false;
-    throw error;
-  }
-}
-
 /** The children of a directory, or `[]` when it does not exist. */
 export async function listOrEmpty(driver: StorageDriver, path: string): Promise<string[]> {
   try {

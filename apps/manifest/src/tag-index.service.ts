@@ -1,8 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { LINK_CACHE, type LinkCache, NO_LINK_CACHE } from '@berth/contracts';
 import { type Digest, OciError, pathFor } from '@berth/oci';
-import { PathNotFoundError, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
-import { baseName, mapBounded, pathExists, readLink } from './storage-reads';
+import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { baseName, mapBounded, readLink } from './storage-reads';
 
 const PARALLEL_READS = 16;
 
