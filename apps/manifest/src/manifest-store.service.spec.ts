@@ -124,7 +124,7 @@ describe('ManifestStore with a link cache (storage.cache.blobdescriptor)', () =>
   beforeEach(() => {
     driver = createStorageDriver('inmemory', {});
     const links = new InProcessLinkCache(100);
-    store = new ManifestStore(driver, testConfig(), new TagIndex(driver, links), new ManifestReader(driver, links), links);
+    store = new ManifestStore(driver, testConfig(), new TagIndex(driver, links), new ManifestReader(driver), links);
   });
 
   async function pushImage(tag: string, variant: string): Promise<string> {
