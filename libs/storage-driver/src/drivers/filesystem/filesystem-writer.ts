@@ -24,6 +24,8 @@ export class FilesystemWriter extends CommittableWriter {
   private handleClosed = false;
   private finalStarted = false;
   private syncOnFinal = false;
+  /** The write in flight: the descriptor is closed only after it settles. */
+  private writing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly fd: number,
@@ -41,11 +43,11 @@ export class FilesystemWriter extends CommittableWriter {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.writeAll([chunk]).then(() => callback(), (error: unknown) => callback(this.failure(error)));
+    this.track(this.writeAll([chunk])).then(() => callback(), (error: unknown) => callback(this.failure(error)));
   }
 
   override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
-    this.writeAll(chunks.map(({ chunk }) => chunk)).then(() => callback(), (error: unknown) => callback(this.failure(error)));
+    this.track(this.writeAll(chunks.map(({ chunk }) => chunk))).then(() => callback(), (error: unknown) => callback(this.failure(error)));
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -56,7 +58,13 @@ export class FilesystemWriter extends CommittableWriter {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.close().then(() => callback(error), (closeError: unknown) => callback(error ?? this.failure(closeError)));
+    // A stream may be destroyed while a write is in flight (a client gone mid-chunk). Closing
+    // then would free the descriptor number for the next file opened, which the late write
+    // would then land in.
+    this.writing
+      .catch(() => undefined)
+      .then(() => this.close())
+      .then(() => callback(error), (closeError: unknown) => callback(error ?? this.failure(closeError)));
   }
 
   protected override async finalize(): Promise<void> {
@@ -82,6 +90,11 @@ export class FilesystemWriter extends CommittableWriter {
       this.written += bytesWritten;
       pending = skipBytes(pending, bytesWritten);
     }
+  }
+
+  private track(write: Promise<void>): Promise<void> {
+    this.writing = write;
+    return write;
   }
 
   private async close(): Promise<void> {
