@@ -25,6 +25,12 @@ export interface ObjectRequest {
 /** How long a token must stay valid after a streamed request starts: Swift checks it on arrival. */
 const STREAM_TOKEN_MARGIN_MS = 1_000;
 
+/**
+ * A token Swift accepted in a request sent this recently needs no HEAD before a streamed
+ * request: about as fresh a proof as that HEAD would be once requests queue under load.
+ */
+const TOKEN_PROOF_MS = 1_000;
+
 /** Swift answered a status the caller did not expect. Never carries the token or storage URL. */
 export class SwiftStatusError extends StorageDriverError {
   constructor(
@@ -42,6 +48,9 @@ export class SwiftStatusError extends StorageDriverError {
  * body was a stream that is already spent (then the next request gets a new token).
  */
 export class SwiftClient {
+  /** The last token Swift accepted, and when the request that proved it was sent. */
+  private proven: { token: string; sentAt: number } | undefined;
+
   constructor(
     private readonly http: SwiftHttp,
     private readonly auth: SwiftAuth,
@@ -101,14 +110,19 @@ export class SwiftClient {
     const buffered = options.body === undefined || typeof options.body === 'string' || Buffer.isBuffer(options.body);
     const idempotent = options.idempotent ?? (buffered || method === 'GET' || method === 'HEAD' || method === 'DELETE');
     // A streamed body cannot be sent twice, so a refused token would lose it: the token must
-    // outlive the request's start by a margin, and is proven first (one HEAD of the
-    // container, re-authenticating on a 401) for a token that dies before its announced time.
+    // outlive the request's start by a margin, and must have been proven just before (else
+    // one HEAD of the container proves it, re-authenticating on a 401) for a token that dies
+    // before its announced time.
     if (!buffered) {
-      await this.auth.lastingSession(STREAM_TOKEN_MARGIN_MS);
-      await (await this.object('HEAD', undefined)).body.dump();
+      const session = await this.auth.lastingSession(STREAM_TOKEN_MARGIN_MS);
+      const proven = this.proven;
+      if (proven?.token !== session.token || this.now() - proven.sentAt > TOKEN_PROOF_MS) {
+        await (await this.object('HEAD', undefined)).body.dump();
+      }
     }
     for (let attempt = 1; ; attempt++) {
       const session = buffered ? await this.auth.session() : await this.auth.lastingSession(STREAM_TOKEN_MARGIN_MS);
+      const sentAt = this.now();
       const response = await this.http.send({
         method,
         url: urlOf(session.storageUrl),
@@ -116,11 +130,21 @@ export class SwiftClient {
         body: options.body,
         idempotent,
       });
+      // Swift checks the token on arrival: the proof dates from the sending, not the answer.
+      // Only answers Swift gives past its auth count (a 5xx may come from a balancer in front).
+      const accepted = response.status < 400 || response.status === 404;
+      if (accepted && (this.proven === undefined || this.proven.sentAt <= sentAt)) {
+        this.proven = { token: session.token, sentAt };
+      }
       if (response.status !== 401 || attempt > 1) return response;
       this.auth.invalidate(session.token);
       if (!buffered) return response;
       await response.body.dump();
     }
+  }
+
+  private now(): number {
+    return Date.now();
   }
 
   private httpGet(url: string): Promise<HttpResponse> {

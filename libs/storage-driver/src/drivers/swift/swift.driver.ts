@@ -130,13 +130,13 @@ export class SwiftDriver implements StorageDriver {
   async writer(path: string, options: { append?: boolean } = {}): Promise<FileWriter> {
     const objects = await this.objects();
     const objectName = this.layout.objectName(path);
-    const stored = await objects.head(objectName);
     const base = { path, objectName, chunkSize: this.params.chunksize };
     const newFolder = () => this.layout.newSegmentFolder(path, objects.features.maxObjectNameLength);
     if (!options.append) {
-      const replaced = await objects.replacedSegments(objectName, stored);
-      return new SwiftWriter(this.client, objects, { ...base, inherited: [], folder: newFolder(), firstNumber: 1, replaced });
+      // What the writer replaces is read at commit, and only when something is there.
+      return new SwiftWriter(this.client, objects, { ...base, inherited: [], folder: newFolder(), firstNumber: 1, replaced: undefined });
     }
+    const stored = await objects.manifestOf(objectName);
     if (stored === undefined) throw new PathNotFoundError(path, this.name);
     if (stored.kind === 'plain') {
       const folder = newFolder();
@@ -144,7 +144,7 @@ export class SwiftDriver implements StorageDriver {
       const inherited = stored.size === 0 ? [] : [await this.copyToSegment(objectName, segmentName(folder, 1))];
       return new SwiftWriter(this.client, objects, { ...base, inherited, folder, firstNumber: inherited.length + 1, replaced: [] });
     }
-    const inherited = await objects.segmentsOf(objectName, stored);
+    const inherited = stored.segments;
     const last = parseSegmentName(inherited[inherited.length - 1]?.name ?? '');
     const continued = last === undefined ? { folder: newFolder(), firstNumber: 1 } : { folder: last.folder, firstNumber: last.number + 1 };
     return new SwiftWriter(this.client, objects, { ...base, inherited, ...continued, replaced: [] });
@@ -187,17 +187,20 @@ export class SwiftDriver implements StorageDriver {
     const objects = await this.objects();
     const sourceName = this.layout.objectName(source);
     const destName = this.layout.objectName(dest);
-    const stored = await objects.head(sourceName);
+    // The source's segments and what the destination holds now are independent reads.
+    const [stored, replaced] = await Promise.all([
+      objects.manifestOf(sourceName),
+      sourceName === destName ? [] : objects.head(destName).then((destStored) => objects.replacedSegments(destName, destStored)),
+    ]);
     if (stored === undefined) throw new PathNotFoundError(source, this.name);
     if (sourceName === destName) return;
-    const replaced = await objects.replacedSegments(destName, await objects.head(destName));
     let moved: Segment[] = [];
     let outcome: WriteOutcome;
     if (stored.kind === 'plain') {
       outcome = (await this.copyObject(sourceName, destName)).outcome;
       await objects.deleteOne(sourceName);
     } else {
-      moved = await objects.segmentsOf(sourceName, stored);
+      moved = stored.segments;
       await objects.deleteOne(sourceName);
       try {
         outcome = await objects.writeManifest(destName, moved);
@@ -218,9 +221,12 @@ export class SwiftDriver implements StorageDriver {
   async delete(path: string): Promise<void> {
     const objects = await this.objects();
     const name = this.layout.objectName(path);
-    const below: ListingEntry[] = [];
-    for await (const entry of this.client.list(this.layout.directoryPrefix(path))) below.push(entry);
-    const self = await objects.head(name);
+    const listing = async () => {
+      const entries: ListingEntry[] = [];
+      for await (const entry of this.client.list(this.layout.directoryPrefix(path))) entries.push(entry);
+      return entries;
+    };
+    const [below, self] = await Promise.all([listing(), objects.head(name)]);
     if (self === undefined && below.length === 0) throw new PathNotFoundError(path, this.name);
 
     const slos: string[] = [];

@@ -1,5 +1,6 @@
 import { StorageDriverError } from '../../errors';
 import { encodePath, type SwiftClient, SwiftStatusError } from './swift.client';
+import type { HttpResponse } from './swift.http';
 import { parseSegmentName } from './swift.layout';
 
 /** One segment of a large object: its object name in the container, size and MD5 ETag. */
@@ -7,6 +8,14 @@ export interface Segment {
   name: string;
   bytes: number;
   etag: string;
+}
+
+/** One entry of an SLO manifest as Swift returns it. */
+interface SloEntry {
+  path: string;
+  name: string | undefined;
+  bytes: number;
+  hash: string;
 }
 
 /** What a HEAD says an object is. */
@@ -71,11 +80,7 @@ export class LargeObjects {
       case 'slo': {
         const entries = await this.sloEntries(name);
         if (entries === undefined) throw new SwiftStatusError(404, `reading the manifest of ${name}`);
-        return entries.map((entry) => {
-          // A segment in another container is not ours to manage.
-          if (entry.name === undefined) throw new StorageDriverError(`${name} has a segment outside the container: ${entry.path}`, 'swift');
-          return { name: entry.name, bytes: entry.bytes, etag: entry.hash };
-        });
+        return entries.map((entry) => this.ownSegment(name, entry));
       }
       case 'dlo': {
         if (stored.segmentContainer !== this.client.container) {
@@ -107,19 +112,53 @@ export class LargeObjects {
 
   /**
    * The entries of the SLO manifest `name`, each with its object name in this container
-   * (undefined for a segment in another one); undefined when the manifest is gone. Asked
-   * twice on a 404, as the driver's GETs are: a manifest being replaced can answer 404 for an instant.
+   * (undefined for a segment in another one); undefined when the manifest is gone.
    */
-  async sloEntries(name: string): Promise<Array<{ path: string; name: string | undefined; bytes: number; hash: string }> | undefined> {
-    const get = () => this.client.object('GET', name, { query: { 'multipart-manifest': 'get' } });
-    let response = await get();
-    if (response.status === 404) {
-      await response.body.dump();
-      response = await get();
-    }
+  async sloEntries(name: string): Promise<SloEntry[] | undefined> {
+    const response = await this.getManifest(name);
     const text = await response.body.text();
     if (response.status === 404) return undefined;
     if (response.status !== 200) throw new SwiftStatusError(response.status, `reading the manifest of ${name}`);
+    return this.parseSloManifest(text);
+  }
+
+  /**
+   * What `name` is, with its segments in order and its size, from one GET of the object
+   * as stored (`?multipart-manifest=get`: a large object's manifest, a plain object's bytes)
+   * where a HEAD and then a read of the manifest would take two. Undefined when absent.
+   * Plain objects are small here (putContent's), so their bytes are only drained.
+   */
+  async manifestOf(name: string): Promise<{ kind: StoredObject['kind']; size: number; segments: Segment[] } | undefined> {
+    const response = await this.getManifest(name);
+    if (response.status === 404) {
+      await response.body.dump();
+      return undefined;
+    }
+    if (response.status !== 200) {
+      await response.body.dump();
+      throw new SwiftStatusError(response.status, `reading the manifest of ${name}`);
+    }
+    const stored = describe(response.headers);
+    if (stored.kind === 'slo') {
+      const segments = this.parseSloManifest(await response.body.text()).map((entry) => this.ownSegment(name, entry));
+      return { kind: 'slo', size: totalBytes(segments), segments };
+    }
+    await response.body.dump();
+    if (stored.kind === 'plain') return { kind: 'plain', size: stored.size, segments: [] };
+    const segments = await this.segmentsOf(name, stored);
+    return { kind: 'dlo', size: totalBytes(segments), segments };
+  }
+
+  /** Asked twice on a 404, as the driver's GETs are: a manifest being replaced can answer 404 for an instant. */
+  private async getManifest(name: string): Promise<HttpResponse> {
+    const get = () => this.client.object('GET', name, { query: { 'multipart-manifest': 'get' } });
+    const first = await get();
+    if (first.status !== 404) return first;
+    await first.body.dump();
+    return get();
+  }
+
+  private parseSloManifest(text: string): SloEntry[] {
     // Entries name "/<container>/<object>".
     const prefix = `/${this.client.container}/`;
     const entries = JSON.parse(text) as Array<{ name: string; bytes: number; hash: string }>;
@@ -131,16 +170,27 @@ export class LargeObjects {
     }));
   }
 
+  private ownSegment(manifest: string, entry: SloEntry): Segment {
+    // A segment in another container is not ours to manage.
+    if (entry.name === undefined) throw new StorageDriverError(`${manifest} has a segment outside the container: ${entry.path}`, 'swift');
+    return { name: entry.name, bytes: entry.bytes, etag: entry.hash };
+  }
+
   /**
    * Writes `name` as the manifest of `segments`: an SLO where the cluster has them (Swift
    * checks each segment's ETag and size before accepting it), else a DLO over the one
    * folder that holds them all. No segments: an empty plain object. `superseded` when a
-   * concurrent writer's manifest won: then no manifest names `segments`.
+   * concurrent writer's manifest won: then no manifest names `segments`. With `ifAbsent`,
+   * `exists` (and nothing written) when an object is at `name` already.
    */
-  async writeManifest(name: string, segments: Segment[]): Promise<WriteOutcome> {
+  writeManifest(name: string, segments: Segment[], options: { ifAbsent: true }): Promise<WriteOutcome | 'exists'>;
+  writeManifest(name: string, segments: Segment[]): Promise<WriteOutcome>;
+  async writeManifest(name: string, segments: Segment[], options: { ifAbsent?: boolean } = {}): Promise<WriteOutcome | 'exists'> {
+    const condition: Record<string, string> = options.ifAbsent ? { 'if-none-match': '*' } : {};
     if (segments.length === 0) {
-      const response = await this.client.object('PUT', name, { body: Buffer.alloc(0), headers: { 'content-type': CONTENT_TYPE } });
+      const response = await this.client.object('PUT', name, { body: Buffer.alloc(0), headers: { 'content-type': CONTENT_TYPE, ...condition } });
       await response.body.dump();
+      if (response.status === 412 && options.ifAbsent) return 'exists';
       const outcome = writeOutcome(response.status);
       if (outcome === undefined) throw new SwiftStatusError(response.status, `PUT ${name}`);
       return outcome;
@@ -153,15 +203,16 @@ export class LargeObjects {
       }));
       const response = await this.client.object('PUT', name, {
         query: { 'multipart-manifest': 'put' },
-        headers: { 'content-type': CONTENT_TYPE },
+        headers: { 'content-type': CONTENT_TYPE, ...condition },
         body: JSON.stringify(manifest),
       });
       const text = await response.body.text();
+      if (response.status === 412 && options.ifAbsent) return 'exists';
       const outcome = writeOutcome(response.status);
       if (outcome === undefined) throw new SwiftStatusError(response.status, `writing the manifest ${name}`, text.trim().slice(0, 300));
       return outcome;
     }
-    return this.writeDlo(name, segments);
+    return this.writeDlo(name, segments, condition);
   }
 
   /** Deletes `names` (segments or plain objects); ones already gone are no error. */
@@ -201,7 +252,7 @@ export class LargeObjects {
     }
   }
 
-  private async writeDlo(name: string, segments: Segment[]): Promise<WriteOutcome> {
+  private async writeDlo(name: string, segments: Segment[], condition: Record<string, string>): Promise<WriteOutcome | 'exists'> {
     const folders = new Set(segments.map((segment) => parseSegmentName(segment.name)?.folder));
     const [folder] = [...folders];
     if (folders.size !== 1 || folder === undefined) {
@@ -209,9 +260,10 @@ export class LargeObjects {
     }
     const response = await this.client.object('PUT', name, {
       body: Buffer.alloc(0),
-      headers: { 'content-type': CONTENT_TYPE, 'x-object-manifest': `${this.client.container}/${folder}/` },
+      headers: { 'content-type': CONTENT_TYPE, 'x-object-manifest': `${this.client.container}/${folder}/`, ...condition },
     });
     await response.body.dump();
+    if (response.status === 412 && condition['if-none-match'] !== undefined) return 'exists';
     const outcome = writeOutcome(response.status);
     if (outcome === undefined) throw new SwiftStatusError(response.status, `writing the manifest ${name}`);
     return outcome;
@@ -247,6 +299,10 @@ export function describe(headers: Record<string, string>): StoredObject {
     return { kind: 'dlo', size, modTime, segmentContainer: decoded.slice(0, slash), segmentPrefix: decoded.slice(slash + 1) };
   }
   return { kind: 'plain', size, modTime };
+}
+
+function totalBytes(segments: Segment[]): number {
+  return segments.reduce((sum, segment) => sum + segment.bytes, 0);
 }
 
 /** Runs `work` over `items` with at most `limit` at a time; the first failure rejects. */

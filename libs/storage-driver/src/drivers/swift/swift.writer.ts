@@ -17,8 +17,13 @@ export interface WriterPlan {
   /** Where this writer's segments go, and the number of its first one. */
   folder: string;
   firstNumber: number;
-  /** Segments of the large object this writer replaces: deleted once the new manifest is written. */
-  replaced: Segment[];
+  /**
+   * Segments of the large object this writer replaces: deleted once the new manifest is
+   * written. Undefined when the path was not read at open (a new file is the usual case):
+   * the manifest is then written only where nothing is, and on refusal the object there is
+   * read and replaced.
+   */
+  replaced: Segment[] | undefined;
   chunkSize: number;
 }
 
@@ -130,7 +135,15 @@ export class SwiftWriter extends CommittableWriter {
   private async finish(): Promise<void> {
     await this.finishSegment();
     this.throwIfDestroyed();
-    const outcome = await this.objects.writeManifest(this.plan.objectName, this.segments);
+    let replaced = this.plan.replaced;
+    let outcome = replaced === undefined ? await this.objects.writeManifest(this.plan.objectName, this.segments, { ifAbsent: true }) : undefined;
+    if (outcome === 'exists') {
+      const stored = await this.objects.head(this.plan.objectName);
+      replaced = await this.objects.replacedSegments(this.plan.objectName, stored);
+      this.throwIfDestroyed();
+      outcome = undefined;
+    }
+    outcome ??= await this.objects.writeManifest(this.plan.objectName, this.segments);
     this.manifestWritten = true;
     if (outcome === 'superseded') {
       // A concurrent writer of the path won: its manifest stays with its segments, and this
@@ -139,7 +152,7 @@ export class SwiftWriter extends CommittableWriter {
       return;
     }
     const kept = new Set(this.segments.map((segment) => segment.name));
-    await this.objects.deleteObjects(this.plan.replaced.map((segment) => segment.name).filter((name) => !kept.has(name)));
+    await this.objects.deleteObjects((replaced ?? []).map((segment) => segment.name).filter((name) => !kept.has(name)));
   }
 
   /**
