@@ -61,12 +61,28 @@ export class BlobWriter {
    * A body that fails midway leaves the bytes that reached storage in place: they are a
    * prefix of what the client sent, so the session stays valid at the data file's new size,
    * which a status request reports (the spec's way to resume after a broken PATCH).
+   *
+   * `opened` is a writer the caller opened with `append` (its `size` told the offset); it is
+   * closed here whatever happens.
    */
-  async append(id: string, dataPath: string, offset: number, body: Readable | undefined, commit = false): Promise<ChunkWritten> {
-    const hash = await this.hashAt(id, dataPath, offset);
+  async append(
+    id: string,
+    dataPath: string,
+    offset: number,
+    body: Readable | undefined,
+    commit = false,
+    opened?: FileWriter,
+  ): Promise<ChunkWritten> {
+    let hash: Hash;
+    try {
+      hash = await this.hashAt(id, dataPath, offset);
+    } catch (error) {
+      if (opened) await closeQuietly(opened);
+      throw error;
+    }
     // Whatever happens below, the cached hash may disagree with storage until it succeeds.
     this.running.delete(id);
-    const writer = await this.driver.writer(dataPath, { append: true });
+    const writer = opened ?? (await this.driver.writer(dataPath, { append: true }));
     let received = 0;
     const hashing = new Transform({
       transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
@@ -162,7 +178,7 @@ function emptyStream(): Readable {
 }
 
 /** After a failed pipeline the writer is already destroyed; this only waits for its descriptor to close. */
-async function closeQuietly(writer: FileWriter): Promise<void> {
+export async function closeQuietly(writer: FileWriter): Promise<void> {
   if (!writer.destroyed) writer.destroy();
   await new Promise<void>((resolve) => {
     if (writer.closed) resolve();

@@ -3,8 +3,8 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { type ChunkRange, LINK_CACHE, type LinkCache, NO_LINK_CACHE, type UploadMessages, type UploadPattern, type UploadProgress } from '@berth/contracts';
 import { OciError } from '@berth/oci';
-import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
-import { BlobWriter, ChunkBodyError } from './blob-writer';
+import { type FileWriter, PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { BlobWriter, ChunkBodyError, closeQuietly } from './blob-writer';
 import { SessionLocks } from './session-locks';
 import { type UploadState, UploadStateSigner, uploadStateSecret } from './upload-state';
 import { type BlobDigest, blobDataPath, blobDigest, digestText, layerLinkPath, uploadPaths } from './upload-paths';
@@ -55,15 +55,15 @@ export class UploadSessionService {
     const paths = uploadPaths(repository, id);
     // Second precision, as the reference's `time.RFC3339` and its purger read it.
     const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    await this.driver.putContent(paths.startedAt, Buffer.from(startedAt));
-    await this.blobs.create(id, paths.data);
+    // Independent files: a session missing either is unknown, and the purger removes what is left.
+    await Promise.all([this.driver.putContent(paths.startedAt, Buffer.from(startedAt)), this.blobs.create(id, paths.data)]);
     return { kind: 'session', ...this.progress({ name: repository, uuid: id, offset: 0, startedAt }) };
   }
 
   async append(request: Request<typeof UploadPattern.Append>): Promise<Reply<typeof UploadPattern.Append>> {
     return this.locks.run(request.id, async () => {
-      const session = await this.resume(request.repository, request.id, request.state);
-      const offset = await this.writeChunk(session, request, false);
+      const { session, writer } = await this.resume(request.repository, request.id, request.state, request.body !== undefined);
+      const offset = await this.writeChunk(session, writer, request, false);
       return this.progress({ ...session, offset });
     });
   }
@@ -72,8 +72,8 @@ export class UploadSessionService {
     // Parsed before anything is written: a malformed digest lets the client retry (as the reference).
     const digest = blobDigest(request.digest);
     return this.locks.run(request.id, async () => {
-      const session = await this.resume(request.repository, request.id, request.state);
-      const size = await this.writeChunk(session, request, true);
+      const { session, writer } = await this.resume(request.repository, request.id, request.state, true);
+      const size = await this.writeChunk(session, writer, request, true);
       try {
         await this.commit(session, digest, size);
       } catch (error) {
@@ -87,14 +87,14 @@ export class UploadSessionService {
 
   async status({ repository, id, state }: Request<typeof UploadPattern.Status>): Promise<Reply<typeof UploadPattern.Status>> {
     return this.locks.run(id, async () => {
-      const session = await this.resume(repository, id, state);
+      const { session } = await this.resume(repository, id, state, false);
       return this.progress(session);
     });
   }
 
   async cancel({ repository, id, state }: Request<typeof UploadPattern.Cancel>): Promise<Reply<typeof UploadPattern.Cancel>> {
     return this.locks.run(id, async () => {
-      const session = await this.resume(repository, id, state);
+      const { session } = await this.resume(repository, id, state, false);
       await this.removeUpload(session);
       return {};
     });
@@ -134,40 +134,58 @@ export class UploadSessionService {
     return true;
   }
 
-  /** The signed state checked, and the session found in storage (BLOB_UPLOAD_UNKNOWN when gone). */
-  private async resume(repository: string, id: string, token: string): Promise<UploadState> {
+  /**
+   * The signed state checked, and the session found in storage (BLOB_UPLOAD_UNKNOWN when gone).
+   * With `write`, the data file is opened for appending instead of stat'ed: the writer's
+   * size is the offset, and the one lookup serves both.
+   */
+  private async resume(repository: string, id: string, token: string, write: boolean): Promise<{ session: UploadState; writer?: FileWriter }> {
     const state = this.signer.unpack(token, repository, id);
     const paths = uploadPaths(repository, id);
-    let startedAt: string;
-    let offset: number;
-    try {
-      startedAt = (await this.driver.getContent(paths.startedAt)).toString('utf8');
-      offset = (await this.driver.stat(paths.data)).size;
-    } catch (error) {
+    const [startedAt, data] = await Promise.allSettled([
+      this.driver.getContent(paths.startedAt),
+      write ? this.driver.writer(paths.data, { append: true }) : this.driver.stat(paths.data),
+    ]);
+    if (startedAt.status === 'rejected' || data.status === 'rejected') {
+      if (data.status === 'fulfilled' && 'write' in data.value) await closeQuietly(data.value);
+      const error: unknown = startedAt.status === 'rejected' ? startedAt.reason : (data as PromiseRejectedResult).reason;
       if (error instanceof PathNotFoundError) throw new OciError('BLOB_UPLOAD_UNKNOWN', `upload ${id}`);
       throw error;
     }
+    const writer = 'write' in data.value ? data.value : undefined;
     // The token's offset is not held against the data's size, unlike the reference (which then
     // cancels the upload): after a PATCH whose body broke midway the client's token is behind,
     // and the spec's recovery (GET the status, continue from its Range) must still work.
     // The chunk's Content-Range is what keeps chunks in order.
-    return { ...state, startedAt, offset };
+    const session = { ...state, startedAt: startedAt.value.toString('utf8'), offset: data.value.size };
+    return writer === undefined ? { session } : { session, writer };
   }
 
-  /** Writes the chunk, if any, after checking it continues the data; returns the data's new size. */
-  private async writeChunk(session: UploadState, chunk: Chunk, last: boolean): Promise<number> {
+  /**
+   * Writes the chunk, if any, after checking it continues the data; returns the data's new size.
+   * `writer` is the data file opened for appending, when `resume` opened it: closed here.
+   */
+  private async writeChunk(session: UploadState, writer: FileWriter | undefined, chunk: Chunk, last: boolean): Promise<number> {
     const { range, length, body } = chunk;
-    if (range && range.start !== session.offset) {
-      throw new OciError('RANGE_INVALID', `the chunk starts at ${range.start}, the upload holds ${session.offset} bytes`);
+    try {
+      if (range && range.start !== session.offset) {
+        throw new OciError('RANGE_INVALID', `the chunk starts at ${range.start}, the upload holds ${session.offset} bytes`);
+      }
+      if (range && length !== undefined && length !== range.end - range.start + 1) {
+        throw new OciError('SIZE_INVALID', `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`);
+      }
+    } catch (error) {
+      if (writer) await closeQuietly(writer);
+      throw error;
     }
-    if (range && length !== undefined && length !== range.end - range.start + 1) {
-      throw new OciError('SIZE_INVALID', `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`);
+    if (!body && !last) {
+      if (writer) await closeQuietly(writer);
+      return session.offset;
     }
-    if (!body && !last) return session.offset;
     const data = uploadPaths(session.name, session.uuid).data;
     let written;
     try {
-      written = await this.blobs.append(session.uuid, data, session.offset, body, last);
+      written = await this.blobs.append(session.uuid, data, session.offset, body, last, writer);
     } catch (error) {
       if (!(error instanceof ChunkBodyError)) throw error;
       // The reference answers UNKNOWN with the cause; the bytes that arrived stay, and a
@@ -190,8 +208,11 @@ export class UploadSessionService {
       throw new OciError('DIGEST_INVALID', `the upload's ${digest.algorithm} is ${actual}, not ${digest.hex}`);
     }
     await this.moveIntoBlobStore(data, canonical);
-    await this.link(session.name, canonical, digest);
-    await this.removeUpload(session);
+    // The link is what makes the blob visible in the repository; the upload's files are
+    // removed beside it (a failed commit removes them too, as the reference cancels it). Both
+    // settle before the session's lock is released.
+    const results = await Promise.allSettled([this.link(session.name, canonical, digest), this.removeUpload(session)]);
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
   }
 
   /**
