@@ -8,10 +8,6 @@ const IDLE_CONNECTION_MS = 120_000;
 
 /** The gateway's public listener on `http.addr`, as registry clients expect it. */
 export async function listenPublicly(app: INestApplication, config: BerthConfig, logger: JsonLogger): Promise<void> {
-  // Express's own ETag and banner have no place in registry answers.
-  const express = app.getHttpAdapter().getInstance() as { set(key: string, value: unknown): void };
-  express.set('etag', false);
-  express.set('x-powered-by', false);
   const { host, port } = parseListenAddress(config.http.addr);
   await (host === undefined ? app.listen(port) : app.listen(port, host));
   const server = app.getHttpServer() as import('node:http').Server;

@@ -26,6 +26,7 @@ import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
 import type { StorageDriver } from '@berth/storage-driver';
 import { UploadModule } from '@berth/upload';
+import { httpAdapter } from './http-platform';
 import type { JsonLogger } from './json-logger';
 import { RuntimeModule } from './runtime.module';
 import { listenPublicly } from './public-listener';
@@ -88,8 +89,8 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
           { provide: UPLOAD_CLIENT, useValue: uploads },
           { provide: HEALTH_BOARD, useValue: new RedisHealthBoard(commands, redis.keyPrefix, { ttlMs: healthTtlMs(config) }) },
         ]),
-        // Blob bodies are streams: no body parser may read them into memory.
-        { bodyParser: false, logger },
+        httpAdapter(),
+        { logger },
       );
       gateway.enableShutdownHooks();
       await listenPublicly(gateway, config, logger);
@@ -100,7 +101,8 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
     case 'upload': {
       const upload = await NestFactory.create(
         compose(config, driver, UploadModule, [common, links, { provide: JOB_SCHEDULER, useValue: new RedisJobScheduler(redis) }]),
-        { bodyParser: false, logger },
+        httpAdapter(),
+        { logger },
       );
       upload.connectMicroservice({ strategy: queueServer(redis, instanceId) });
       const bytes = new StreamMessageServer({ addr: config.berth.upload.addr, patterns: STREAMED_UPLOAD_PATTERNS });
@@ -113,7 +115,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
       break;
     }
     case 'manifest': {
-      const manifest = await NestFactory.create(compose(config, driver, ManifestModule, [common, links]), { bodyParser: false, logger });
+      const manifest = await NestFactory.create(compose(config, driver, ManifestModule, [common, links]), httpAdapter(), { logger });
       manifest.connectMicroservice({ strategy: queueServer(redis, instanceId) });
       manifest.enableShutdownHooks();
       await manifest.startAllMicroservices();

@@ -8,6 +8,7 @@ import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
 import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
 import { UploadModule } from '@berth/upload';
+import { httpAdapter } from './http-platform';
 import { JsonLogger } from './json-logger';
 import { listenPublicly } from './public-listener';
 import { RuntimeModule } from './runtime.module';
@@ -58,8 +59,7 @@ export async function serve(config: BerthConfig, service?: ServiceName): Promise
   if (service !== undefined) return serveService(config, service, driver, logger);
 
   const bus = new InProcessBus();
-  // Blob bodies are streams: no body parser may read them into memory.
-  const app = await NestFactory.create(AllInOneModule.forRoot(config, driver, bus), { bodyParser: false, logger });
+  const app = await NestFactory.create(AllInOneModule.forRoot(config, driver, bus), httpAdapter(), { logger });
   app.connectMicroservice({ strategy: new InProcessServer(bus) });
   app.enableShutdownHooks();
   await app.startAllMicroservices();

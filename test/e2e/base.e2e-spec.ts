@@ -103,6 +103,7 @@ describe('the /v2/ base, error answers, names and digests', () => {
       ['a ../ segment', '/v2/victim/../escape/tags/list'],
       ['a %2e%2e segment', '/v2/victim/%2e%2e/escape/tags/list'],
       ['a %2E%2E%2F sequence', '/v2/victim/%2E%2E%2Fescape/tags/list'],
+      ['an undecodable %zz', '/v2/victim%zz/tags/list'],
     ] as const) {
       beyondReference(
         'its router cleans the path and redirects, or answers a plain-text 404',

@@ -6,7 +6,7 @@ import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { LINK_CACHE, type LinkCache, NO_LINK_CACHE, UPLOAD_CLIENT, type MessageClient, UploadPattern, type UploadMessages } from '@berth/contracts';
 import { OciError, parseDigest, pathFor } from '@berth/oci';
 import { PathNotFoundError, recycleChunk, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
-import type { Request, Response } from 'express';
+import { type HttpRequest, type HttpResponse, sendEmpty } from './http-answers';
 import { parseRangeHeader } from './http-ranges';
 
 /**
@@ -26,7 +26,7 @@ export class BlobHandler {
     this.redirects = !config.storage.redirect.disable;
   }
 
-  async get(req: Request, res: Response, repository: string, reference: string): Promise<void> {
+  async get(req: HttpRequest, res: HttpResponse, repository: string, reference: string): Promise<void> {
     const digest = parseDigest(reference);
     const { size, dataPath, linkPath } = await this.statLinkedBlob(repository, digest);
     res.setHeader('Docker-Content-Digest', digest);
@@ -37,18 +37,20 @@ export class BlobHandler {
     if (this.redirects) {
       const url = await this.driver.redirectUrl(dataPath, req.method === 'HEAD' ? 'HEAD' : 'GET');
       if (url !== undefined) {
-        res.redirect(307, url);
+        res.setHeader('Location', url);
+        sendEmpty(res, 307);
         return;
       }
     }
     if (req.headers['if-none-match'] === `"${digest}"`) {
-      res.status(304).end();
+      res.statusCode = 304;
+      res.end();
       return;
     }
     const range = parseRangeHeader(req.headers.range, size);
     res.setHeader('Content-Type', 'application/octet-stream');
     if (range) {
-      res.status(206);
+      res.statusCode = 206;
       res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
     }
     const length = range ? range.end - range.start + 1 : size;
@@ -75,10 +77,10 @@ export class BlobHandler {
     }
   }
 
-  async delete(res: Response, repository: string, reference: string): Promise<void> {
+  async delete(res: HttpResponse, repository: string, reference: string): Promise<void> {
     const digest = parseDigest(reference);
     await this.uploads.send(UploadPattern.DeleteBlob, { repository, digest });
-    res.status(202).setHeader('Content-Length', 0).end();
+    sendEmpty(res, 202);
   }
 
   /**
@@ -132,7 +134,7 @@ async function* limit(source: AsyncIterable<Buffer>, length: number): AsyncGener
  * buffers instead of leaving one per chunk to the garbage collector. As with `pipeline`, a
  * failure on either side destroys both.
  */
-async function send(chunks: AsyncIterable<Buffer>, reader: Readable, res: Response): Promise<void> {
+async function send(chunks: AsyncIterable<Buffer>, reader: Readable, res: HttpResponse): Promise<void> {
   const closed = finished(res);
   // Awaited at the end; when something fails first, its own error is the one that counts.
   closed.catch(() => undefined);

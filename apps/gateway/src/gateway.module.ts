@@ -1,5 +1,4 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
-import { BaseController } from './base.controller';
 import { BlobHandler } from './blob.handler';
 import { ListingHandler } from './listing.handler';
 import { ManifestHandler } from './manifest.handler';
@@ -14,7 +13,7 @@ import { UploadHandler } from './upload.handler';
  * HEALTH_BOARD.
  */
 @Module({
-  controllers: [BaseController, RegistryController],
+  controllers: [RegistryController],
   providers: [ResponseHeadersMiddleware, HealthGateMiddleware, BlobHandler, UploadHandler, ManifestHandler, ListingHandler],
 })
 export class GatewayModule implements NestModule {

@@ -1,8 +1,7 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { HEALTH_BOARD, type HealthBoard } from '@berth/contracts';
 import { OciError } from '@berth/oci';
-import type { NextFunction, Request, Response } from 'express';
-import { sendOciError } from './oci-error.filter';
+import { type HttpRequest, type HttpResponse, sendOciError } from './http-answers';
 
 /**
  * While the health service reports the storage unhealthy, every request is refused with
@@ -12,7 +11,7 @@ import { sendOciError } from './oci-error.filter';
 export class HealthGateMiddleware implements NestMiddleware {
   constructor(@Inject(HEALTH_BOARD) private readonly board: HealthBoard) {}
 
-  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+  async use(req: HttpRequest, res: HttpResponse, next: () => void): Promise<void> {
     const report = await this.board.current();
     if (report && !report.healthy) {
       sendOciError(req, res, new OciError('UNAVAILABLE', 'health check failed: please see /debug/health'));

@@ -1,1 +1,2 @@
 export { GatewayModule } from './gateway.module';
+export { sendUndecodablePath } from './http-answers';

@@ -1,15 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MANIFEST_CLIENT, type ManifestMessages, ManifestPattern, type MessageClient } from '@berth/contracts';
 import { MANIFEST_SIZE_LIMIT, manifestTooLarge, OciError, parseReference } from '@berth/oci';
-import type { Request, Response } from 'express';
-
+import { type HttpRequest, type HttpResponse, sendEmpty } from './http-answers';
 
 @Injectable()
 export class ManifestHandler {
   constructor(@Inject(MANIFEST_CLIENT) private readonly manifests: MessageClient<ManifestMessages>) {}
 
   /** `GET`/`HEAD`, by tag or digest, honouring the client's `Accept`. */
-  async get(req: Request, res: Response, repository: string, reference: string): Promise<void> {
+  async get(req: HttpRequest, res: HttpResponse, repository: string, reference: string): Promise<void> {
     parseReference(reference);
     const head = req.method === 'HEAD';
     const found = await this.manifests.send(ManifestPattern.Get, { repository, reference, withContent: !head });
@@ -27,7 +26,7 @@ export class ManifestHandler {
     else res.end(Buffer.from(found.content ?? '', 'base64'));
   }
 
-  async put(req: Request, res: Response, repository: string, reference: string): Promise<void> {
+  async put(req: HttpRequest, res: HttpResponse, repository: string, reference: string): Promise<void> {
     parseReference(reference);
     const content = await readManifestBody(req);
     const stored = await this.manifests.send(ManifestPattern.Put, {
@@ -36,17 +35,16 @@ export class ManifestHandler {
       contentType: req.headers['content-type'] ?? '',
       content: content.toString('base64'),
     });
-    res.status(201);
     res.setHeader('Location', `/v2/${repository}/manifests/${stored.digest}`);
     res.setHeader('Docker-Content-Digest', stored.digest);
     if (stored.subject) res.setHeader('OCI-Subject', stored.subject);
-    res.setHeader('Content-Length', 0).end();
+    sendEmpty(res, 201);
   }
 
-  async delete(res: Response, repository: string, reference: string): Promise<void> {
+  async delete(res: HttpResponse, repository: string, reference: string): Promise<void> {
     parseReference(reference);
     await this.manifests.send(ManifestPattern.Delete, { repository, reference });
-    res.status(202).setHeader('Content-Length', 0).end();
+    sendEmpty(res, 202);
   }
 }
 
@@ -69,7 +67,7 @@ function accepts(header: string | undefined, mediaType: string): boolean {
 const REFUSED_BODY_READ_LIMIT = 4 * MANIFEST_SIZE_LIMIT;
 
 /** The body, up to the size limit; a larger one is refused (413), nothing of it kept. */
-async function readManifestBody(req: Request): Promise<Buffer> {
+async function readManifestBody(req: HttpRequest): Promise<Buffer> {
   if (Number(req.headers['content-length'] ?? 0) > REFUSED_BODY_READ_LIMIT) throw manifestTooLarge();
   const chunks: Buffer[] = [];
   let size = 0;

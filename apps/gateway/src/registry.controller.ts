@@ -1,21 +1,22 @@
-import { All, Controller, Inject, Req, Res, UseFilters } from '@nestjs/common';
+import { All, Controller, Inject, Logger, Req, Res } from '@nestjs/common';
+import { asOciError } from '@berth/bus';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { OciError, parseRepositoryName } from '@berth/oci';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BlobHandler } from './blob.handler';
+import { type HttpRequest, type HttpResponse, requestTarget, sendJson, sendOciError } from './http-answers';
 import { ListingHandler } from './listing.handler';
 import { ManifestHandler } from './manifest.handler';
-import { OciErrorFilter } from './oci-error.filter';
 import { matchRoute } from './routes';
 import { UploadHandler } from './upload.handler';
 
 const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** Every `/v2/<name>/...` request: matched, validated, handed to the resource's handler. */
+/** Every `/v2/...` request: matched, validated, handed to the resource's handler. */
 @Controller()
-@UseFilters(OciErrorFilter)
 export class RegistryController {
   private readonly readOnly: boolean;
+  private readonly logger = new Logger('gateway');
 
   constructor(
     @Inject(BERTH_CONFIG) config: BerthConfig,
@@ -27,24 +28,40 @@ export class RegistryController {
     this.readOnly = config.storage.maintenance.readonly.enabled;
   }
 
-  @All('v2/*path')
-  async dispatch(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const route = matchRoute(req.path);
-    if (!route) throw new OciError('NOT_FOUND', `no such endpoint: ${req.method} ${req.path}`);
-    if (this.readOnly && writeMethods.has(req.method)) {
+  /** Fastify only routes here: the answer is written on Node's own request and response. */
+  @All(['v2', 'v2/*'])
+  async dispatch(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    reply.hijack();
+    const { raw: req } = request;
+    const { raw: res } = reply;
+    try {
+      await this.route(req, res);
+    } catch (error) {
+      sendOciError(req, res, asOciError(error, this.logger));
+    }
+  }
+
+  private async route(req: HttpRequest, res: HttpResponse): Promise<void> {
+    const { path, query } = requestTarget(req);
+    const route = matchRoute(path);
+    const method = req.method ?? 'GET';
+    if (!route) throw new OciError('NOT_FOUND', `no such endpoint: ${method} ${path}`);
+    if (this.readOnly && writeMethods.has(method)) {
       throw new OciError('UNSUPPORTED', 'the registry is in read-only mode (storage.maintenance.readonly)');
     }
-    const name = route.kind === 'catalog' ? '' : parseRepositoryName(route.name);
-    const method = req.method;
+    const name = 'name' in route ? parseRepositoryName(route.name) : '';
     switch (route.kind) {
+      case 'base':
+        if (method === 'GET' || method === 'HEAD') return sendJson(res, {});
+        break;
       case 'catalog':
-        if (method === 'GET') return this.listings.catalog(req, res);
+        if (method === 'GET') return this.listings.catalog(query, res);
         break;
       case 'tags':
-        if (method === 'GET') return this.listings.tags(req, res, name);
+        if (method === 'GET') return this.listings.tags(query, res, name);
         break;
       case 'referrers':
-        if (method === 'GET') return this.listings.referrers(req, res, name, route.digest);
+        if (method === 'GET') return this.listings.referrers(query, res, name, route.digest);
         break;
       case 'manifest':
         if (method === 'GET' || method === 'HEAD') return this.manifests.get(req, res, name, route.reference);
@@ -56,15 +73,15 @@ export class RegistryController {
         if (method === 'DELETE') return this.blobs.delete(res, name, route.digest);
         break;
       case 'uploadStart':
-        if (method === 'POST') return this.uploads.start(req, res, name);
+        if (method === 'POST') return this.uploads.start(req, res, name, query);
         break;
       case 'upload':
-        if (method === 'GET') return this.uploads.status(req, res, name, route.id);
-        if (method === 'PATCH') return this.uploads.append(req, res, name, route.id);
-        if (method === 'PUT') return this.uploads.finish(req, res, name, route.id);
-        if (method === 'DELETE') return this.uploads.cancel(req, res, name, route.id);
+        if (method === 'GET') return this.uploads.status(res, name, route.id, query);
+        if (method === 'PATCH') return this.uploads.append(req, res, name, route.id, query);
+        if (method === 'PUT') return this.uploads.finish(req, res, name, route.id, query);
+        if (method === 'DELETE') return this.uploads.cancel(res, name, route.id, query);
         break;
     }
-    throw new OciError('UNSUPPORTED', `${method} is not allowed on ${req.path}`);
+    throw new OciError('UNSUPPORTED', `${method} is not allowed on ${path}`);
   }
 }

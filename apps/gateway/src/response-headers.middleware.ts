@@ -1,6 +1,6 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
-import type { NextFunction, Request, Response } from 'express';
+import type { HttpRequest, HttpResponse } from './http-answers';
 
 /**
  * Headers on every response, errors and 503s included (the reference forgets `http.headers`
@@ -14,7 +14,7 @@ export class ResponseHeadersMiddleware implements NestMiddleware {
     this.headers = Object.entries(config.http.headers ?? {});
   }
 
-  use(_req: Request, res: Response, next: NextFunction): void {
+  use(_req: HttpRequest, res: HttpResponse, next: () => void): void {
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     for (const [name, values] of this.headers) res.setHeader(name, values);
     next();

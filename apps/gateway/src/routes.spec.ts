@@ -3,6 +3,8 @@ import { matchRoute } from './routes';
 
 describe('matchRoute', () => {
   it.each([
+    ['/v2/', { kind: 'base' }],
+    ['/v2', { kind: 'base' }],
     ['/v2/_catalog', { kind: 'catalog' }],
     ['/v2/a/b/tags/list', { kind: 'tags', name: 'a/b' }],
     ['/v2/library/busybox/manifests/latest', { kind: 'manifest', name: 'library/busybox', reference: 'latest' }],
@@ -17,7 +19,7 @@ describe('matchRoute', () => {
     expect(matchRoute(path)).toEqual(route);
   });
 
-  it.each(['/v2/', '/v2/x', '/v2/x/manifests/', '/v2/x/blobs/a/b', '/v1/x/tags/list'])('%s → no route', (path) => {
+  it.each(['/v2//', '/v2/x', '/v2/x/manifests/', '/v2/x/blobs/a/b', '/v1/x/tags/list'])('%s → no route', (path) => {
     expect(matchRoute(path)).toBeUndefined();
   });
 });

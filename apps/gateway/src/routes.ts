@@ -5,6 +5,7 @@
  * Upload routes come before the blob route, which would otherwise claim `uploads`.
  */
 export type Route =
+  | { kind: 'base' }
   | { kind: 'catalog' }
   | { kind: 'tags'; name: string }
   | { kind: 'manifest'; name: string; reference: string }
@@ -14,6 +15,8 @@ export type Route =
   | { kind: 'referrers'; name: string; digest: string };
 
 const table: [RegExp, (m: Record<string, string>) => Route][] = [
+  // The API version check every client makes first (distribution-spec "end-1").
+  [/^\/v2\/?$/, () => ({ kind: 'base' })],
   [/^\/v2\/_catalog$/, () => ({ kind: 'catalog' })],
   [/^\/v2\/(?<name>.+?)\/tags\/list$/, (m) => ({ kind: 'tags', name: m.name! })],
   [/^\/v2\/(?<name>.+?)\/manifests\/(?<reference>[^/]+)$/, (m) => ({ kind: 'manifest', name: m.name!, reference: m.reference! })],

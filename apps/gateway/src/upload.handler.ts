@@ -7,7 +7,7 @@ import {
   type UploadProgress,
 } from '@berth/contracts';
 import { OciError, parseDigest } from '@berth/oci';
-import type { Request, Response } from 'express';
+import { type HttpRequest, type HttpResponse, sendEmpty } from './http-answers';
 import { type ByteRange, parseChunkRange, uploadRangeHeader } from './http-ranges';
 
 /**
@@ -20,15 +20,15 @@ export class UploadHandler {
   constructor(@Inject(UPLOAD_CLIENT) private readonly uploads: MessageClient<UploadMessages>) {}
 
   /** `POST /blobs/uploads/`: a new session, a cross-repository mount, or a whole blob in one request. */
-  async start(req: Request, res: Response, repository: string): Promise<void> {
-    const mountDigest = query(req, 'mount');
-    const from = query(req, 'from');
-    const mount = mountDigest === undefined ? undefined : { digest: parseDigest(mountDigest), ...(from ? { from } : {}) };
+  async start(req: HttpRequest, res: HttpResponse, repository: string, query: URLSearchParams): Promise<void> {
+    const mountDigest = query.get('mount');
+    const from = query.get('from');
+    const mount = mountDigest === null ? undefined : { digest: parseDigest(mountDigest), ...(from ? { from } : {}) };
     const started = await this.uploads.send(UploadPattern.Start, { repository, ...(mount ? { mount } : {}) });
     if (started.kind === 'mounted') return created(res, repository, started.digest);
 
-    const digest = query(req, 'digest');
-    if (digest !== undefined) {
+    const digest = query.get('digest');
+    if (digest !== null) {
       const finished = await this.uploads.send(UploadPattern.Finish, {
         repository,
         id: started.id,
@@ -38,56 +38,51 @@ export class UploadHandler {
       });
       return created(res, repository, finished.digest);
     }
-    progress(res.status(202), repository, started);
+    progress(res, 202, repository, started);
   }
 
   /** `PATCH`: one chunk (with `Content-Range`) or the whole stream (without). */
-  async append(req: Request, res: Response, repository: string, id: string): Promise<void> {
+  async append(req: HttpRequest, res: HttpResponse, repository: string, id: string, query: URLSearchParams): Promise<void> {
     const range = parseChunkRange(req.headers['content-range']);
     const body = bodyOf(req, range);
     const progressed = await this.uploads.send(UploadPattern.Append, {
       repository,
       id,
-      state: stateOf(req),
+      state: stateOf(query),
       body: req,
       ...body,
     });
-    progress(res.status(202), repository, progressed);
+    progress(res, 202, repository, progressed);
   }
 
   /** `PUT ?digest=`: the optional last chunk, then the digest check and the commit. */
-  async finish(req: Request, res: Response, repository: string, id: string): Promise<void> {
-    const digest = query(req, 'digest');
-    if (digest === undefined) throw new OciError('DIGEST_INVALID', 'PUT of an upload needs ?digest=<digest>');
+  async finish(req: HttpRequest, res: HttpResponse, repository: string, id: string, query: URLSearchParams): Promise<void> {
+    const digest = query.get('digest');
+    if (digest === null) throw new OciError('DIGEST_INVALID', 'PUT of an upload needs ?digest=<digest>');
     const finished = await this.uploads.send(UploadPattern.Finish, {
       repository,
       id,
-      state: stateOf(req),
+      state: stateOf(query),
       digest: parseDigest(digest),
       ...bodyOf(req, parseChunkRange(req.headers['content-range'])),
     });
     created(res, repository, finished.digest);
   }
 
-  async status(req: Request, res: Response, repository: string, id: string): Promise<void> {
-    const current = await this.uploads.send(UploadPattern.Status, { repository, id, state: stateOf(req) });
-    progress(res.status(204), repository, current);
+  async status(res: HttpResponse, repository: string, id: string, query: URLSearchParams): Promise<void> {
+    const current = await this.uploads.send(UploadPattern.Status, { repository, id, state: stateOf(query) });
+    progress(res, 204, repository, current);
   }
 
-  async cancel(req: Request, res: Response, repository: string, id: string): Promise<void> {
-    await this.uploads.send(UploadPattern.Cancel, { repository, id, state: stateOf(req) });
-    res.status(204).setHeader('Content-Length', 0).end();
+  async cancel(res: HttpResponse, repository: string, id: string, query: URLSearchParams): Promise<void> {
+    await this.uploads.send(UploadPattern.Cancel, { repository, id, state: stateOf(query) });
+    sendEmpty(res, 204);
   }
 }
 
-function query(req: Request, name: string): string | undefined {
-  const value = req.query[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function stateOf(req: Request): string {
-  const state = query(req, '_state');
-  if (state === undefined) throw new OciError('BLOB_UPLOAD_INVALID', 'the upload URL lacks its _state parameter');
+function stateOf(query: URLSearchParams): string {
+  const state = query.get('_state');
+  if (state === null) throw new OciError('BLOB_UPLOAD_INVALID', 'the upload URL lacks its _state parameter');
   return state;
 }
 
@@ -95,7 +90,7 @@ function stateOf(req: Request): string {
  * The request body as a chunk: its stream, its declared length and range, checked against
  * each other. No body at all (no length, not chunked) gives nothing.
  */
-function bodyOf(req: Request, range?: ByteRange): { body?: Request; length?: number; range?: ByteRange } {
+function bodyOf(req: HttpRequest, range?: ByteRange): { body?: HttpRequest; length?: number; range?: ByteRange } {
   const declared = req.headers['content-length'];
   const length = declared === undefined ? undefined : Number(declared);
   if (length !== undefined && !Number.isSafeInteger(length)) {
@@ -112,18 +107,15 @@ function bodyOf(req: Request, range?: ByteRange): { body?: Request; length?: num
   };
 }
 
-function progress(res: Response, repository: string, upload: UploadProgress): void {
+function progress(res: HttpResponse, status: number, repository: string, upload: UploadProgress): void {
   res.setHeader('Location', `/v2/${repository}/blobs/uploads/${upload.id}?_state=${encodeURIComponent(upload.state)}`);
   res.setHeader('Range', uploadRangeHeader(upload.offset));
   res.setHeader('Docker-Upload-UUID', upload.id);
-  res.setHeader('Content-Length', 0);
-  res.end();
+  sendEmpty(res, status);
 }
 
-function created(res: Response, repository: string, digest: string): void {
-  res.status(201);
+function created(res: HttpResponse, repository: string, digest: string): void {
   res.setHeader('Location', `/v2/${repository}/blobs/${digest}`);
   res.setHeader('Docker-Content-Digest', digest);
-  res.setHeader('Content-Length', 0);
-  res.end();
+  sendEmpty(res, 201);
 }

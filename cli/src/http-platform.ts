@@ -1,0 +1,22 @@
+import { sendUndecodablePath } from '@berth/gateway';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * berth's one HTTP platform. Fastify routes (its router costs a fraction of Express's per
+ * request); no body is parsed: the handlers stream blob and manifest bodies themselves, so
+ * every content type passes through unread.
+ */
+export function httpAdapter(): FastifyAdapter {
+  const adapter = new FastifyAdapter({
+    // The router's own refusals (only an undecodable path can occur here) as OCI errors.
+    frameworkErrors: (_error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      reply.hijack();
+      sendUndecodablePath(request.raw, reply.raw);
+    },
+  });
+  const fastify = adapter.getInstance();
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  return adapter;
+}
