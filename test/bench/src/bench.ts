@@ -5,7 +5,7 @@ import { BenchHttpClient } from './bench-http-client';
 import { cpuSeconds, peakRssBytes } from './process-stats';
 import { RegistryClient } from './registry-client';
 import { formatTable, type TargetResults } from './report-table';
-import { measureRegistry, type Measurement } from './scenarios';
+import { type Measurement, type Scenario, scenarios } from './scenarios';
 import { type Backend, startedTargets, startTarget, type Target } from './targets';
 
 const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, against Docker's reference registry
@@ -65,30 +65,53 @@ async function main(): Promise<void> {
       targets.push({ name: 'target', url: externalUrl.replace(/\/$/, ''), pids: [], stop: async () => {} });
     }
 
-    const results: TargetResults[] = [];
-    for (const target of targets) {
-      console.error(`${target.name} at ${target.url} (${backendName})`);
-      const http = new BenchHttpClient();
-      try {
-        const cpuBefore = sum(target.pids.map(cpuSeconds));
-        const measurements: Measurement[] = await measureRegistry(new RegistryClient(target.url, http), { manifestSeconds });
-        if (target.pids.length > 0) {
-          const cpu = sum(target.pids.map(cpuSeconds)) - cpuBefore;
-          measurements.push({ scenario: 'server CPU time, whole run', unit: 's', higherIsBetter: false, value: cpu });
-          const rss = sum(target.pids.map(peakRssBytes)) / (1024 * 1024);
-          measurements.push({ scenario: 'server peak RSS (VmHWM)', unit: 'MiB', higherIsBetter: false, value: rss });
-        }
-        results.push({ target: target.name, measurements });
-      } finally {
-        http.close();
-      }
-    }
+    const results = await measureInTurn(targets, scenarios({ manifestSeconds }), backendName);
     console.log(formatTable(results, footnotes(backend, wanted)));
     if (values.json !== undefined) await writeFile(values.json, JSON.stringify(results, null, 2));
   } finally {
     for (const target of targets) await target.stop();
     await scratch.remove();
   }
+}
+
+/**
+ * Each scenario on every target before the next scenario, the targets' order rotating from
+ * one scenario to the next: the machine's slow spells (other tenants, writeback, reclaim)
+ * fall on all targets alike, and none always runs first or last. Server CPU time is summed
+ * over the target's own scenarios.
+ */
+async function measureInTurn(targets: readonly Target[], steps: readonly Scenario[], backendName: string): Promise<TargetResults[]> {
+  const clients = new Map(targets.map((target) => [target, new BenchHttpClient()]));
+  const measurements = new Map<Target, Measurement[]>(targets.map((target) => [target, []]));
+  const cpu = new Map<Target, number>(targets.map((target) => [target, 0]));
+  try {
+    for (const [index, step] of steps.entries()) {
+      for (const target of rotated(targets, index)) {
+        const cpuBefore = sum(target.pids.map(cpuSeconds));
+        const value = await step.measure(new RegistryClient(target.url, clients.get(target)!));
+        cpu.set(target, cpu.get(target)! + sum(target.pids.map(cpuSeconds)) - cpuBefore);
+        if (value === undefined) continue;
+        console.error(`${target.name} (${backendName}) ${step.name}: ${value.toFixed(1)} ${step.unit}`);
+        measurements.get(target)!.push({ scenario: step.name, unit: step.unit, higherIsBetter: step.higherIsBetter, value });
+      }
+    }
+  } finally {
+    for (const client of clients.values()) client.close();
+  }
+  return targets.map((target) => {
+    const own = measurements.get(target)!;
+    if (target.pids.length > 0) {
+      own.push({ scenario: 'server CPU time, whole run', unit: 's', higherIsBetter: false, value: cpu.get(target)! });
+      const rss = sum(target.pids.map(peakRssBytes)) / (1024 * 1024);
+      own.push({ scenario: 'server peak RSS (VmHWM)', unit: 'MiB', higherIsBetter: false, value: rss });
+    }
+    return { target: target.name, measurements: own };
+  });
+}
+
+function rotated<T>(items: readonly T[], by: number): T[] {
+  const start = items.length === 0 ? 0 : by % items.length;
+  return [...items.slice(start), ...items.slice(0, start)];
 }
 
 /** What the table's figures count, printed beneath it. */

@@ -16,58 +16,71 @@ export interface ScenarioSettings {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
+/** One timed step of the bench; `measure` answers its figure (undefined: an untimed step). */
+export interface Scenario {
+  readonly name: string;
+  readonly unit: string;
+  readonly higherIsBetter: boolean;
+  measure(registry: RegistryClient): Promise<number | undefined>;
+}
+
 /**
- * Every scenario against one registry, in a fixed order (the pull reads what the large push
- * wrote). Blob contents and digests are prepared before each clock starts.
+ * Every scenario, in a fixed order (the pull reads what the large push wrote), with the same
+ * blob contents for every registry; digests are computed before any clock starts. The bench
+ * runs each scenario on every registry before the next scenario, so that a slow spell of the
+ * machine weighs on all of them alike.
  */
-export async function measureRegistry(registry: RegistryClient, settings: ScenarioSettings): Promise<Measurement[]> {
-  const results: Measurement[] = [];
-  const record = (scenario: string, unit: string, value: number, higherIsBetter = true): void => {
-    results.push({ scenario, unit, higherIsBetter, value });
-    console.error(`  ${scenario}: ${value.toFixed(1)} ${unit}`);
-  };
-
-  // Untimed warm-up: connections opened, and a JIT (berth's V8) given a first pass over the paths.
-  await inParallel(Array.from({ length: 16 }, () => new SyntheticBlob(MiB)), 8, (blob) => registry.pushMonolithic('bench/warm-up', blob));
-  await pushImage(registry, 'bench/warm-up', 'warm-up', [new SyntheticBlob(64 * KiB)]);
-
+export function scenarios(settings: ScenarioSettings): Scenario[] {
+  const step = (name: string, unit: string, measure: Scenario['measure'], higherIsBetter = true): Scenario => ({
+    name,
+    unit,
+    higherIsBetter,
+    measure,
+  });
+  const warmUp = Array.from({ length: 16 }, () => new SyntheticBlob(MiB));
   const small = Array.from({ length: 128 }, () => new SyntheticBlob(MiB));
-  const smallSeconds = await timed(() => inParallel(small, 8, (blob) => registry.pushMonolithic('bench/small', blob)));
-  record('push 128 × 1 MiB, 8 parallel', 'MiB/s', 128 / smallSeconds);
-
   const large = Array.from({ length: 8 }, () => new SyntheticBlob(64 * MiB));
-  const largeSeconds = await timed(() => inParallel(large, 4, (blob) => registry.pushMonolithic('bench/large', blob)));
-  record('push 8 × 64 MiB, 4 parallel', 'MiB/s', 512 / largeSeconds);
-
   const chunked = new SyntheticBlob(128 * MiB);
-  const chunkedSeconds = await timed(() => registry.pushChunked('bench/chunked', chunked, 16 * MiB));
-  record('chunked push 128 MiB in 16 MiB PATCHes', 'MiB/s', 128 / chunkedSeconds);
-
-  const pullSeconds = await timed(() => inParallel(large, 4, (blob) => registry.pullBlob('bench/large', blob)));
-  record('pull 8 × 64 MiB, 4 parallel', 'MiB/s', 512 / pullSeconds);
-  // Outside the clock: the bytes served are the bytes pushed (a fast wrong answer is no answer).
-  await registry.pullBlob('bench/large', large[0]!, true);
-
-  await pushImage(registry, 'bench/manifests', 'latest', [new SyntheticBlob(64 * KiB)]);
-  for (const concurrency of [1, 16]) {
-    for (const method of ['HEAD', 'GET'] as const) {
-      const rate = await ratePerSecond(concurrency, settings.manifestSeconds, () =>
-        registry.manifestRequest(method, 'bench/manifests', 'latest'),
-      );
-      record(`manifest ${method} by tag, ${concurrency} client${concurrency > 1 ? 's' : ''}`, 'req/s', rate);
-    }
-  }
-
   const images = Array.from({ length: 20 }, (_, index) => ({
     tag: `v${index}`,
     layers: Array.from({ length: 25 }, () => new SyntheticBlob(64 * KiB)),
   }));
-  const imageSeconds = await timed(() =>
-    inParallel(images, 4, (image) => pushImage(registry, 'bench/images', image.tag, image.layers)),
+  const manifestLoops = [1, 16].flatMap((concurrency) =>
+    (['HEAD', 'GET'] as const).map((method) =>
+      step(`manifest ${method} by tag, ${concurrency} client${concurrency > 1 ? 's' : ''}`, 'req/s', (registry) =>
+        ratePerSecond(concurrency, settings.manifestSeconds, () => registry.manifestRequest(method, 'bench/manifests', 'latest')),
+      ),
+    ),
   );
-  record('push 20 images of 25 × 64 KiB layers, 4 parallel', 'images/s', 20 / imageSeconds);
 
-  return results;
+  return [
+    // Untimed: connections opened, a JIT (berth's V8) given a first pass over the paths, and
+    // the image the manifest loops read.
+    step('warm-up', '', async (registry) => {
+      await inParallel(warmUp, 8, (blob) => registry.pushMonolithic('bench/warm-up', blob));
+      await pushImage(registry, 'bench/manifests', 'latest', [new SyntheticBlob(64 * KiB)]);
+      return undefined;
+    }),
+    step('push 128 × 1 MiB, 8 parallel', 'MiB/s', async (registry) =>
+      128 / (await timed(() => inParallel(small, 8, (blob) => registry.pushMonolithic('bench/small', blob)))),
+    ),
+    step('push 8 × 64 MiB, 4 parallel', 'MiB/s', async (registry) =>
+      512 / (await timed(() => inParallel(large, 4, (blob) => registry.pushMonolithic('bench/large', blob)))),
+    ),
+    step('chunked push 128 MiB in 16 MiB PATCHes', 'MiB/s', async (registry) =>
+      128 / (await timed(() => registry.pushChunked('bench/chunked', chunked, 16 * MiB))),
+    ),
+    step('pull 8 × 64 MiB, 4 parallel', 'MiB/s', async (registry) => {
+      const seconds = await timed(() => inParallel(large, 4, (blob) => registry.pullBlob('bench/large', blob)));
+      // Outside the clock: the bytes served are the bytes pushed (a fast wrong answer is no answer).
+      await registry.pullBlob('bench/large', large[0]!, true);
+      return 512 / seconds;
+    }),
+    ...manifestLoops,
+    step('push 20 images of 25 × 64 KiB layers, 4 parallel', 'images/s', async (registry) =>
+      20 / (await timed(() => inParallel(images, 4, (image) => pushImage(registry, 'bench/images', image.tag, image.layers)))),
+    ),
+  ];
 }
 
 /** Layers one after another (as one client pushing one image), then the config, then the manifest. */
