@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { LINK_CACHE, type LinkCache, NO_LINK_CACHE, UPLOAD_CLIENT, type MessageClient, UploadPattern, type UploadMessages } from '@berth/contracts';
 import { OciError, parseDigest, pathFor } from '@berth/oci';
-import { PathNotFoundError, recycleChunk, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { PathNotFoundError, recycleChunk, STORAGE_DRIVER, type StorageDriver, textIfExists } from '@berth/storage-driver';
 import { type HttpRequest, type HttpResponse, sendEmpty } from './http-answers';
 import { parseRangeHeader } from './http-ranges';
 
@@ -92,14 +92,7 @@ export class BlobHandler {
    */
   private async statLinkedBlob(repository: string, digest: string): Promise<{ size: number; dataPath: string; linkPath: string }> {
     const linkPath = pathFor({ kind: 'layerLink', repository, digest });
-    const linked = await this.links.read(linkPath, async () => {
-      try {
-        return (await this.driver.getContent(linkPath)).toString().trim();
-      } catch (error) {
-        if (error instanceof PathNotFoundError) return undefined;
-        throw error;
-      }
-    });
+    const linked = await this.links.read(linkPath, () => textIfExists(this.driver, linkPath));
     if (linked === undefined) throw new OciError('BLOB_UNKNOWN', { digest });
     const dataPath = pathFor({ kind: 'blobData', digest: parseDigest(linked) });
     try {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { LINK_CACHE, type LinkCache, type ManifestMessages, type ManifestPattern, NO_LINK_CACHE } from '@berth/contracts';
 import { checkDigest, digestOf, MANIFEST_SIZE_LIMIT, manifestTooLarge, OciError, parseReference, pathFor, splitDigest } from '@berth/oci';
-import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver, textIfExists } from '@berth/storage-driver';
 import {
   type ContentDescriptor,
   type LayerUrlPolicy,
@@ -11,7 +11,7 @@ import {
   parseManifest,
 } from './manifest-document';
 import { ManifestReader } from './manifest-reader.service';
-import { mapBounded, readLink } from './storage-reads';
+import { mapBounded } from './storage-reads';
 import { TagIndex } from './tag-index.service';
 
 type Messages = ManifestMessages;
@@ -158,7 +158,7 @@ export class ManifestStore {
   /** Linked in the repository (the link possibly cached) and its bytes still in the blob store (linkedblobstore.go `Stat`). */
   private async hasLayer(repository: string, digest: string): Promise<boolean> {
     const link = pathFor({ kind: 'layerLink', repository, digest });
-    const linked = await this.links.read(link, () => readLink(this.driver, link));
+    const linked = await this.links.read(link, () => textIfExists(this.driver, link));
     return linked !== undefined && (await pathExists(this.driver, pathFor({ kind: 'blobData', digest })));
   }
 
@@ -173,7 +173,7 @@ export class ManifestStore {
   }
 
   private async hasRevision(repository: string, digest: string): Promise<boolean> {
-    const linked = await readLink(this.driver, pathFor({ kind: 'manifestRevisionLink', repository, digest }));
+    const linked = await textIfExists(this.driver, pathFor({ kind: 'manifestRevisionLink', repository, digest }));
     return linked !== undefined && (await pathExists(this.driver, pathFor({ kind: 'blobData', digest })));
   }
 

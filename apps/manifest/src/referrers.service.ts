@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ManifestMessages, ManifestPattern } from '@berth/contracts';
 import { checkDigest, isValidRepositoryName, MediaType, OciError, pathFor } from '@berth/oci';
-import { STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { STORAGE_DRIVER, type StorageDriver, textIfExists } from '@berth/storage-driver';
 import { ManifestReader } from './manifest-reader.service';
 import type { ManifestSummary } from './stored-manifest';
-import { baseName, listOrEmpty, mapBounded, readLink } from './storage-reads';
+import { baseName, listOrEmpty, mapBounded } from './storage-reads';
 
 type Referrers = ManifestMessages[typeof ManifestPattern.Referrers];
 
@@ -80,7 +80,7 @@ export class ReferrersService {
       }
     }
     const linked = await mapBounded(candidates, PARALLEL_READS, (digest) =>
-      readLink(this.driver, pathFor({ kind: 'manifestRevisionLink', repository, digest })),
+      textIfExists(this.driver, pathFor({ kind: 'manifestRevisionLink', repository, digest })),
     );
     return candidates.filter((_, index) => linked[index] !== undefined);
   }

@@ -1,15 +1,5 @@
 import { PathNotFoundError, type StorageDriver } from '@berth/storage-driver';
 
-/** The digest a `link` file holds, or `undefined` when there is no such link. */
-export async function readLink(driver: StorageDriver, path: string): Promise<string | undefined> {
-  try {
-    return (await driver.getContent(path)).toString('utf8').trim();
-  } catch (error) {
-    if (error instanceof PathNotFoundError) return undefined;
-    throw error;
-  }
-}
-
 /** The children of a directory, or `[]` when it does not exist. */
 export async function listOrEmpty(driver: StorageDriver, path: string): Promise<string[]> {
   try {

@@ -1,8 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { LINK_CACHE, type LinkCache, NO_LINK_CACHE } from '@berth/contracts';
 import { type Digest, OciError, pathFor } from '@berth/oci';
-import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
-import { baseName, mapBounded, readLink } from './storage-reads';
+import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver, textIfExists } from '@berth/storage-driver';
+import { baseName, mapBounded } from './storage-reads';
 
 const PARALLEL_READS = 16;
 
@@ -50,7 +50,7 @@ export class TagIndex {
    */
   async resolve(repository: string, tag: string): Promise<string | undefined> {
     const path = pathFor({ kind: 'manifestTagCurrentLink', repository, tag });
-    return this.links.read(path, () => readLink(this.driver, path));
+    return this.links.read(path, () => textIfExists(this.driver, path));
   }
 
   /**
@@ -84,7 +84,7 @@ export class TagIndex {
   async tagsPointingAt(repository: string, digest: string): Promise<string[]> {
     const tags = (await this.allTags(repository)) ?? [];
     const targets = await mapBounded(tags, PARALLEL_READS, (tag) =>
-      readLink(this.driver, pathFor({ kind: 'manifestTagCurrentLink', repository, tag })),
+      textIfExists(this.driver, pathFor({ kind: 'manifestTagCurrentLink', repository, tag })),
     );
     return tags.filter((_, index) => targets[index] === digest);
   }

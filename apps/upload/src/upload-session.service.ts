@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { type ChunkRange, LINK_CACHE, type LinkCache, NO_LINK_CACHE, type UploadMessages, type UploadPattern, type UploadProgress } from '@berth/contracts';
 import { OciError } from '@berth/oci';
-import { type FileWriter, PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { type FileWriter, PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver, textIfExists } from '@berth/storage-driver';
 import { BlobWriter, ChunkBodyError, closeQuietly } from './blob-writer';
 import { SessionLocks } from './session-locks';
 import { type UploadState, UploadStateSigner, uploadStateSecret } from './upload-state';
@@ -242,11 +242,14 @@ export class UploadSessionService {
 
   /** The canonical digest of a blob linked in `repository` whose data exists (`linkedBlobStatter.Stat`). */
   private async linkedBlob(repository: string, digest: BlobDigest): Promise<BlobDigest | undefined> {
+    const linked = await textIfExists(this.driver, layerLinkPath(repository, digest));
+    if (linked === undefined) return undefined;
     let target: BlobDigest;
     try {
-      target = blobDigest((await this.driver.getContent(layerLinkPath(repository, digest))).toString('utf8').trim());
+      target = blobDigest(linked);
     } catch (error) {
-      if (error instanceof PathNotFoundError || error instanceof OciError) return undefined;
+      // A link whose content is not a digest: the repository has no such blob.
+      if (error instanceof OciError) return undefined;
       throw error;
     }
     return (await pathExists(this.driver, blobDataPath(target))) ? target : undefined;

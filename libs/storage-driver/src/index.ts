@@ -1,5 +1,5 @@
 export type { FileInfo, FileWriter, StorageDriver } from './storage-driver';
-export { pathExists } from './path-exists';
+export { pathExists, textIfExists } from './path-exists';
 export { recycleChunk, type RecyclingReadable } from './recycled-chunks';
 export {
   InvalidOffsetError,

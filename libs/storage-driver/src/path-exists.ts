@@ -11,3 +11,13 @@ export async function pathExists(driver: StorageDriver, path: string): Promise<b
     throw error;
   }
 }
+
+/** The file at `path` as trimmed UTF-8 text (a link file's digest), or `undefined` when there is none. */
+export async function textIfExists(driver: StorageDriver, path: string): Promise<string | undefined> {
+  try {
+    return (await driver.getContent(path)).toString('utf8').trim();
+  } catch (error) {
+    if (error instanceof PathNotFoundError) return undefined;
+    throw error;
+  }
+}
