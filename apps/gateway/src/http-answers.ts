@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OciError } from '@berth/oci';
 
 /**
- * The gateway speaks Node's own `http` types: the web framework only routes (DESIGN.md: the
- * gateway streams blob bytes both ways, which no framework abstraction should stand between).
+ * The gateway answers on Node's own request and response: the web framework only routes, and
+ * blob bytes stream straight between the socket and the driver.
  */
 export type HttpRequest = IncomingMessage;
 export type HttpResponse = ServerResponse;

@@ -115,8 +115,10 @@ export class DistributedUploadClient implements MessageClient<UploadMessages> {
   private async remember(pattern: string, uploadId: string, previous: string | undefined, instanceId: string): Promise<void> {
     const key = this.keys.uploadAffinity(uploadId);
     try {
-      if (pattern === UploadPattern.Finish) await this.redis.del(key);
-      else if (previous !== instanceId) await this.redis.set(key, instanceId, 'PX', this.options.affinityTtlMs ?? 3_600_000);
+      // A session that never had a preference (a monolithic push) has no key to remove.
+      if (pattern === UploadPattern.Finish) {
+        if (previous !== undefined) await this.redis.del(key);
+      } else if (previous !== instanceId) await this.redis.set(key, instanceId, 'PX', this.options.affinityTtlMs ?? 3_600_000);
     } catch {
       // As above: the next chunk may land elsewhere and still be right.
     }
