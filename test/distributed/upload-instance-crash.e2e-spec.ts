@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BerthInstance } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { streamedRequest } from '../e2e/support/raw-http';
 import { http, pathOf, startUpload, withQuery } from '../e2e/support/registry-client';
 import { startTopology, type Topology } from './support/topology';
 
@@ -9,32 +10,6 @@ const MiB = 1024 * 1024;
 
 function digestOf(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-}
-
-/**
- * Sends a PATCH whose body stops after `sent` of its announced bytes, runs `meanwhile`, and
- * resolves with the answer the registry gives while the body is still open.
- */
-function patchCutShort(url: string, location: string, range: string, announced: number, sent: Buffer, meanwhile: () => void) {
-  return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = httpRequest(`${url}${location}`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/octet-stream', 'content-range': range, 'content-length': announced },
-    });
-    let answered = false;
-    req.on('response', (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-        req.destroy();
-      });
-    });
-    // Once answered, the rest of the unsent body is moot: a broken pipe then is expected.
-    req.on('error', (error) => (answered ? undefined : reject(error)));
-    req.write(sent, () => setTimeout(meanwhile, 500));
-  });
 }
 
 describe('an upload instance killed in the middle of a chunk', () => {
@@ -67,9 +42,11 @@ describe('an upload instance killed in the middle of a chunk', () => {
     expect(victim).toBeDefined();
 
     // Half of the second chunk reaches the instance; then it dies.
-    const cut = await patchCutShort(topology.berth.url, location, `${MiB}-${3 * MiB - 1}`, 2 * MiB, blob.subarray(MiB, MiB + MiB / 2), () =>
-      victim.process.kill('SIGKILL'),
-    );
+    const cut = await streamedRequest(topology.berth.url, 'PATCH', location, { 'content-range': `${MiB}-${3 * MiB - 1}`, 'content-length': 2 * MiB }, [
+      blob.subarray(MiB, MiB + MiB / 2),
+      () => sleep(500),
+      () => victim.process.kill('SIGKILL'),
+    ]);
     expect(cut.status, cut.body).toBe(503);
     expect(JSON.parse(cut.body)).toMatchObject({ errors: [{ code: 'UNAVAILABLE' }] });
 

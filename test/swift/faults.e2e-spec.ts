@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -26,6 +26,7 @@ import {
   writeOciImageLayout,
 } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { streamedRequest, type RequestStep } from '../e2e/support/raw-http';
 import { http, pathOf, startUpload, withQuery } from '../e2e/support/registry-client';
 
 const run = promisify(execFile);
@@ -66,46 +67,8 @@ async function startBerthOnSwift(backend: SwiftBackend & { tenant?: string }, co
  */
 const oneConnection = new Agent({ keepAlive: true, maxSockets: 1 });
 
-/**
- * One request whose body is sent as `steps` say: buffers are written, functions run in
- * between (stop Swift, wait). Resolves with the answer, which may come before the body ends:
- * then the rest of the body is not sent.
- */
-function streamedRequest(
-  url: string,
-  method: 'PATCH' | 'PUT',
-  path: string,
-  headers: Record<string, string | number>,
-  steps: Array<Buffer | (() => Promise<void>)>,
-): Promise<{ status: number; body: string; location: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}${path}`, { method, agent: oneConnection, headers: { 'content-type': 'application/octet-stream', ...headers } });
-    let answered = false;
-    req.on('response', (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const location = res.headers.location;
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), location });
-        req.destroy();
-      });
-    });
-    // Once answered, the unsent rest of the body is moot: a broken pipe then is expected.
-    req.on('error', (error) => (answered ? undefined : reject(error)));
-    void (async () => {
-      for (const step of steps) {
-        if (answered) return;
-        if (Buffer.isBuffer(step)) await new Promise<void>((written) => req.write(step, () => written()));
-        else await step();
-      }
-      if (!answered) req.end();
-    })().catch(reject);
-  });
-}
-
 /** `count` parts of `bytes`, in order, each followed by a pause of `pauseMs`. */
-function slowly(bytes: Buffer, count: number, pauseMs: number): Array<Buffer | (() => Promise<void>)> {
+function slowly(bytes: Buffer, count: number, pauseMs: number): RequestStep[] {
   const size = Math.ceil(bytes.length / count);
   return Array.from({ length: count }, (_, index) => [bytes.subarray(index * size, (index + 1) * size), () => sleep(pauseMs)]).flat();
 }
@@ -186,7 +149,7 @@ describe('berth on a Swift that fails under it', () => {
         () => waitFor('two segments in Swift', async () => (await segmentCount()) >= before + 2),
         () => swift.stopProxy(),
         bytes.subarray(2.5 * MiB),
-      ]);
+      ], oneConnection);
       expectOciAnswer(patched, 503, 'UNAVAILABLE');
       await swift.startProxy();
 
@@ -198,7 +161,7 @@ describe('berth on a Swift that fails under it', () => {
         () => waitFor('three segments in Swift', async () => (await segmentCount()) >= beforePut + 3),
         () => swift.stopProxy(),
         bytes.subarray(3.5 * MiB),
-      ]);
+      ], oneConnection);
       expectOciAnswer(put, 503, 'UNAVAILABLE');
       await swift.startProxy();
 
@@ -250,6 +213,7 @@ describe('berth on a Swift that fails under it', () => {
         pathOf(first.headers.location),
         { 'content-range': `${1.5 * MiB}-${3 * MiB - 1}`, 'content-length': 1.5 * MiB },
         slowly(blob.subarray(1.5 * MiB, 3 * MiB), 12, 400),
+        oneConnection,
       );
       expect(second.status, second.body).toBe(202);
       const put = await http(berth.url)

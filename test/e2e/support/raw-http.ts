@@ -1,4 +1,4 @@
-import { type IncomingHttpHeaders, request } from 'node:http';
+import { type Agent, type IncomingHttpHeaders, request } from 'node:http';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -114,5 +114,47 @@ export async function sendChunkedBody(options: {
     req.on('error', reject);
     for (const chunk of options.chunks) req.write(chunk);
     req.end();
+  });
+}
+
+/** A streamed request's body: bytes to write, or something to do between them (stop a backend, wait). */
+export type RequestStep = Buffer | (() => Promise<void> | void);
+
+/**
+ * One request whose body is sent as `steps` say: buffers are written, functions run in
+ * between. Resolves with the answer, which may come before the body ends: then the rest of
+ * the body is not sent.
+ */
+export function streamedRequest(
+  url: string,
+  method: 'PATCH' | 'PUT',
+  path: string,
+  headers: Record<string, string | number>,
+  steps: readonly RequestStep[],
+  agent?: Agent,
+): Promise<{ status: number; body: string; location: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}${path}`, { method, agent, headers: { 'content-type': 'application/octet-stream', ...headers } });
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const location = res.headers.location;
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), location });
+        req.destroy();
+      });
+    });
+    // Once answered, the unsent rest of the body is moot: a broken pipe then is expected.
+    req.on('error', (error) => (answered ? undefined : reject(error)));
+    void (async () => {
+      for (const step of steps) {
+        if (answered) return;
+        if (Buffer.isBuffer(step)) await new Promise<void>((written) => req.write(step, () => written()));
+        else await step();
+      }
+      if (!answered) req.end();
+    })().catch(reject);
   });
 }
