@@ -146,13 +146,13 @@ export class UploadSessionService {
       this.driver.getContent(paths.startedAt),
       write ? this.driver.writer(paths.data, { append: true }) : this.driver.stat(paths.data),
     ]);
+    const writer = data.status === 'fulfilled' && 'write' in data.value ? data.value : undefined;
     if (startedAt.status === 'rejected' || data.status === 'rejected') {
-      if (data.status === 'fulfilled' && 'write' in data.value) await closeQuietly(data.value);
+      if (writer) await closeQuietly(writer);
       const error: unknown = startedAt.status === 'rejected' ? startedAt.reason : (data as PromiseRejectedResult).reason;
       if (error instanceof PathNotFoundError) throw new OciError('BLOB_UPLOAD_UNKNOWN', `upload ${id}`);
       throw error;
     }
-    const writer = 'write' in data.value ? data.value : undefined;
     // The token's offset is not held against the data's size, unlike the reference (which then
     // cancels the upload): after a PATCH whose body broke midway the client's token is behind,
     // and the spec's recovery (GET the status, continue from its Range) must still work.
@@ -167,21 +167,13 @@ export class UploadSessionService {
    */
   private async writeChunk(session: UploadState, writer: FileWriter | undefined, chunk: Chunk, last: boolean): Promise<number> {
     const { range, length, body } = chunk;
-    try {
-      if (range && range.start !== session.offset) {
-        throw new OciError('RANGE_INVALID', `the chunk starts at ${range.start}, the upload holds ${session.offset} bytes`);
-      }
-      if (range && length !== undefined && length !== range.end - range.start + 1) {
-        throw new OciError('SIZE_INVALID', `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`);
-      }
-    } catch (error) {
+    const refusal = chunkRefusal(session.offset, chunk);
+    if (refusal) {
       if (writer) await closeQuietly(writer);
-      throw error;
+      throw refusal;
     }
-    if (!body && !last) {
-      if (writer) await closeQuietly(writer);
-      return session.offset;
-    }
+    // A PATCH without a body opens no writer (see `append`).
+    if (!body && !last) return session.offset;
     const data = uploadPaths(session.name, session.uuid).data;
     let written;
     try {
@@ -267,4 +259,15 @@ export class UploadSessionService {
   private progress(state: UploadState): UploadProgress {
     return { id: state.uuid, offset: state.offset, state: this.signer.pack(state) };
   }
+}
+
+/** Why a chunk cannot continue data of `offset` bytes, or undefined when it can. */
+function chunkRefusal(offset: number, { range, length }: Chunk): OciError | undefined {
+  if (range && range.start !== offset) {
+    return new OciError('RANGE_INVALID', `the chunk starts at ${range.start}, the upload holds ${offset} bytes`);
+  }
+  if (range && length !== undefined && length !== range.end - range.start + 1) {
+    return new OciError('SIZE_INVALID', `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`);
+  }
+  return undefined;
 }
