@@ -10,6 +10,11 @@ export type HttpResponse = ServerResponse;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
+/** Every answer says which API it speaks, as the reference's do. */
+export function setApiVersion(res: HttpResponse): void {
+  res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+}
+
 /** The request's path and query: its target split at `?`, the path matched as sent (nothing normalized). */
 export function requestTarget(req: HttpRequest): { path: string; query: URLSearchParams } {
   const target = req.url ?? '/';
@@ -56,6 +61,6 @@ export function sendOciError(req: HttpRequest, res: HttpResponse, error: OciErro
  * route: no repository name can be read from it, so it is answered as a bad name is.
  */
 export function sendUndecodablePath(req: HttpRequest, res: HttpResponse): void {
-  res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+  setApiVersion(res);
   sendOciError(req, res, new OciError('NAME_INVALID', `the path ${JSON.stringify(req.url ?? '')} is not valid percent-encoding`));
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
-import type { HttpRequest, HttpResponse } from './http-answers';
+import { type HttpRequest, type HttpResponse, setApiVersion } from './http-answers';
 
 /**
  * Headers on every response, errors and 503s included (the reference forgets `http.headers`
@@ -15,7 +15,7 @@ export class ResponseHeadersMiddleware implements NestMiddleware {
   }
 
   use(_req: HttpRequest, res: HttpResponse, next: () => void): void {
-    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    setApiVersion(res);
     for (const [name, values] of this.headers) res.setHeader(name, values);
     next();
   }
