@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createTempDir, repoRoot, type TempDir } from '@berth/testing';
+import { createTempDir, filesystemRegistryConfig, freePort, repoRoot, startBerth, type TempDir } from '@berth/testing';
 import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -79,6 +79,21 @@ describe('the berth command', () => {
     const { code, stderr } = await berth(['serve', file]);
     expect(code).toBe(2);
     expect(stderr).toContain('auth: authentication is not enforced by this version of berth yet');
+  });
+
+  it('berth serve runs file I/O on 16 threads unless UV_THREADPOOL_SIZE says otherwise', async () => {
+    // A commit's fsync holds a thread; with libuv's 4, four commits stalled every other read.
+    const threadsOf = async (threadPoolSize: string | undefined): Promise<number> => {
+      const config = filesystemRegistryConfig({ rootDirectory: join(work.path, 'threads'), port: await freePort() });
+      const server = await startBerth({ config, topology: 'all-in-one', env: { UV_THREADPOOL_SIZE: threadPoolSize } });
+      try {
+        await fetch(`${server.url}/v2/nothing/blobs/sha256:${'0'.repeat(64)}`); // a file read: the pool has started
+        return (await readdir(`/proc/${server.pid}/task`)).length;
+      } finally {
+        await server.stop();
+      }
+    };
+    expect((await threadsOf(undefined)) - (await threadsOf('4'))).toBe(12);
   });
 
   it('berth serve of a driver not in this build says so in one line', async () => {
