@@ -15,13 +15,17 @@ const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, again
                     container each, blob pulls redirected to TempURLs
   --only NAME       bench only this target: reference, berth, distributed or target; repeatable
   --target URL      also bench a running registry at URL (or BERTH_BENCH_TARGET_URL)
-  --seconds N       length of each manifest HEAD/GET loop (default 5)
+  --seconds N       length of each manifest HEAD/GET loop, each round (default 2)
+  --rounds N        rounds of every scenario (default: one per registry benched)
   --json FILE       also write the measurements as JSON
   -h, --help        this text
 
 Targets: reference (docker-registry), berth (berth serve, all services in one process),
 distributed (1 gateway, 2 upload, 2 manifest, 1 health process over a redis-server of its
-own), each on its own storage with the same config.yml; ratios are each against the reference.`;
+own), each on its own storage with the same config.yml; ratios are each against the reference.
+Every scenario runs on each registry once per round, the order rotating from round to round;
+with as many rounds as registries (the default), each runs it once in every position. Figures
+are the rounds' mean; --json keeps each round's.`;
 
 const backends = ['filesystem', 'swift'] as const;
 
@@ -35,7 +39,8 @@ async function main(): Promise<void> {
       backend: { type: 'string', default: 'filesystem' },
       only: { type: 'string', multiple: true },
       target: { type: 'string' },
-      seconds: { type: 'string', default: '5' },
+      seconds: { type: 'string', default: '2' },
+      rounds: { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -65,7 +70,9 @@ async function main(): Promise<void> {
       targets.push({ name: 'target', url: externalUrl.replace(/\/$/, ''), pids: [], stop: async () => {} });
     }
 
-    const results = await measureInTurn(targets, scenarios({ manifestSeconds }), backendName);
+    const rounds = values.rounds === undefined ? targets.length : Number(values.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${values.rounds ?? ''}: a whole number from 1`);
+    const results = await measureInTurn(targets, scenarios({ manifestSeconds, rounds }), rounds, backendName);
     console.log(formatTable(results, footnotes(backend, wanted)));
     if (values.json !== undefined) await writeFile(values.json, JSON.stringify(results, null, 2));
   } finally {
@@ -75,24 +82,38 @@ async function main(): Promise<void> {
 }
 
 /**
- * Each scenario on every target before the next scenario, the targets' order rotating from
- * one scenario to the next: the machine's slow spells (other tenants, writeback, reclaim)
- * fall on all targets alike, and none always runs first or last. Server CPU time is summed
- * over the target's own scenarios.
+ * Each scenario on every target before the next scenario, `rounds` times, the targets' order
+ * rotating from one round to the next: the machine's slow spells (other tenants, writeback,
+ * reclaim) fall on all targets alike, and with a round per target each runs every scenario
+ * once in every position (measured here: whichever ran a scenario first could lose up to half
+ * its figure). Server CPU time is summed over the target's own scenarios.
  */
-async function measureInTurn(targets: readonly Target[], steps: readonly Scenario[], backendName: string): Promise<TargetResults[]> {
+async function measureInTurn(
+  targets: readonly Target[],
+  steps: readonly Scenario[],
+  rounds: number,
+  backendName: string,
+): Promise<TargetResults[]> {
   const clients = new Map(targets.map((target) => [target, new BenchHttpClient()]));
   const measurements = new Map<Target, Measurement[]>(targets.map((target) => [target, []]));
   const cpu = new Map<Target, number>(targets.map((target) => [target, 0]));
   try {
     for (const [index, step] of steps.entries()) {
-      for (const target of rotated(targets, index)) {
-        const cpuBefore = sum(target.pids.map(cpuSeconds));
-        const value = await step.measure(new RegistryClient(target.url, clients.get(target)!));
-        cpu.set(target, cpu.get(target)! + sum(target.pids.map(cpuSeconds)) - cpuBefore);
-        if (value === undefined) continue;
-        console.error(`${target.name} (${backendName}) ${step.name}: ${value.toFixed(1)} ${step.unit}`);
-        measurements.get(target)!.push({ scenario: step.name, unit: step.unit, higherIsBetter: step.higherIsBetter, value });
+      const figures = new Map<Target, number[]>(targets.map((target) => [target, []]));
+      for (let round = 0; round < (step.once ? 1 : rounds); round++) {
+        for (const target of rotated(targets, index + round)) {
+          const cpuBefore = sum(target.pids.map(cpuSeconds));
+          const value = await step.measure(new RegistryClient(target.url, clients.get(target)!), round);
+          cpu.set(target, cpu.get(target)! + sum(target.pids.map(cpuSeconds)) - cpuBefore);
+          if (value === undefined) continue;
+          console.error(`${target.name} (${backendName}) ${step.name}, round ${round + 1}: ${value.toFixed(1)} ${step.unit}`);
+          figures.get(target)!.push(value);
+        }
+      }
+      for (const [target, values] of figures) {
+        if (values.length === 0) continue;
+        const { name: scenario, unit, higherIsBetter } = step;
+        measurements.get(target)!.push({ scenario, unit, higherIsBetter, value: sum(values) / values.length, rounds: values });
       }
     }
   } finally {

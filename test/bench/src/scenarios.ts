@@ -5,46 +5,57 @@ export interface Measurement {
   readonly scenario: string;
   readonly unit: string;
   readonly higherIsBetter: boolean;
+  /** The mean of `rounds`. */
   readonly value: number;
+  /** Each round's figure, in the order they ran. */
+  readonly rounds?: readonly number[];
 }
 
 export interface ScenarioSettings {
-  /** How long each manifest HEAD/GET loop runs. */
+  /** How long each manifest HEAD/GET loop runs, each round. */
   readonly manifestSeconds: number;
+  /** How many times each timed scenario runs on every registry, with blobs of its own each time. */
+  readonly rounds: number;
 }
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-/** One timed step of the bench; `measure` answers its figure (undefined: an untimed step). */
+/** One step of the bench; `measure` answers its figure in `round` (undefined: an untimed step). */
 export interface Scenario {
   readonly name: string;
   readonly unit: string;
   readonly higherIsBetter: boolean;
-  measure(registry: RegistryClient): Promise<number | undefined>;
+  /** Run in the first round only: preparation that later rounds need not repeat. */
+  readonly once: boolean;
+  measure(registry: RegistryClient, round: number): Promise<number | undefined>;
 }
 
 /**
  * Every scenario, in a fixed order (the pull reads what the large push wrote), with the same
- * blob contents for every registry; digests are computed before any clock starts. The bench
- * runs each scenario on every registry before the next scenario, so that a slow spell of the
- * machine weighs on all of them alike.
+ * blob contents for every registry and new ones for every round; digests are computed before
+ * any clock starts. The bench runs each scenario on every registry before the next scenario,
+ * so that a slow spell of the machine weighs on all of them alike.
  */
 export function scenarios(settings: ScenarioSettings): Scenario[] {
   const step = (name: string, unit: string, measure: Scenario['measure'], higherIsBetter = true): Scenario => ({
     name,
     unit,
     higherIsBetter,
+    once: false,
     measure,
   });
+  const perRound = <T>(make: (round: number) => T): T[] => Array.from({ length: settings.rounds }, (_, round) => make(round));
   const warmUp = Array.from({ length: 16 }, () => new SyntheticBlob(MiB));
-  const small = Array.from({ length: 128 }, () => new SyntheticBlob(MiB));
-  const large = Array.from({ length: 8 }, () => new SyntheticBlob(64 * MiB));
-  const chunked = new SyntheticBlob(128 * MiB);
-  const images = Array.from({ length: 20 }, (_, index) => ({
-    tag: `v${index}`,
-    layers: Array.from({ length: 25 }, () => new SyntheticBlob(64 * KiB)),
-  }));
+  const small = perRound(() => Array.from({ length: 128 }, () => new SyntheticBlob(MiB)));
+  const large = perRound(() => Array.from({ length: 8 }, () => new SyntheticBlob(64 * MiB)));
+  const chunked = perRound(() => new SyntheticBlob(128 * MiB));
+  const images = perRound((round) =>
+    Array.from({ length: 20 }, (_, index) => ({
+      tag: `r${round}-v${index}`,
+      layers: Array.from({ length: 25 }, () => new SyntheticBlob(64 * KiB)),
+    })),
+  );
   const manifestLoops = [1, 16].flatMap((concurrency) =>
     (['HEAD', 'GET'] as const).map((method) =>
       step(`manifest ${method} by tag, ${concurrency} client${concurrency > 1 ? 's' : ''}`, 'req/s', (registry) =>
@@ -56,35 +67,39 @@ export function scenarios(settings: ScenarioSettings): Scenario[] {
   return [
     // Untimed: connections opened, a JIT (berth's V8) given a first pass over the paths, and
     // the image the manifest loops read.
-    step('warm-up', '', async (registry) => {
-      await inParallel(warmUp, 8, (blob) => registry.pushMonolithic('bench/warm-up', blob));
-      await pushImage(registry, 'bench/manifests', 'latest', [new SyntheticBlob(64 * KiB)]);
-      return undefined;
-    }),
-    step('push 128 × 1 MiB, 8 parallel', 'MiB/s', async (registry) =>
-      128 / (await timed(() => inParallel(small, 8, (blob) => registry.pushMonolithic('bench/small', blob)))),
+    {
+      ...step('warm-up', '', async (registry) => {
+        await inParallel(warmUp, 8, (blob) => registry.pushMonolithic('bench/warm-up', blob));
+        await pushImage(registry, 'bench/manifests', 'latest', [new SyntheticBlob(64 * KiB)]);
+        return undefined;
+      }),
+      once: true,
+    },
+    step('push 128 × 1 MiB, 8 parallel', 'MiB/s', async (registry, round) =>
+      128 / (await timed(() => inParallel(small[round]!, 8, (blob) => registry.pushMonolithic('bench/small', blob)))),
     ),
-    step('push 8 × 64 MiB, 4 parallel', 'MiB/s', async (registry) =>
-      512 / (await timed(() => inParallel(large, 4, (blob) => registry.pushMonolithic('bench/large', blob)))),
+    step('push 8 × 64 MiB, 4 parallel', 'MiB/s', async (registry, round) =>
+      512 / (await timed(() => inParallel(large[round]!, 4, (blob) => registry.pushMonolithic('bench/large', blob)))),
     ),
-    step('chunked push 128 MiB in 16 MiB PATCHes', 'MiB/s', async (registry) =>
-      128 / (await timed(() => registry.pushChunked('bench/chunked', chunked, 16 * MiB))),
+    step('chunked push 128 MiB in 16 MiB PATCHes', 'MiB/s', async (registry, round) =>
+      128 / (await timed(() => registry.pushChunked('bench/chunked', chunked[round]!, 16 * MiB))),
     ),
     // Untimed: each blob read once before the timed pull. Here the first read of files just
     // written was slower than the next for every registry, and far slower (0.3-0.5× the others)
     // for whichever registry read first in its turn; a registry's popular layers are read many
     // times. The first blob is checked: the bytes served are the bytes pushed (a fast wrong
     // answer is no answer).
-    step('pull warm-up', '', async (registry) => {
-      await inParallel(large, 4, (blob) => registry.pullBlob('bench/large', blob, blob === large[0]));
+    step('pull warm-up', '', async (registry, round) => {
+      const blobs = large[round]!;
+      await inParallel(blobs, 4, (blob) => registry.pullBlob('bench/large', blob, blob === blobs[0]));
       return undefined;
     }),
-    step('pull 8 × 64 MiB, 4 parallel', 'MiB/s', async (registry) =>
-      512 / (await timed(() => inParallel(large, 4, (blob) => registry.pullBlob('bench/large', blob)))),
+    step('pull 8 × 64 MiB, 4 parallel', 'MiB/s', async (registry, round) =>
+      512 / (await timed(() => inParallel(large[round]!, 4, (blob) => registry.pullBlob('bench/large', blob)))),
     ),
     ...manifestLoops,
-    step('push 20 images of 25 × 64 KiB layers, 4 parallel', 'images/s', async (registry) =>
-      20 / (await timed(() => inParallel(images, 4, (image) => pushImage(registry, 'bench/images', image.tag, image.layers)))),
+    step('push 20 images of 25 × 64 KiB layers, 4 parallel', 'images/s', async (registry, round) =>
+      20 / (await timed(() => inParallel(images[round]!, 4, (image) => pushImage(registry, 'bench/images', image.tag, image.layers)))),
     ),
   ];
 }
