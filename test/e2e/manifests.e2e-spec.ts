@@ -251,6 +251,21 @@ describe('manifests: /v2/<name>/manifests/<reference>', () => {
       await pushManifest(url, repo, 'big', mediaTypes.ociManifest, body);
     });
 
+    beyondReference('2.8 computes sha256 only: 400 DIGEST_INVALID', 'PUT /v2/<name>/manifests/sha512:<hex> → 201 under that digest, and it answers by it', async () => {
+      const repo = 'manifests/sha512';
+      const { manifest, blobs } = buildImage();
+      for (const blob of blobs) await pushBlob(url, repo, blob);
+      const digest = digestOf(manifest.bytes, 'sha512');
+      const res = await putManifest(url, repo, digest, manifest.mediaType, manifest.bytes);
+      expect(res.status, res.text).toBe(201);
+      expect(res.headers['docker-content-digest']).toBe(digest);
+      expect(new URL(res.headers.location as string, url).pathname).toBe(`/v2/${repo}/manifests/${digest}`);
+      const got = await getManifest(url, repo, digest);
+      expect(got.status).toBe(200);
+      expect(got.headers['docker-content-digest']).toBe(digest);
+      expect((got.body as Buffer).equals(manifest.bytes)).toBe(true);
+    });
+
     it('PUT /v2/<name>/manifests/<digest> whose body has another digest → 400 DIGEST_INVALID', async () => {
       const repo = 'manifests/wrong-digest';
       const { manifest, blobs } = buildImage();

@@ -86,12 +86,15 @@ describe('ManifestStore', () => {
     expect(await put('app', 'multi', index, media.ociIndex)).toEqual({ digest: sha256(index) });
   });
 
-  it('checks a sha512 digest reference in its own algorithm', async () => {
+  it('stores a manifest pushed by a sha512 digest under that digest, checked in its own algorithm', async () => {
     const { config, layers } = await pushImageBlobs(driver, 'app', 'one', 'oci');
     const content = ociManifest(config, layers);
     const { createHash } = await import('node:crypto');
     const sha512 = `sha512:${createHash('sha512').update(content).digest('hex')}`;
-    expect(await put('app', sha512, content, media.ociManifest)).toEqual({ digest: sha256(content) });
+    expect(await put('app', sha512, content, media.ociManifest)).toEqual({ digest: sha512 });
+    expect(await exists(pathFor({ kind: 'manifestRevisionLink', repository: 'app', digest: sha512 }))).toBe(true);
+    const got = await store.get({ repository: 'app', reference: sha512, withContent: true });
+    expect(Buffer.from(got.content ?? '', 'base64')).toEqual(content);
     const wrong = `sha512:${'0'.repeat(128)}`;
     await expect(put('app', wrong, content, media.ociManifest)).rejects.toMatchObject({ code: 'DIGEST_INVALID' });
   });

@@ -58,14 +58,11 @@ export class ManifestStore {
     if (content.length > MANIFEST_SIZE_LIMIT) throw manifestTooLarge();
 
     const document = parseManifest(content, request.contentType, this.layerUrls);
-    const digest = digestOf(content);
-    if (target.kind === 'digest') {
-      // A client may address the manifest in another algorithm; it is still stored under sha256.
-      const { algorithm } = splitDigest(target.digest);
-      const actual = digestOf(content, algorithm);
-      if (actual !== target.digest) {
-        throw new OciError('DIGEST_INVALID', `the manifest's digest is ${actual}, not ${target.digest}`);
-      }
+    // Pushed by digest, a manifest is stored under that digest's algorithm (sha512 too), so
+    // that it answers by the digest the client pushed it by; pushed by tag, under sha256.
+    const digest = target.kind === 'digest' ? digestOf(content, splitDigest(target.digest).algorithm) : digestOf(content);
+    if (target.kind === 'digest' && digest !== target.digest) {
+      throw new OciError('DIGEST_INVALID', `the manifest's digest is ${digest}, not ${target.digest}`);
     }
     await this.checkReferences(repository, document);
 
