@@ -1,8 +1,7 @@
 import { request } from 'node:http';
 import { hostname } from 'node:os';
 import { openRedis, redisSettingsFrom, ServiceDirectory, UPLOAD_SERVICE } from '@berth/bus';
-import type { BerthConfig } from '@berth/config';
-import { parseListenAddress } from './listen-address';
+import { type BerthConfig, parseListenAddress } from '@berth/config';
 import type { ServiceName } from './serve-service';
 
 /** A probe's verdict that the service is not serving here: exit 1, one line, no stack. */

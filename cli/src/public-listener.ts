@@ -1,7 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import type { BerthConfig } from '@berth/config';
+import { type BerthConfig, parseListenAddress } from '@berth/config';
 import type { JsonLogger } from './json-logger';
-import { parseListenAddress } from './listen-address';
 
 /** Longer than Go's `http.Transport.IdleConnTimeout` (90 s), so the client is the one to close. */
 const IDLE_CONNECTION_MS = 120_000;

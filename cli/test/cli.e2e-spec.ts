@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTempDir, filesystemRegistryConfig, freePort, repoRoot, startBerth, type TempDir } from '@berth/testing';
@@ -94,6 +94,45 @@ describe('the berth command', () => {
       }
     };
     expect((await threadsOf(undefined)) - (await threadsOf('4'))).toBe(12);
+  });
+
+  it('berth serve answers /debug/health on http.debug.addr: {} while healthy, the failing check while not', async () => {
+    const root = join(work.path, 'debug', 'root');
+    await mkdir(root, { recursive: true });
+    const debugAddr = `127.0.0.1:${await freePort()}`;
+    const config = {
+      ...filesystemRegistryConfig({ rootDirectory: root, port: await freePort() }),
+      health: { storagedriver: { enabled: true, interval: '200ms', threshold: 1 } },
+    };
+    (config.http as Record<string, unknown>).debug = { addr: debugAddr };
+    const server = await startBerth({ config, topology: 'all-in-one' });
+    const health = async () => {
+      const res = await fetch(`http://${debugAddr}/debug/health`);
+      return { status: res.status, body: (await res.json()) as Record<string, string> };
+    };
+    const eventually = async (status: number) => {
+      for (let tries = 0; tries < 50 && (await health()).status !== status; tries++) await new Promise((r) => setTimeout(r, 100));
+      return health();
+    };
+    try {
+      expect(await health()).toEqual({ status: 200, body: {} });
+      expect((await fetch(`http://${debugAddr}/debug/vars`)).status).toBe(404);
+
+      // The root becomes a symlink to itself: every stat fails (ELOOP), not "not found".
+      await rename(root, `${root}.away`);
+      await symlink(root, root);
+      const failing = await eventually(503);
+      expect(failing.status).toBe(503);
+      expect(Object.keys(failing.body)).toEqual(['storagedriver_filesystem']);
+      expect(failing.body.storagedriver_filesystem).toContain('ELOOP');
+      expect((await fetch(`${server.url}/v2/`)).status).toBe(503);
+
+      await unlink(root);
+      await rename(`${root}.away`, root);
+      expect(await eventually(200)).toEqual({ status: 200, body: {} });
+    } finally {
+      await server.stop();
+    }
   });
 
   it('berth serve of a driver not in this build says so in one line', async () => {

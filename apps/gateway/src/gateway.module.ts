@@ -1,5 +1,6 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { BlobHandler } from './blob.handler';
+import { DebugListener } from './debug-listener';
 import { ListingHandler } from './listing.handler';
 import { ManifestHandler } from './manifest.handler';
 import { RegistryController } from './registry.controller';
@@ -8,13 +9,14 @@ import { ResponseHeadersMiddleware } from './response-headers.middleware';
 import { UploadHandler } from './upload.handler';
 
 /**
- * The only public listener: routes /v2/, validates, renders OCI errors, serves blob reads.
+ * The only public listener: routes /v2/, validates, renders OCI errors, serves blob reads;
+ * and `/debug/health` on `http.debug.addr` when set.
  * Needs, from the composition root: BERTH_CONFIG, STORAGE_DRIVER, MANIFEST_CLIENT, UPLOAD_CLIENT,
  * HEALTH_BOARD.
  */
 @Module({
   controllers: [RegistryController],
-  providers: [ResponseHeadersMiddleware, HealthGateMiddleware, BlobHandler, UploadHandler, ManifestHandler, ListingHandler],
+  providers: [ResponseHeadersMiddleware, HealthGateMiddleware, BlobHandler, UploadHandler, ManifestHandler, ListingHandler, DebugListener],
 })
 export class GatewayModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

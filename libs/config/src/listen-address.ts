@@ -1,8 +1,8 @@
 /** Splits Go-style listen addresses (`:5000`, `127.0.0.1:5000`, `[::1]:5000`) for Node's `listen`. */
-export function parseListenAddress(addr: string): { host: string | undefined; port: number } {
+export function parseListenAddress(addr: string, key = 'http.addr'): { host: string | undefined; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
   const port = Number(match?.[3]);
-  if (!match || port > 65535) throw new Error(`http.addr: "${addr}" is not host:port`);
+  if (!match || port > 65535) throw new Error(`${key}: "${addr}" is not host:port`);
   const host = match[1] ?? match[2];
   return { host: host === '' ? undefined : host, port };
 }
