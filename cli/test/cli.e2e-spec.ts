@@ -100,7 +100,7 @@ describe('the berth command', () => {
     const root = join(work.path, 'debug', 'root');
     await mkdir(root, { recursive: true });
     const debugAddr = `127.0.0.1:${await freePort()}`;
-    const config = {
+    const config: Record<string, unknown> = {
       ...filesystemRegistryConfig({ rootDirectory: root, port: await freePort() }),
       health: { storagedriver: { enabled: true, interval: '200ms', threshold: 1 } },
     };

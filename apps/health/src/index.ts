@@ -1,2 +1,2 @@
 export { HealthModule } from './health.module';
-export { StorageHealthService } from './storage-health.service';
+export { HealthChecksService } from './health-checks.service';

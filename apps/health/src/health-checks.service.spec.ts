@@ -1,0 +1,133 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InProcessHealthBoard } from '@berth/bus';
+import type { BerthConfig } from '@berth/config';
+import { createStorageDriver, type StorageDriver, StorageDriverError } from '@berth/storage-driver';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HealthChecksService } from './health-checks.service';
+
+/** The inmemory driver, with a switch that makes the backend fail as a stopped server would. */
+function switchableDriver(): { driver: StorageDriver; down: (isDown: boolean) => void } {
+  const real = createStorageDriver('inmemory', {});
+  let isDown = false;
+  const driver = new Proxy(real, {
+    get(target, key, receiver) {
+      if (key === 'stat' && isDown) return () => Promise.reject(new StorageDriverError('connection refused', 'inmemory'));
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+  return { driver, down: (value) => (isDown = value) };
+}
+
+function service(threshold: number) {
+  const { driver, down } = switchableDriver();
+  const board = new InProcessHealthBoard();
+  const config = { health: { storagedriver: { enabled: true, interval: 10_000, threshold }, file: [], http: [], tcp: [] } } as unknown as BerthConfig;
+  return { sut: new HealthChecksService(driver, board, config), board, down };
+}
+
+describe(HealthChecksService.name, () => {
+  it('an empty storage (root not found) is healthy: the backend answered', async () => {
+    const { sut, board } = service(3);
+    expect((await sut.check()).healthy).toBe(true);
+    expect((await board.current())?.checks).toEqual({ storagedriver_inmemory: { healthy: true, consecutiveFailures: 0 } });
+  });
+
+  it('turns unhealthy at the threshold-th consecutive failure, and healthy at the next good check', async () => {
+    const { sut, board, down } = service(3);
+    down(true);
+    expect((await sut.check()).healthy).toBe(true);
+    expect((await sut.check()).healthy).toBe(true);
+    const failed = await sut.check();
+    expect(failed.healthy).toBe(false);
+    expect(failed.checks.storagedriver_inmemory).toMatchObject({ consecutiveFailures: 3, lastError: 'inmemory: connection refused' });
+    expect((await board.current())?.healthy).toBe(false);
+    down(false);
+    expect((await sut.check()).healthy).toBe(true);
+    expect((await board.current())?.healthy).toBe(true);
+  });
+
+  it('a good check in between resets the count', async () => {
+    const { sut, down } = service(2);
+    down(true);
+    await sut.check();
+    down(false);
+    await sut.check();
+    down(true);
+    expect((await sut.check()).healthy).toBe(true);
+  });
+
+  describe('file, http and tcp checks', () => {
+    const cleanups: Array<() => Promise<unknown>> = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0)) await cleanup();
+    });
+
+    /** Each check with the defaults of a config file that sets only what is given. */
+    function checksOf(health: { file?: object[]; http?: object[]; tcp?: object[] }) {
+      const board = new InProcessHealthBoard();
+      const every = { interval: 10_000, threshold: 0 };
+      const config = {
+        health: {
+          storagedriver: { enabled: false, interval: 10_000, threshold: 1 },
+          file: (health.file ?? []).map((check) => ({ ...every, ...check })),
+          http: (health.http ?? []).map((check) => ({ ...every, headers: {}, statuscode: 200, ...check })),
+          tcp: (health.tcp ?? []).map((check) => ({ ...every, ...check })),
+        },
+      } as unknown as BerthConfig;
+      return new HealthChecksService(createStorageDriver('inmemory', {}), board, config);
+    }
+
+    it('a file check fails while its file exists, the operator\'s switch to take the registry out', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'berth-health-'));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const file = join(dir, 'down');
+      const sut = checksOf({ file: [{ file }] });
+      expect((await sut.check()).healthy).toBe(true);
+      await writeFile(file, '');
+      expect((await sut.check()).checks[file]).toEqual({ healthy: false, consecutiveFailures: 1, lastError: 'file exists' });
+      await rm(file);
+      expect((await sut.check()).healthy).toBe(true);
+    });
+
+    it('an http check wants its status code, sends its headers, and counts failures to its threshold', async () => {
+      let status = 200;
+      const seen: unknown[] = [];
+      const server: Server = createServer((req, res) => {
+        seen.push(req.headers['x-probe']);
+        res.writeHead(status).end();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+      const uri = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ready`;
+      const sut = checksOf({ http: [{ uri, headers: { 'X-Probe': ['berth'] }, threshold: 2 }] });
+      expect((await sut.check()).healthy).toBe(true);
+      expect(seen).toEqual(['berth']);
+      status = 500;
+      expect((await sut.check()).healthy).toBe(true);
+      const failed = await sut.check();
+      expect(failed.healthy).toBe(false);
+      expect(failed.checks[uri]).toMatchObject({ consecutiveFailures: 2, lastError: 'downstream service returned unexpected status: 500' });
+    });
+
+    it('a tcp check fails when nothing listens, and one failing check makes the whole registry unhealthy', async () => {
+      const listen = async () => {
+        const server = createServer();
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        return { server, addr: `127.0.0.1:${(server.address() as AddressInfo).port}` };
+      };
+      const { server, addr: listening } = await listen();
+      cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+      const gone = await listen();
+      await new Promise((resolve) => gone.server.close(resolve));
+      const closed = gone.addr;
+      const report = await checksOf({ tcp: [{ addr: listening }, { addr: closed }] }).check();
+      expect(report.healthy).toBe(false);
+      expect(report.checks[listening]).toEqual({ healthy: true, consecutiveFailures: 0 });
+      expect(report.checks[closed]?.lastError).toContain(`connection to ${closed} failed`);
+    });
+  });
+});

@@ -1,0 +1,85 @@
+import { stat } from 'node:fs/promises';
+import { connect } from 'node:net';
+import type { BerthConfig } from '@berth/config';
+import { PathNotFoundError, type StorageDriver } from '@berth/storage-driver';
+
+/** One check `health:` names: fails by throwing; `threshold` failures in a row make it unhealthy. */
+export interface HealthCheck {
+  readonly name: string;
+  readonly intervalMs: number;
+  readonly threshold: number;
+  run(): Promise<void>;
+}
+
+/**
+ * The checks of `health:`, named as the reference names them (registry/handlers/app.go):
+ * `storagedriver_<driver>`, each file's path, each URI, each TCP address. A threshold of 0
+ * counts the first failure, as the reference's plain periodic checker does. A check without
+ * a timeout gives up after its interval, so that it never runs twice at once.
+ */
+export function configuredChecks(config: BerthConfig, driver: StorageDriver): HealthCheck[] {
+  const { storagedriver, file, http, tcp } = config.health;
+  const atLeastOne = (threshold: number) => Math.max(threshold, 1);
+  return [
+    ...(storagedriver.enabled
+      ? [{ name: `storagedriver_${driver.name}`, intervalMs: storagedriver.interval, threshold: storagedriver.threshold, run: () => statRoot(driver) }]
+      : []),
+    ...file.map((check) => ({ name: check.file, intervalMs: check.interval, threshold: atLeastOne(check.threshold), run: () => fileAbsent(check.file) })),
+    ...http.map((check) => ({
+      name: check.uri,
+      intervalMs: check.interval,
+      threshold: atLeastOne(check.threshold),
+      run: () => httpAnswers(check.uri, check.headers, check.statuscode, check.timeout ?? check.interval),
+    })),
+    ...tcp.map((check) => ({
+      name: check.addr,
+      intervalMs: check.interval,
+      threshold: atLeastOne(check.threshold),
+      run: () => tcpConnects(check.addr, check.timeout ?? check.interval),
+    })),
+  ];
+}
+
+/** The backend answers: an empty storage (root not found) is healthy. */
+async function statRoot(driver: StorageDriver): Promise<void> {
+  try {
+    await driver.stat('/');
+  } catch (error) {
+    if (!(error instanceof PathNotFoundError)) throw error;
+  }
+}
+
+/** The reference's file check, an operator's switch: unhealthy while the file exists. */
+async function fileAbsent(file: string): Promise<void> {
+  const found = await stat(file).then(
+    () => true,
+    () => false,
+  );
+  if (found) throw new Error('file exists');
+}
+
+async function httpAnswers(uri: string, headers: Record<string, string[]>, expected: number, timeoutMs: number): Promise<void> {
+  const request = Object.fromEntries(Object.entries(headers).map(([name, values]) => [name, values.join(', ')]));
+  const response = await fetch(uri, { headers: request, signal: AbortSignal.timeout(timeoutMs) });
+  await response.body?.cancel();
+  if (response.status !== expected) throw new Error(`downstream service returned unexpected status: ${response.status}`);
+}
+
+function tcpConnects(addr: string, timeoutMs: number): Promise<void> {
+  const colon = addr.lastIndexOf(':');
+  const host = addr.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(addr.slice(colon + 1));
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, timeout: timeoutMs });
+    const fail = (reason: string) => {
+      socket.destroy();
+      reject(new Error(`connection to ${addr} failed: ${reason}`));
+    };
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('timeout', () => fail(`no answer within ${timeoutMs} ms`));
+    socket.once('error', (error) => fail(error.message));
+  });
+}
