@@ -15,7 +15,8 @@ export interface HealthCheck {
  * The checks of `health:`, named as the reference names them (registry/handlers/app.go):
  * `storagedriver_<driver>`, each file's path, each URI, each TCP address. A threshold of 0
  * counts the first failure, as the reference's plain periodic checker does. A check without
- * a timeout gives up after its interval, so that it never runs twice at once.
+ * a timeout gives up after its interval: an endpoint that never answers fails the check rather
+ * than holding it (a run still in flight when the next is due is not started twice).
  */
 export function configuredChecks(config: BerthConfig, driver: StorageDriver): HealthCheck[] {
   const { storagedriver, file, http, tcp } = config.health;
