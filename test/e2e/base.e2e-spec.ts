@@ -63,6 +63,23 @@ describe('the /v2/ base, error answers, names and digests', () => {
       expect(res.headers[configuredHeader.name]).toBe(configuredHeader.value);
     });
 
+    for (const path of ['/v1/_ping', '/debug/health']) {
+      it(`GET ${path} (outside /v2/) → 404 with Go's plain-text page`, async () => {
+        const res = await http(url).get(path);
+        expect(res.status).toBe(404);
+        expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
+        expect(res.text).toBe('404 page not found\n');
+      });
+    }
+
+    it('GET and POST / → 200, empty: the liveness route load balancers poll', async () => {
+      for (const res of [await http(url).get('/'), await http(url).post('/')]) {
+        expect(res.status).toBe(200);
+        expect(res.headers['cache-control']).toBe('no-cache');
+        expect(res.text ?? '').toBe('');
+      }
+    });
+
     it('PUT /v2/<name>/manifests/<tag> with an invalid body → 400 OCI error carrying the configured headers', async () => {
       const res = await putManifest(url, 'headers/on-errors', 'v1', mediaTypes.ociManifest, '{');
       expectOciError(res, 400, 'MANIFEST_INVALID');

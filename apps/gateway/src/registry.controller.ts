@@ -4,7 +4,7 @@ import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { OciError, parseRepositoryName } from '@berth/oci';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BlobHandler } from './blob.handler';
-import { type HttpRequest, type HttpResponse, requestTarget, sendJson, sendOciError } from './http-answers';
+import { type HttpRequest, type HttpResponse, requestTarget, sendJson, sendOciError, setApiVersion } from './http-answers';
 import { ListingHandler } from './listing.handler';
 import { ManifestHandler } from './manifest.handler';
 import { matchRoute } from './routes';
@@ -39,6 +39,22 @@ export class RegistryController {
     } catch (error) {
       sendOciError(req, res, asOciError(error, this.logger));
     }
+  }
+
+  /**
+   * Outside `/v2/`, as the reference: `/` answers 200 to any method (its liveness route for
+   * load balancers), anything else Go's plain-text 404.
+   */
+  @All(['', '*'])
+  outsideV2(@Req() request: FastifyRequest, @Res() reply: FastifyReply): void {
+    reply.hijack();
+    const res = reply.raw;
+    setApiVersion(res);
+    if (requestTarget(request.raw).path === '/') {
+      res.writeHead(200, { 'Cache-Control': 'no-cache', 'Content-Length': 0 }).end();
+      return;
+    }
+    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' }).end('404 page not found\n');
   }
 
   private async route(req: HttpRequest, res: HttpResponse): Promise<void> {
