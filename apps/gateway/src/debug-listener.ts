@@ -1,7 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig, parseListenAddress } from '@berth/config';
 import { HEALTH_BOARD, type HealthBoard, type HealthReport } from '@berth/contracts';
+import { type HttpRequest, type HttpResponse, requestTarget, sendGoNotFound, sendJson } from './http-answers';
 
 /**
  * The reference's debug server on `http.debug.addr`, for its `/debug/health`: 200 `{}` while
@@ -39,20 +40,16 @@ export class DebugListener implements OnApplicationBootstrap, OnApplicationShutd
     await new Promise((resolve) => server.close(resolve));
   }
 
-  private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/debug/health') {
-      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
-      return;
-    }
+  private async answer(req: HttpRequest, res: HttpResponse): Promise<void> {
+    if (req.method !== 'GET' || requestTarget(req).path !== '/debug/health') return sendGoNotFound(res);
     let failing: Record<string, string>;
     try {
       failing = failingChecks(await this.board.current());
     } catch (error) {
       failing = { health: `the health report cannot be read: ${(error as Error).message}` };
     }
-    const body = JSON.stringify(failing);
-    const status = Object.keys(failing).length === 0 ? 200 : 503;
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) }).end(body);
+    res.statusCode = Object.keys(failing).length === 0 ? 200 : 503;
+    sendJson(res, failing);
   }
 }
 

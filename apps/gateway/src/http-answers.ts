@@ -31,6 +31,11 @@ export function sendJson(res: HttpResponse, value: unknown, contentType = JSON_T
   res.end(body);
 }
 
+/** Go's `http.NotFound`, which the reference's routers answer outside their routes. */
+export function sendGoNotFound(res: HttpResponse): void {
+  res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' }).end('404 page not found\n');
+}
+
 /** A bodiless answer: `status` and `Content-Length: 0`. */
 export function sendEmpty(res: HttpResponse, status: number): void {
   res.statusCode = status;

@@ -4,7 +4,7 @@ import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { OciError, parseRepositoryName } from '@berth/oci';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BlobHandler } from './blob.handler';
-import { type HttpRequest, type HttpResponse, requestTarget, sendJson, sendOciError, setApiVersion } from './http-answers';
+import { type HttpRequest, type HttpResponse, requestTarget, sendGoNotFound, sendJson, sendOciError, setApiVersion } from './http-answers';
 import { ListingHandler } from './listing.handler';
 import { ManifestHandler } from './manifest.handler';
 import { matchRoute } from './routes';
@@ -54,7 +54,7 @@ export class RegistryController {
       res.writeHead(200, { 'Cache-Control': 'no-cache', 'Content-Length': 0 }).end();
       return;
     }
-    res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' }).end('404 page not found\n');
+    sendGoNotFound(res);
   }
 
   private async route(req: HttpRequest, res: HttpResponse): Promise<void> {
