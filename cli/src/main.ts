@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import './thread-pool';
+import './runtime-defaults';
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, printConfig } from '@berth/config';
