@@ -50,4 +50,15 @@ describe('Redis is a bus, never the truth', () => {
     pushed.push({ repo: 'loss/four', tag: 'after-restart', image: await pushImage(topology.berth.url, 'loss/four', 'after-restart') });
     await expectEveryImagePulls();
   });
+
+  it('with Redis down, every service stops on SIGTERM within the grace docker gives it (10 s)', async () => {
+    await topology.redis.kill();
+    const ends = topology.berth.instances.map(async ({ service, process }) => {
+      process.kill('SIGTERM');
+      const timeout = new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 10_000).unref());
+      const ended = await Promise.race([process.waitForExit().then(() => 'stopped' as const), timeout]);
+      return `${service}: ${ended}`;
+    });
+    expect(await Promise.all(ends)).toEqual(topology.berth.instances.map(({ service }) => `${service}: stopped`));
+  });
 });

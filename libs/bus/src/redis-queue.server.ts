@@ -7,7 +7,7 @@ import { lastValueFrom } from 'rxjs';
 import { asOciError } from './as-oci-error';
 import { BusKeys } from './bus-keys';
 import { parseRequest, type ReplyEnvelope, type RequestEnvelope } from './redis-envelope';
-import { openRedis, type RedisSettings } from './redis-settings';
+import { disconnectNow, openRedis, type RedisSettings } from './redis-settings';
 
 export interface RedisQueueServerOptions {
   /** Requests this instance works on at once; beyond that it stops taking, and other replicas do. */
@@ -70,7 +70,7 @@ export class RedisQueueServer extends Server implements CustomTransportStrategy 
   /** Stops taking requests, lets the ones in hand finish and answer, then disconnects. */
   async close(): Promise<void> {
     this.running = false;
-    this.blocking?.disconnect();
+    if (this.blocking) disconnectNow(this.blocking);
     await this.consuming;
     await Promise.allSettled([...this.inFlight]);
     await this.commands?.quit().catch(() => undefined);

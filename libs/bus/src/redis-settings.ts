@@ -77,3 +77,15 @@ export function openRedis(settings: RedisSettings, role: RedisRole, name: string
   });
   return redis;
 }
+
+/**
+ * Closes `redis` at once and fails whatever still waits on it. ioredis's own `disconnect()`
+ * fails waiting commands only when a live socket closes: called while it is reconnecting
+ * (Redis away), it just stops trying, and a BLPOP queued meanwhile then never settles, which
+ * held a stopping upload or manifest instance up for ever.
+ */
+export function disconnectNow(redis: Redis): void {
+  const socketless = redis.status === 'reconnecting';
+  redis.disconnect();
+  if (socketless) (redis as unknown as { flushQueue(error: Error): void }).flushQueue(new Error('Connection is closed.'));
+}

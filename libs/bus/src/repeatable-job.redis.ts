@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BusKeys } from './bus-keys';
-import { openRedis, type RedisSettings } from './redis-settings';
+import { disconnectNow, openRedis, type RedisSettings } from './redis-settings';
 import { firstRunDelayMs, type JobScheduler, type RepeatableJob, type ScheduledJob } from './repeatable-job';
 
 /** Finished runs kept in Redis for an operator to look at (BullMQ keeps them all otherwise). */
@@ -43,7 +43,7 @@ export class RedisJobScheduler implements JobScheduler {
       await queue.close();
       for (const connection of [commands, blocking]) {
         if (reachable) await connection.quit();
-        else connection.disconnect();
+        else disconnectNow(connection);
       }
     };
     try {
@@ -75,7 +75,7 @@ export class RedisJobScheduler implements JobScheduler {
       await queue.drain(true);
     } finally {
       await queue.close();
-      commands.disconnect();
+      disconnectNow(commands);
     }
   }
 
