@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { connect } from 'node:net';
-import type { BerthConfig } from '@berth/config';
+import { type BerthConfig, parseListenAddress } from '@berth/config';
 import { PathNotFoundError, type StorageDriver } from '@berth/storage-driver';
 
 /** One check `health:` names: fails by throwing; `threshold` failures in a row make it unhealthy. */
@@ -66,10 +66,8 @@ async function httpAnswers(uri: string, headers: Record<string, string[]>, expec
   if (response.status !== expected) throw new Error(`downstream service returned unexpected status: ${response.status}`);
 }
 
-function tcpConnects(addr: string, timeoutMs: number): Promise<void> {
-  const colon = addr.lastIndexOf(':');
-  const host = addr.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(addr.slice(colon + 1));
+async function tcpConnects(addr: string, timeoutMs: number): Promise<void> {
+  const { host, port } = parseListenAddress(addr, 'health.tcp.addr');
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port, timeout: timeoutMs });
     const fail = (reason: string) => {

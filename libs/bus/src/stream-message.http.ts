@@ -1,5 +1,6 @@
 import { type Agent, type IncomingMessage, request as httpRequest } from 'node:http';
 import type { Readable } from 'node:stream';
+import { parseListenAddress } from '@berth/config';
 import { OciError, type OciWireError } from '@berth/oci';
 
 /**
@@ -51,7 +52,7 @@ export interface StreamMessage {
  * handler ran in process.
  */
 export function postStreamMessage(address: string, message: StreamMessage, agent: Agent): Promise<unknown> {
-  const { host, port } = splitAddress(address);
+  const { host, port } = parseListenAddress(address, 'upload instance address');
   const { body, request, pattern } = message;
   const headers: Record<string, string | number> = {
     [MESSAGE_HEADER]: encodeMessage(request),
@@ -114,9 +115,4 @@ async function readReply(response: IncomingMessage): Promise<{ response?: unknow
   const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
   if (typeof value !== 'object' || value === null) throw new Error('the reply is not a JSON object');
   return value;
-}
-
-export function splitAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  return { host: address.slice(0, colon).replace(/^\[(.*)\]$/, '$1') || '127.0.0.1', port: Number(address.slice(colon + 1)) };
 }

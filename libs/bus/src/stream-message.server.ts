@@ -3,10 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { parseListenAddress } from '@berth/config';
 import { OciError } from '@berth/oci';
 import { lastValueFrom } from 'rxjs';
 import { asOciError } from './as-oci-error';
-import { decodeMessage, HAS_BODY_HEADER, MESSAGE_HEADER, MESSAGE_PATH, splitAddress } from './stream-message.http';
+import { decodeMessage, HAS_BODY_HEADER, MESSAGE_HEADER, MESSAGE_PATH } from './stream-message.http';
 
 export interface StreamMessageServerOptions {
   /**
@@ -40,7 +41,8 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
   }
 
   listen(callback: (error?: unknown) => void): void {
-    const { host, port } = splitAddress(this.options.addr);
+    // No host (`:5001`) listens on every interface, as a wildcard host does.
+    const { host, port } = parseListenAddress(this.options.addr, 'berth.upload.addr');
     const http = createServer((req, res) => void this.serve(req, res));
     // A PATCH of a large layer over a slow link may take long; the gateway bounds what it forwards.
     http.requestTimeout = 0;

@@ -108,8 +108,8 @@ describe('streamed messages over HTTP', () => {
     });
   });
 
-  it('announces a wildcard listener under the hostname, which other machines can dial', async () => {
-    const server = new StreamMessageServer({ addr: '0.0.0.0:0', patterns: ['test.echo'] });
+  it.each(['0.0.0.0:0', ':0'])('announces a wildcard listener (%s) under the hostname, which other machines can dial', async (addr) => {
+    const server = new StreamMessageServer({ addr, patterns: ['test.echo'] });
     server.addHandler('test.echo', async () => ({ answered: true }));
     await new Promise<void>((resolve, reject) => server.listen((error?: unknown) => (error instanceof Error ? reject(error) : resolve())));
     cleanups.push(() => server.close());
