@@ -79,13 +79,13 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
   switch (service) {
     case 'gateway': {
       const calls = new RedisQueueClient(redis, { timeoutMs });
-      const uploads = new DistributedUploadClient(new NestMessageClient(calls, timeoutMs), directory, commands, redis.keyPrefix, { timeoutMs });
+      const uploads = new DistributedUploadClient(new NestMessageClient(calls), directory, commands, redis.keyPrefix, { timeoutMs });
       lifecycle.closers.unshift(() => calls.close(), () => uploads.close());
       const gateway = await NestFactory.create(
         compose(config, driver, GatewayModule, [
           common,
           links,
-          { provide: MANIFEST_CLIENT, useValue: new NestMessageClient(calls, timeoutMs) },
+          { provide: MANIFEST_CLIENT, useValue: new NestMessageClient(calls) },
           { provide: UPLOAD_CLIENT, useValue: uploads },
           { provide: HEALTH_BOARD, useValue: new RedisHealthBoard(commands, redis.keyPrefix, { ttlMs: healthTtlMs(config) }) },
         ]),

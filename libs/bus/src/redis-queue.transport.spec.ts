@@ -73,7 +73,7 @@ async function startReplica(redis: RedisSettings, replica: string, concurrency?:
 function client(redis: RedisSettings, timeoutMs: number): NestMessageClient<TestMessages> {
   const proxy = new RedisQueueClient(redis, { timeoutMs });
   cleanups.push(() => proxy.close());
-  return new NestMessageClient<TestMessages>(proxy, timeoutMs);
+  return new NestMessageClient<TestMessages>(proxy);
 }
 
 async function keysOf(redis: RedisSettings): Promise<string[]> {
@@ -132,7 +132,6 @@ describe('Redis queue transport', () => {
         cleanups.push(() => proxy.close());
         return proxy;
       })(),
-      200,
     );
     await expect(stale.send('test.echo', { id: 'stale' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     // Queued after the stale one: once the replica answers this, it has seen the stale one too.
