@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { OciError } from '@berth/oci';
 import type { Redis } from 'ioredis';
-import { lastValueFrom } from 'rxjs';
+import { isObservable, lastValueFrom } from 'rxjs';
 import { asOciError } from './as-oci-error';
 import { BusKeys } from './bus-keys';
 import { parseRequest, type ReplyEnvelope, type RequestEnvelope } from './redis-envelope';
@@ -125,7 +125,8 @@ export class RedisQueueServer extends Server implements CustomTransportStrategy 
     } else {
       try {
         const result: unknown = await handler(request.data, new RedisQueueContext([request.pattern]));
-        const response: unknown = await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+        // A plain result needs no observable around it (as in-process.transport.ts).
+        const response: unknown = isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result;
         reply = { id: request.id, response };
       } catch (error) {
         // The services' RpcErrorFilter throws wire forms; a bare Error came from outside it.

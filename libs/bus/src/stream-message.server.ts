@@ -5,7 +5,7 @@ import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { parseListenAddress } from '@berth/config';
 import { OciError } from '@berth/oci';
-import { lastValueFrom } from 'rxjs';
+import { isObservable, lastValueFrom } from 'rxjs';
 import { asOciError } from './as-oci-error';
 import { decodeMessage, HAS_BODY_HEADER, MESSAGE_HEADER, MESSAGE_PATH } from './stream-message.http';
 
@@ -84,7 +84,7 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
     if (!hasBody) req.resume();
     try {
       const result: unknown = await handler({ ...request, ...(hasBody ? { body: req } : {}) }, new BaseRpcContext([pattern]));
-      reply(res, { response: await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined }) });
+      reply(res, { response: isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result });
     } catch (error) {
       reply(res, { err: error instanceof Error ? asOciError(error, this.log).toWire() : OciError.fromWire(error).toWire() });
     }
