@@ -9,6 +9,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  */
 export function httpAdapter(): FastifyAdapter {
   const adapter = new FastifyAdapter({
+    // A request that arrives on a busy keep-alive connection while the server drains is served
+    // (with Connection: close), as Go's Shutdown lets it finish, instead of Fastify's own 503,
+    // whose body is not an OCI error: a rolling restart then fails no push.
+    return503OnClosing: false,
     // The router's own refusals (only an undecodable path can occur here) as OCI errors.
     frameworkErrors: (_error: Error, request: FastifyRequest, reply: FastifyReply) => {
       reply.hijack();

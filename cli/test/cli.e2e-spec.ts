@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, rename, symlink, unlink, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTempDir, filesystemRegistryConfig, freePort, repoRoot, startBerth, type TempDir } from '@berth/testing';
@@ -79,6 +80,50 @@ describe('the berth command', () => {
     const { code, stderr } = await berth(['serve', file]);
     expect(code).toBe(2);
     expect(stderr).toContain('auth: authentication is not enforced by this version of berth yet');
+  });
+
+  it('berth serve, stopping, answers a request on a busy keep-alive connection, then closes it', async () => {
+    // Fastify's own answer there was a 503 whose body is no OCI error: a push caught in a
+    // rolling restart failed. Go's Shutdown lets such a connection finish, as berth now does.
+    const config = filesystemRegistryConfig({ rootDirectory: join(work.path, 'drain'), port: await freePort() });
+    const server = await startBerth({ config, topology: 'all-in-one' });
+    const { hostname, port } = new URL(server.url);
+    const socket = connect(Number(port), hostname);
+    let received = '';
+    socket.on('data', (data: Buffer) => (received += data.toString('latin1')));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const answer = async (): Promise<string> => {
+      for (let tries = 0; tries < 100 && !/\r\n\r\n/.test(received); tries++) await new Promise((r) => setTimeout(r, 50));
+      const [head] = received.split('\r\n\r\n');
+      received = '';
+      return head!;
+    };
+    try {
+      socket.write('POST /v2/drain/blobs/uploads/ HTTP/1.1\r\nHost: berth\r\nContent-Length: 0\r\n\r\n');
+      const location = /^location: (\S+)$/im.exec(await answer())![1];
+      // A chunk half sent when the stop begins: the connection is busy, so it stays open.
+      socket.write(`PATCH ${location} HTTP/1.1\r\nHost: berth\r\nContent-Type: application/octet-stream\r\nContent-Length: 8\r\n\r\nhalf`);
+      server.kill('SIGTERM');
+      // Draining once the listener refuses new connections.
+      for (let tries = 0; tries < 100; tries++) {
+        const refused = await new Promise<boolean>((resolve) => {
+          const probe = connect(Number(port), hostname, () => (probe.destroy(), resolve(false))).once('error', () => resolve(true));
+        });
+        if (refused) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      socket.write('done');
+      expect(await answer()).toMatch(/^HTTP\/1\.1 202 /);
+      socket.write('GET /v2/ HTTP/1.1\r\nHost: berth\r\n\r\n');
+      const next = await answer();
+      expect(next).toMatch(/^HTTP\/1\.1 200 /);
+      expect(next).toMatch(/^connection: close$/im);
+      await closed;
+      expect(await server.process.waitForExit()).toMatchObject({ signal: 'SIGTERM' });
+    } finally {
+      socket.destroy();
+      await server.stop();
+    }
   });
 
   it('berth serve runs file I/O on 16 threads unless UV_THREADPOOL_SIZE says otherwise', async () => {
