@@ -20,7 +20,7 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
  * 64 MiB of it starts a full collection of the old generation, however small that is
  * (~30 MiB here). V8 marks it on up to 7 background threads beside the JavaScript, which on a
  * machine of few cores take the cores the registry's own work needs: measured here on 2 cores,
- * 16 pushes of 64 MiB cost 175-255 ms of CPU each with concurrent marking (about 100 ticks of
+ * 16 pushes of 64 MiB cost 175-255 ms of CPU each with concurrent marking (about a third of
  * it on V8's threads) and 117-150 ms without, at 1.3-1.5× the throughput; the marking done on
  * the main thread instead stays a few milliseconds per collection. `node --concurrent-marking`
  * turns it back on.
