@@ -8,6 +8,9 @@ import { firstRunDelayMs, type JobScheduler, type RepeatableJob, type ScheduledJ
 /** Finished runs kept in Redis for an operator to look at (BullMQ keeps them all otherwise). */
 const KEPT_RUNS = 50;
 
+/** How long stopping waits for BullMQ to close before it lets go. */
+const STOP_GRACE_MS = 3_000;
+
 /**
  * Repeatable jobs over Redis, when services run apart: one BullMQ queue per job, named after
  * it, and a job scheduler whose id is the job's name. Every instance upserts the same
@@ -37,12 +40,15 @@ export class RedisJobScheduler implements JobScheduler {
     const close = async (): Promise<void> => {
       abort.abort();
       // With Redis there, wait for the (aborted) run to end and be recorded; without, nothing
-      // can be recorded, and waiting would hold up the shutdown until Redis returns.
+      // can be recorded, and waiting would hold up the shutdown until Redis returns. The wait
+      // is bounded even so: when Redis went away a moment ago, this connection may not know
+      // yet while BullMQ's own blocking one is reconnecting, and BullMQ's graceful close then
+      // waits for that connection's 'end', which ioredis never emits (see disconnectNow).
       const reachable = blocking.status === 'ready';
-      await worker.close(!reachable);
-      await queue.close();
+      await settledWithin(worker.close(!reachable), STOP_GRACE_MS);
+      await settledWithin(queue.close(), STOP_GRACE_MS);
       for (const connection of [commands, blocking]) {
-        if (reachable) await connection.quit();
+        if (connection.status === 'ready') await connection.quit().catch(() => disconnectNow(connection));
         else disconnectNow(connection);
       }
     };
@@ -104,4 +110,12 @@ export class RedisJobScheduler implements JobScheduler {
       this.logger.warn(`${name}: ${error.message}`);
     };
   }
+}
+
+/** Waits for `work` to settle, or `ms`, whichever comes first; its outcome is not needed. */
+async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  await Promise.race([work.catch(() => undefined), timeout]);
+  clearTimeout(timer);
 }
