@@ -13,7 +13,7 @@ export class NestMessageClient<M extends Contract<M>> implements MessageClient<M
 
   async send<P extends keyof M & string>(pattern: P, request: M[P]['request']): Promise<M[P]['reply']> {
     try {
-      return (await this.proxy.call(pattern, request)) as M[P]['reply'];
+      return await this.proxy.call(pattern, request);
     } catch (error) {
       throw OciError.fromWire(error);
     }

@@ -74,7 +74,7 @@ export class RedisQueueClient extends ClientProxy {
       }, this.options.timeoutMs);
       const stopWaiting = this.publish({ pattern, data }, ({ err, response }) => {
         clearTimeout(timer);
-        if (err !== undefined && err !== null) reject(err as unknown);
+        if (err !== undefined && err !== null) reject(OciError.fromWire(err));
         else resolve(response);
       });
     });
