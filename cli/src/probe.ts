@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { hostname } from 'node:os';
-import { openRedis, redisSettingsFrom, ServiceDirectory, UPLOAD_SERVICE } from '@berth/bus';
+import { openRedis, redisSettingsFrom, ServiceDirectory, UPLOAD_SERVICE, withTimeout } from '@berth/bus';
 import { type BerthConfig, parseListenAddress } from '@berth/config';
 import type { ServiceName } from './serve-service';
 
@@ -62,13 +62,7 @@ function httpStatus(url: string, what: string): Promise<number> {
 
 /** `promise`'s value, or a ProbeFailure naming `what` when it fails or takes too long. */
 function answer<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS);
+  return withTimeout(promise, PROBE_TIMEOUT_MS, `no answer within ${PROBE_TIMEOUT_MS} ms`).catch((error: unknown) => {
+    throw new ProbeFailure(`${what}: ${(error as Error).message}`);
   });
-  return Promise.race([promise, timeout])
-    .catch((error: unknown) => {
-      throw new ProbeFailure(`${what}: ${(error as Error).message}`);
-    })
-    .finally(() => clearTimeout(timer));
 }

@@ -4,6 +4,7 @@ export { RpcErrorFilter } from './rpc-error.filter';
 export { asOciError } from './as-oci-error';
 export { InProcessHealthBoard } from './in-process-health-board';
 export { BusKeys } from './bus-keys';
+export { withTimeout } from './with-timeout';
 export { disconnectNow, openRedis, redisSettingsFrom, type RedisRole, type RedisSettings } from './redis-settings';
 export { RedisQueueServer, RedisQueueContext, type RedisQueueServerOptions } from './redis-queue.server';
 export { RedisQueueClient, type RedisQueueClientOptions } from './redis-queue.client';

@@ -2,6 +2,7 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { LINK_CACHE_TTL_MS, type LinkCache } from '@berth/contracts';
 import type { Redis } from 'ioredis';
 import { BusKeys } from './bus-keys';
+import { withTimeout } from './with-timeout';
 
 export interface RedisLinkCacheOptions {
   ttlMs?: number;
@@ -129,17 +130,7 @@ export class RedisLinkCache implements LinkCache, OnApplicationShutdown {
   }
 
   /** `command`'s answer, or a rejection once Redis took longer than `timeoutMs`. */
-  private async answer<T>(command: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
-    try {
-      return await Promise.race([command, timeout]);
-    } finally {
-      clearTimeout(timer);
-      // A late answer or failure of the command is no longer anyone's business.
-      command.catch(() => undefined);
-    }
+  private answer<T>(command: Promise<T>): Promise<T> {
+    return withTimeout(command, this.timeoutMs, `Redis did not answer within ${this.timeoutMs} ms`);
   }
 }

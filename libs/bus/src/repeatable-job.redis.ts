@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { BusKeys } from './bus-keys';
 import { disconnectNow, openRedis, type RedisSettings } from './redis-settings';
 import { firstRunDelayMs, type JobScheduler, type RepeatableJob, type ScheduledJob } from './repeatable-job';
+import { withTimeout } from './with-timeout';
 
 /** Finished runs kept in Redis for an operator to look at (BullMQ keeps them all otherwise). */
 const KEPT_RUNS = 50;
@@ -45,8 +46,8 @@ export class RedisJobScheduler implements JobScheduler {
       // yet while BullMQ's own blocking one is reconnecting, and BullMQ's graceful close then
       // waits for that connection's 'end', which ioredis never emits (see disconnectNow).
       const reachable = blocking.status === 'ready';
-      await settledWithin(worker.close(!reachable), STOP_GRACE_MS);
-      await settledWithin(queue.close(), STOP_GRACE_MS);
+      await withTimeout(worker.close(!reachable), STOP_GRACE_MS, 'the worker did not close').catch(() => undefined);
+      await withTimeout(queue.close(), STOP_GRACE_MS, 'the queue did not close').catch(() => undefined);
       for (const connection of [commands, blocking]) {
         if (connection.status === 'ready') await connection.quit().catch(() => disconnectNow(connection));
         else disconnectNow(connection);
@@ -110,12 +111,4 @@ export class RedisJobScheduler implements JobScheduler {
       this.logger.warn(`${name}: ${error.message}`);
     };
   }
-}
-
-/** Waits for `work` to settle, or `ms`, whichever comes first; its outcome is not needed. */
-async function settledWithin(work: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  await Promise.race([work.catch(() => undefined), timeout]);
-  clearTimeout(timer);
 }
