@@ -1,4 +1,7 @@
-/** Splits Go-style listen addresses (`:5000`, `127.0.0.1:5000`, `[::1]:5000`) for Node's `listen`. */
+/**
+ * Splits Go-style addresses (`:5000`, `127.0.0.1:5000`, `[::1]:5000`) for Node's `listen` and
+ * `connect`: no host is every interface to the one, localhost to the other, as in Go.
+ */
 export function parseListenAddress(addr: string, key = 'http.addr'): { host: string | undefined; port: number } {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(addr);
   const port = Number(match?.[3]);
