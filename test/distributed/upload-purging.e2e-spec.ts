@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathFor } from '@berth/oci';
+import { pathFor } from '@berth/registry-storage';
 import { type BerthProcess, createTempDir, freePort, PrivateRedis, startBerth, type TempDir } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf } from '../e2e/support/media-types';

@@ -1,11 +1,12 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
-import { LINK_CACHE, type LinkCache, NO_LINK_CACHE, UPLOAD_CLIENT, type MessageClient, UploadPattern, type UploadMessages } from '@berth/contracts';
-import { OciError, parseDigest, pathFor } from '@berth/oci';
-import { PathNotFoundError, recycleChunk, STORAGE_DRIVER, type StorageDriver, textIfExists } from '@berth/storage-driver';
+import { UPLOAD_CLIENT, type MessageClient, UploadPattern, type UploadMessages } from '@berth/contracts';
+import { OciError, parseDigest } from '@berth/oci';
+import { RegistryStorage } from '@berth/registry-storage';
+import { recycleChunk } from '@berth/storage-driver';
 import { type HttpRequest, type HttpResponse, sendEmpty } from './http-answers';
 import { parseRangeHeader } from './http-ranges';
 
@@ -18,24 +19,26 @@ export class BlobHandler {
   private readonly redirects: boolean;
 
   constructor(
-    @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
+    private readonly storage: RegistryStorage,
     @Inject(UPLOAD_CLIENT) private readonly uploads: MessageClient<UploadMessages>,
     @Inject(BERTH_CONFIG) config: BerthConfig,
-    @Optional() @Inject(LINK_CACHE) private readonly links: LinkCache = NO_LINK_CACHE,
   ) {
     this.redirects = !config.storage.redirect.disable;
   }
 
   async get(req: HttpRequest, res: HttpResponse, repository: string, reference: string): Promise<void> {
     const digest = parseDigest(reference);
-    const { size, dataPath, linkPath } = await this.statLinkedBlob(repository, digest);
+    // The link holds the canonical digest the bytes are stored under, also for a sha512 link.
+    const blob = await this.storage.linkedBlobs.stat(repository, digest);
+    if (blob === undefined) throw new OciError('BLOB_UNKNOWN', { digest });
+    const { size } = blob;
     res.setHeader('Docker-Content-Digest', digest);
     res.setHeader('ETag', `"${digest}"`);
     res.setHeader('Cache-Control', 'max-age=31536000');
     res.setHeader('Accept-Ranges', 'bytes');
 
     if (this.redirects) {
-      const url = await this.driver.redirectUrl(dataPath, req.method === 'HEAD' ? 'HEAD' : 'GET');
+      const url = await blob.redirectUrl(req.method === 'HEAD' ? 'HEAD' : 'GET');
       if (url !== undefined) {
         res.setHeader('Location', url);
         sendEmpty(res, 307);
@@ -59,14 +62,10 @@ export class BlobHandler {
       res.end();
       return;
     }
-    let body;
-    try {
-      body = await this.driver.reader(dataPath, range?.start ?? 0);
-    } catch (error) {
-      if (!(error instanceof PathNotFoundError)) throw error;
+    const body = await blob.reader(range?.start ?? 0);
+    if (body === undefined) {
       // Removed since the stat (a garbage collector at work): a 404, not a 200 without its body.
       for (const name of BLOB_HEADERS) res.removeHeader(name);
-      await this.links.invalidate([linkPath]);
       throw new OciError('BLOB_UNKNOWN', { digest });
     }
     try {
@@ -81,27 +80,6 @@ export class BlobHandler {
     const digest = parseDigest(reference);
     await this.uploads.send(UploadPattern.DeleteBlob, { repository, digest });
     sendEmpty(res, 202);
-  }
-
-  /**
-   * The blob's size, when `repository` links it; else BLOB_UNKNOWN. The link holds the
-   * canonical (sha256) digest under which the bytes are stored, also for a sha512 link.
-   * A cached link is confirmed by the stat of the data, which every answer needs anyway: an
-   * offline garbage collection that removed the data cannot leave a stale 200 behind
-   * (distribution#4269, where HEAD said "exists" and pushes skipped the layer).
-   */
-  private async statLinkedBlob(repository: string, digest: string): Promise<{ size: number; dataPath: string; linkPath: string }> {
-    const linkPath = pathFor({ kind: 'layerLink', repository, digest });
-    const linked = await this.links.read(linkPath, () => textIfExists(this.driver, linkPath));
-    if (linked === undefined) throw new OciError('BLOB_UNKNOWN', { digest });
-    const dataPath = pathFor({ kind: 'blobData', digest: parseDigest(linked) });
-    try {
-      return { size: (await this.driver.stat(dataPath)).size, dataPath, linkPath };
-    } catch (error) {
-      if (!(error instanceof PathNotFoundError)) throw error;
-      await this.links.invalidate([linkPath]);
-      throw new OciError('BLOB_UNKNOWN', { digest });
-    }
   }
 }
 

@@ -1,4 +1,5 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { registryStorageProvider } from '@berth/registry-storage';
 import { BlobHandler } from './blob.handler';
 import { DebugListener } from './debug-listener';
 import { ListingHandler } from './listing.handler';
@@ -12,11 +13,11 @@ import { UploadHandler } from './upload.handler';
  * The only public listener: routes /v2/, validates, renders OCI errors, serves blob reads;
  * and `/debug/health` on `http.debug.addr` when set.
  * Needs, from the composition root: BERTH_CONFIG, STORAGE_DRIVER, MANIFEST_CLIENT, UPLOAD_CLIENT,
- * HEALTH_BOARD.
+ * HEALTH_BOARD; LINK_CACHE when `storage.cache.blobdescriptor` is set.
  */
 @Module({
   controllers: [RegistryController],
-  providers: [ResponseHeadersMiddleware, HealthGateMiddleware, BlobHandler, UploadHandler, ManifestHandler, ListingHandler, DebugListener],
+  providers: [registryStorageProvider, ResponseHeadersMiddleware, HealthGateMiddleware, BlobHandler, UploadHandler, ManifestHandler, ListingHandler, DebugListener],
 })
 export class GatewayModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { type BerthConfig, parseListenAddress } from '@berth/config';
-import { PathNotFoundError, type StorageDriver } from '@berth/storage-driver';
+import { pathExists, type StorageDriver } from '@berth/storage-driver';
 
 /** One check `health:` names: fails by throwing; `threshold` failures in a row make it unhealthy. */
 export interface HealthCheck {
@@ -43,11 +43,7 @@ export function configuredChecks(config: BerthConfig, driver: StorageDriver): He
 
 /** The backend answers: an empty storage (root not found) is healthy. */
 async function statRoot(driver: StorageDriver): Promise<void> {
-  try {
-    await driver.stat('/');
-  } catch (error) {
-    if (!(error instanceof PathNotFoundError)) throw error;
-  }
+  await pathExists(driver, '/');
 }
 
 /** The reference's file check, an operator's switch: unhealthy while the file exists. */

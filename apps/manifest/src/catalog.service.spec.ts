@@ -1,16 +1,8 @@
+import { RegistryStorage } from '@berth/registry-storage';
 import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { media, pushBlob, testConfig } from '../test/manifest-fixtures';
-import { CatalogService, lessPath } from './catalog.service';
-
-describe('lessPath', () => {
-  it('orders component-wise, as the reference does', () => {
-    expect(lessPath('a/b', 'a-b')).toBe(true);
-    expect(lessPath('a', 'a/b')).toBe(true);
-    expect(lessPath('a/b', 'a')).toBe(false);
-    expect(lessPath('a', 'a')).toBe(false);
-  });
-});
+import { CatalogService } from './catalog.service';
 
 describe('CatalogService', () => {
   let driver: StorageDriver;
@@ -22,13 +14,13 @@ describe('CatalogService', () => {
   it('finds repositories by their _layers directory, nested ones included', async () => {
     for (const name of ['z', 'a/0', 'a', 'a.b', 'a/b/c']) await pushBlob(driver, name, name, media.ociLayer);
     // A directory that only holds other repositories is not one itself.
-    const catalog = new CatalogService(driver, testConfig());
+    const catalog = new CatalogService(new RegistryStorage(driver), testConfig());
     expect(await catalog.list({})).toEqual({ repositories: ['a', 'a/0', 'a/b/c', 'a.b', 'z'], more: false });
   });
 
   it('resumes after last, whether or not last still exists', async () => {
     for (const name of ['a', 'a/b', 'b', 'c/d']) await pushBlob(driver, name, name, media.ociLayer);
-    const catalog = new CatalogService(driver, testConfig());
+    const catalog = new CatalogService(new RegistryStorage(driver), testConfig());
     expect(await catalog.list({ last: 'a' })).toEqual({ repositories: ['a/b', 'b', 'c/d'], more: false });
     expect(await catalog.list({ last: 'a/a', n: 1 })).toEqual({ repositories: ['a/b'], more: true });
     expect(await catalog.list({ last: 'bb' })).toEqual({ repositories: ['c/d'], more: false });
@@ -36,6 +28,6 @@ describe('CatalogService', () => {
   });
 
   it('answers an empty catalog for an empty storage', async () => {
-    expect(await new CatalogService(driver, testConfig()).list({ n: 10 })).toEqual({ repositories: [], more: false });
+    expect(await new CatalogService(new RegistryStorage(driver), testConfig()).list({ n: 10 })).toEqual({ repositories: [], more: false });
   });
 });

@@ -21,7 +21,7 @@ describe('parseManifest', () => {
   it('classifies the four pushable types and lists what must exist', () => {
     const ociBody = manifestBytes({ schemaVersion: 2, mediaType: media.ociManifest, config, layers: [layer] });
     const oci = parseManifest(ociBody, media.ociManifest);
-    expect(oci).toEqual({ mediaType: media.ociManifest, blobs: [config, layer], children: [] });
+    expect(oci).toEqual({ mediaType: media.ociManifest, blobs: [config.digest, layer.digest], children: [] });
 
     const docker = parseManifest(
       manifestBytes({ schemaVersion: 2, mediaType: media.dockerManifest, config, layers: [layer] }),
@@ -30,7 +30,7 @@ describe('parseManifest', () => {
     expect(docker.mediaType).toBe(media.dockerManifest);
 
     const index = parseManifest(manifestBytes({ schemaVersion: 2, mediaType: media.ociIndex, manifests: [child] }), '');
-    expect(index).toEqual({ mediaType: media.ociIndex, blobs: [], children: [child] });
+    expect(index).toEqual({ mediaType: media.ociIndex, blobs: [], children: [child.digest] });
 
     const list = parseManifest(
       manifestBytes({ schemaVersion: 2, mediaType: media.dockerList, manifests: [child] }),
@@ -84,7 +84,7 @@ describe('parseManifest', () => {
       urls: ['https://example.com/l'],
     };
     const body = manifestBytes({ schemaVersion: 2, mediaType: media.dockerManifest, config, layers: [foreign] });
-    expect(parseManifest(body, media.dockerManifest).blobs).toEqual([config]);
+    expect(parseManifest(body, media.dockerManifest).blobs).toEqual([config.digest]);
 
     const noUrls = { ...foreign, urls: [] };
     const missing = manifestBytes({ schemaVersion: 2, mediaType: media.dockerManifest, config, layers: [noUrls] });
@@ -96,7 +96,7 @@ describe('parseManifest', () => {
 
   it('keeps the subject of OCI manifests only', () => {
     const withSubject = { schemaVersion: 2, config, layers: [], subject: child };
-    expect(parseManifest(manifestBytes({ ...withSubject, mediaType: media.ociManifest }), '').subject).toEqual(child);
+    expect(parseManifest(manifestBytes({ ...withSubject, mediaType: media.ociManifest }), '').subject).toEqual(child.digest);
     expect(parseManifest(manifestBytes({ ...withSubject, mediaType: media.dockerManifest }), '').subject).toBeUndefined();
   });
 });
@@ -111,11 +111,11 @@ describe('layerUrlPolicy', () => {
         config,
         layers: [{ ...layer, urls: [url] }],
       });
-    expect(parseManifest(body('https://mirror.example.com/l'), '', policy).blobs).toEqual([config]);
+    expect(parseManifest(body('https://mirror.example.com/l'), '', policy).blobs).toEqual([config.digest]);
     expect(refusal(() => parseManifest(body('https://other.example.com/l'), '', policy)).detail).toMatch(/invalid url/);
     const denied = refusal(() => parseManifest(body('https://mirror.example.com/secret/l'), '', policy));
     expect(denied.detail).toMatch(/invalid url/);
     const open = layerUrlPolicy({ allow: [], deny: [] });
-    expect(parseManifest(body('https://anywhere.example.com/l'), '', open).blobs).toEqual([config]);
+    expect(parseManifest(body('https://anywhere.example.com/l'), '', open).blobs).toEqual([config.digest]);
   });
 });

@@ -1,6 +1,7 @@
 import {
   checkDigest,
   classifyManifest,
+  type Digest,
   essenceOf,
   type ManifestMediaType,
   MediaType,
@@ -9,25 +10,15 @@ import {
 } from '@berth/oci';
 import { z } from 'zod';
 
-/** A descriptor as a manifest holds it: what the registry checks and what referrers report. */
-export interface ContentDescriptor {
-  mediaType?: string;
-  digest: string;
-  size: number;
-  urls?: string[];
-  artifactType?: string;
-  annotations?: Record<string, string>;
-}
-
 /** A pushed manifest, validated: what must exist before it may be stored, and what it says of itself. */
 export interface ManifestDocument {
   mediaType: ManifestMediaType;
   /** Config and layers: blobs that must be linked in the repository (layers with `urls` left out). */
-  blobs: ContentDescriptor[];
+  blobs: Digest[];
   /** An index's manifests: revisions that must exist in the repository. */
-  children: ContentDescriptor[];
+  children: Digest[];
   /** OCI 1.1: the manifest this one refers to. */
-  subject?: ContentDescriptor;
+  subject?: Digest;
 }
 
 /**
@@ -61,7 +52,7 @@ const SCHEMA1_TYPES: ReadonlySet<string> = new Set([
 
 const descriptor = z.looseObject({
   mediaType: z.string().optional(),
-  digest: z.string().refine((value) => checkDigest(value).ok, 'not a valid sha256 or sha512 digest'),
+  digest: z.string().refine((value): value is Digest => checkDigest(value).ok, 'not a valid sha256 or sha512 digest'),
   size: z.number().int().nonnegative(),
   urls: z.array(z.string()).optional(),
   artifactType: z.string().optional(),
@@ -108,7 +99,7 @@ function imageDocument(
   for (const layer of manifest.layers) checkLayerUrls(layer, urls);
   // As the reference: a layer with `urls` is fetched from there and need not be in the registry.
   const blobs = [manifest.config, ...manifest.layers].filter((blob) => (blob.urls ?? []).length === 0);
-  return withSubject({ mediaType, blobs, children: [] }, manifest.subject);
+  return withSubject({ mediaType, blobs: blobs.map((blob) => blob.digest), children: [] }, manifest.subject);
 }
 
 function indexDocument(json: Record<string, unknown>, mediaType: ManifestMediaType): ManifestDocument {
@@ -116,11 +107,11 @@ function indexDocument(json: Record<string, unknown>, mediaType: ManifestMediaTy
     throw new OciError('MANIFEST_INVALID', 'expected index but found manifest');
   }
   const index = validated(imageIndex, json);
-  return withSubject({ mediaType, blobs: [], children: index.manifests }, index.subject);
+  return withSubject({ mediaType, blobs: [], children: index.manifests.map((child) => child.digest) }, index.subject);
 }
 
-function withSubject(document: ManifestDocument, subject: ContentDescriptor | undefined): ManifestDocument {
-  return subject ? { ...document, subject } : document;
+function withSubject(document: ManifestDocument, subject: { digest: Digest } | undefined): ManifestDocument {
+  return subject ? { ...document, subject: subject.digest } : document;
 }
 
 /**
@@ -129,7 +120,7 @@ function withSubject(document: ManifestDocument, subject: ContentDescriptor | un
  * answers MANIFEST_INVALID where the reference gives UNKNOWN plus MANIFEST_BLOB_UNKNOWN: the
  * manifest is at fault, not a missing blob.
  */
-function checkLayerUrls(layer: ContentDescriptor, policy: LayerUrlPolicy): void {
+function checkLayerUrls(layer: z.infer<typeof descriptor>, policy: LayerUrlPolicy): void {
   const urls = layer.urls ?? [];
   if (layer.mediaType === MediaType.DockerForeignLayer && urls.length === 0) {
     throw new OciError('MANIFEST_INVALID', `foreign layer ${layer.digest} has no urls`);

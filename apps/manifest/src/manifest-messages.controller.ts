@@ -5,7 +5,7 @@ import { type ManifestMessages, ManifestPattern } from '@berth/contracts';
 import { CatalogService } from './catalog.service';
 import { ManifestStore } from './manifest-store.service';
 import { ReferrersService } from './referrers.service';
-import { TagIndex } from './tag-index.service';
+import { TagListService } from './tag-list.service';
 
 type Request<P extends keyof ManifestMessages> = ManifestMessages[P]['request'];
 type Reply<P extends keyof ManifestMessages> = Promise<ManifestMessages[P]['reply']>;
@@ -16,7 +16,7 @@ type Reply<P extends keyof ManifestMessages> = Promise<ManifestMessages[P]['repl
 export class ManifestMessagesController {
   constructor(
     private readonly manifests: ManifestStore,
-    private readonly tags: TagIndex,
+    private readonly tags: TagListService,
     private readonly catalog: CatalogService,
     private readonly referrers: ReferrersService,
   ) {}

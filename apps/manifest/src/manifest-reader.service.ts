@@ -1,6 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { OciError, pathFor } from '@berth/oci';
-import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
+import { Injectable } from '@nestjs/common';
+import { type Digest, OciError } from '@berth/oci';
+import { RegistryStorage } from '@berth/registry-storage';
 import { type ManifestSummary, summarizeStoredManifest } from './stored-manifest';
 
 /** Enough for every manifest of a large registry's hot set; each entry is a few hundred bytes. */
@@ -18,14 +18,14 @@ const CONTENT_CACHE_BYTES = 32 * 1024 * 1024;
  */
 @Injectable()
 export class ManifestReader {
-  private readonly summaries = new Map<string, ManifestSummary>();
-  private readonly contents = new Map<string, Buffer>();
+  private readonly summaries = new Map<Digest, ManifestSummary>();
+  private readonly contents = new Map<Digest, Buffer>();
   private contentBytes = 0;
 
-  constructor(@Inject(STORAGE_DRIVER) private readonly driver: StorageDriver) {}
+  constructor(private readonly storage: RegistryStorage) {}
 
   /** The bytes of manifest `digest` and their summary; MANIFEST_UNKNOWN when the blob is gone. */
-  async content(digest: string): Promise<{ content: Buffer; summary: ManifestSummary }> {
+  async content(digest: Digest): Promise<{ content: Buffer; summary: ManifestSummary }> {
     const kept = this.contents.get(digest);
     if (kept !== undefined) {
       this.keep(digest, kept);
@@ -41,12 +41,12 @@ export class ManifestReader {
   }
 
   /** Whether the bytes of manifest `digest` are in the blob store. */
-  async isStored(digest: string): Promise<boolean> {
+  async isStored(digest: Digest): Promise<boolean> {
     if (this.summaries.has(digest)) return true;
-    return pathExists(this.driver, pathFor({ kind: 'blobData', digest }));
+    return this.storage.blobs.exists(digest);
   }
 
-  async summary(digest: string): Promise<ManifestSummary> {
+  async summary(digest: Digest): Promise<ManifestSummary> {
     const cached = this.summaries.get(digest);
     if (cached !== undefined) return cached;
     const summary = summarizeStoredManifest(await this.read(digest));
@@ -54,16 +54,13 @@ export class ManifestReader {
     return summary;
   }
 
-  private async read(digest: string): Promise<Buffer> {
-    try {
-      return await this.driver.getContent(pathFor({ kind: 'blobData', digest }));
-    } catch (error) {
-      if (error instanceof PathNotFoundError) throw new OciError('MANIFEST_UNKNOWN', { digest });
-      throw error;
-    }
+  private async read(digest: Digest): Promise<Buffer> {
+    const content = await this.storage.blobs.get(digest);
+    if (content === undefined) throw new OciError('MANIFEST_UNKNOWN', { digest });
+    return content;
   }
 
-  private remember(digest: string, summary: ManifestSummary): ManifestSummary {
+  private remember(digest: Digest, summary: ManifestSummary): ManifestSummary {
     this.summaries.delete(digest);
     this.summaries.set(digest, summary);
     if (this.summaries.size > SUMMARY_CACHE_ENTRIES) {
@@ -74,7 +71,7 @@ export class ManifestReader {
     return summary;
   }
 
-  private keep(digest: string, content: Buffer): void {
+  private keep(digest: Digest, content: Buffer): void {
     this.contentBytes -= this.contents.get(digest)?.length ?? 0;
     this.contents.delete(digest);
     this.contents.set(digest, content);

@@ -1,4 +1,5 @@
-import { pathFor } from '@berth/oci';
+import { type Digest } from '@berth/oci';
+import { pathFor, RegistryStorage } from '@berth/registry-storage';
 import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -14,7 +15,6 @@ import {
 import { InProcessLinkCache } from '@berth/bus';
 import { ManifestReader } from './manifest-reader.service';
 import { ManifestStore } from './manifest-store.service';
-import { TagIndex } from './tag-index.service';
 
 describe('ManifestStore', () => {
   let driver: StorageDriver;
@@ -22,7 +22,8 @@ describe('ManifestStore', () => {
 
   beforeEach(() => {
     driver = createStorageDriver('inmemory', {});
-    store = new ManifestStore(driver, testConfig(), new TagIndex(driver), new ManifestReader(driver));
+    const storage = new RegistryStorage(driver);
+    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage));
   });
 
   const put = (repository: string, reference: string, content: Buffer, contentType: string) =>
@@ -90,7 +91,7 @@ describe('ManifestStore', () => {
     const { config, layers } = await pushImageBlobs(driver, 'app', 'one', 'oci');
     const content = ociManifest(config, layers);
     const { createHash } = await import('node:crypto');
-    const sha512 = `sha512:${createHash('sha512').update(content).digest('hex')}`;
+    const sha512 = `sha512:${createHash('sha512').update(content).digest('hex')}` as Digest;
     expect(await put('app', sha512, content, media.ociManifest)).toEqual({ digest: sha512 });
     expect(await exists(pathFor({ kind: 'manifestRevisionLink', repository: 'app', digest: sha512 }))).toBe(true);
     const got = await store.get({ repository: 'app', reference: sha512, withContent: true });
@@ -126,8 +127,8 @@ describe('ManifestStore with a link cache (storage.cache.blobdescriptor)', () =>
 
   beforeEach(() => {
     driver = createStorageDriver('inmemory', {});
-    const links = new InProcessLinkCache(100);
-    store = new ManifestStore(driver, testConfig(), new TagIndex(driver, links), new ManifestReader(driver), links);
+    const storage = new RegistryStorage(driver, new InProcessLinkCache(100));
+    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage));
   });
 
   async function pushImage(tag: string, variant: string): Promise<string> {

@@ -1,18 +1,10 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
-import { LINK_CACHE, type LinkCache, type ManifestMessages, type ManifestPattern, NO_LINK_CACHE } from '@berth/contracts';
-import { checkDigest, digestOf, MANIFEST_SIZE_LIMIT, manifestTooLarge, OciError, parseReference, pathFor, splitDigest } from '@berth/oci';
-import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver, textIfExists } from '@berth/storage-driver';
-import {
-  type ContentDescriptor,
-  type LayerUrlPolicy,
-  layerUrlPolicy,
-  type ManifestDocument,
-  parseManifest,
-} from './manifest-document';
+import type { ManifestMessages, ManifestPattern } from '@berth/contracts';
+import { checkDigest, type Digest, digestOf, MANIFEST_SIZE_LIMIT, manifestTooLarge, OciError, parseReference, splitDigest } from '@berth/oci';
+import { mapBounded, RegistryStorage } from '@berth/registry-storage';
+import { type LayerUrlPolicy, layerUrlPolicy, type ManifestDocument, parseManifest } from './manifest-document';
 import { ManifestReader } from './manifest-reader.service';
-import { mapBounded } from './storage-reads';
-import { TagIndex } from './tag-index.service';
 
 type Messages = ManifestMessages;
 type Get = Messages[typeof ManifestPattern.Get];
@@ -26,7 +18,7 @@ const PARALLEL_CHECKS = 16;
 /**
  * Manifests in a repository, after Distribution's manifeststore.go and handlers/manifests.go:
  * bytes stored verbatim as a blob, visible in a repository through its revision link, named
- * by tags through the TagIndex. References are parsed again although the gateway checked
+ * by tags (RegistryStorage holds the layout). References are parsed again although the gateway checked
  * them: messages may come over Redis, and a reference becomes part of a storage path.
  */
 @Injectable()
@@ -35,11 +27,9 @@ export class ManifestStore {
   private readonly layerUrls: LayerUrlPolicy;
 
   constructor(
-    @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
+    private readonly storage: RegistryStorage,
     @Inject(BERTH_CONFIG) config: BerthConfig,
-    private readonly tags: TagIndex,
     private readonly reader: ManifestReader,
-    @Optional() @Inject(LINK_CACHE) private readonly links: LinkCache = NO_LINK_CACHE,
   ) {
     this.deleteEnabled = config.storage.delete.enabled;
     this.layerUrls = layerUrlPolicy(config.validation.manifests.urls);
@@ -66,12 +56,11 @@ export class ManifestStore {
     }
     await this.checkReferences(repository, document);
 
-    const dataPath = pathFor({ kind: 'blobData', digest });
-    if (!(await pathExists(this.driver, dataPath))) await this.driver.putContent(dataPath, content);
-    await this.driver.putContent(pathFor({ kind: 'manifestRevisionLink', repository, digest }), Buffer.from(digest));
-    if (target.kind === 'tag') await this.tags.tag(repository, target.tag, digest);
+    await this.storage.blobs.putIfAbsent(digest, content);
+    await this.storage.revisions.link(repository, digest);
+    if (target.kind === 'tag') await this.storage.tags.tag(repository, target.tag, digest);
 
-    return document.subject ? { digest, subject: document.subject.digest } : { digest };
+    return document.subject ? { digest, subject: document.subject } : { digest };
   }
 
   /**
@@ -85,17 +74,18 @@ export class ManifestStore {
   async get(request: Get['request']): Promise<Get['reply']> {
     const { repository, withContent } = request;
     const target = parseReference(request.reference);
-    let digest: string;
+    let digest: Digest;
     if (target.kind === 'tag') {
-      const tagged = await this.tags.resolve(repository, target.tag);
+      const tagged = await this.storage.tags.current(repository, target.tag);
       if (tagged === undefined) return this.unknown(repository, { tag: target.tag });
-      digest = tagged;
+      // A tag's link is read from storage: checked before it becomes part of a path.
+      const checked = checkDigest(tagged);
+      if (!checked.ok) return this.unknown(repository, { digest: tagged });
+      digest = checked.digest;
     } else {
       digest = target.digest;
     }
-    // A tag's link is read from storage: checked before it becomes part of a path.
-    if (!checkDigest(digest).ok) return this.unknown(repository, { digest });
-    const revision = this.hasRevisionLink(repository, digest);
+    const revision = this.storage.revisions.linked(repository, digest);
     if (!withContent) {
       const [linked, stored] = await Promise.all([revision, this.reader.isStored(digest)]);
       if (!linked || !stored) return this.unknown(repository, { digest });
@@ -130,61 +120,35 @@ export class ManifestStore {
     const target = parseReference(request.reference);
     await this.assertRepositoryExists(repository);
     if (target.kind === 'tag') {
-      if (!(await this.tags.untag(repository, target.tag))) throw new OciError('MANIFEST_UNKNOWN', { tag: target.tag });
+      if (!(await this.storage.tags.untag(repository, target.tag))) throw new OciError('MANIFEST_UNKNOWN', { tag: target.tag });
       return {};
     }
     const digest = target.digest;
-    if (!(await this.hasRevision(repository, digest))) throw new OciError('MANIFEST_UNKNOWN', { digest });
-    await this.driver.delete(pathFor({ kind: 'manifestRevisionLink', repository, digest }));
-    for (const tag of await this.tags.tagsPointingAt(repository, digest)) await this.tags.untag(repository, tag);
+    if (!(await this.storage.revisions.exists(repository, digest))) throw new OciError('MANIFEST_UNKNOWN', { digest });
+    await this.storage.revisions.unlink(repository, digest);
+    for (const tag of await this.storage.tags.pointingAt(repository, digest)) await this.storage.tags.untag(repository, tag);
     return {};
   }
 
   /** Blobs must be linked in this repository and children must be its revisions (no cross-repo leaks). */
   private async checkReferences(repository: string, document: ManifestDocument): Promise<void> {
-    const blobsPresent = await mapBounded(document.blobs, PARALLEL_CHECKS, (blob) =>
-      this.hasLayer(repository, blob.digest),
+    const blobsPresent = await mapBounded(document.blobs, PARALLEL_CHECKS, async (digest) =>
+      (await this.storage.linkedBlobs.stat(repository, digest)) !== undefined,
     );
     throwIfMissing(document.blobs, blobsPresent);
-    const childrenPresent = await mapBounded(document.children, PARALLEL_CHECKS, (child) =>
-      this.hasRevision(repository, child.digest),
+    const childrenPresent = await mapBounded(document.children, PARALLEL_CHECKS, (digest) =>
+      this.storage.revisions.exists(repository, digest),
     );
     throwIfMissing(document.children, childrenPresent);
   }
 
-  /** Linked in the repository (the link possibly cached) and its bytes still in the blob store (linkedblobstore.go `Stat`). */
-  private async hasLayer(repository: string, digest: string): Promise<boolean> {
-    const link = pathFor({ kind: 'layerLink', repository, digest });
-    const linked = await this.links.read(link, () => textIfExists(this.driver, link));
-    return linked !== undefined && (await pathExists(this.driver, pathFor({ kind: 'blobData', digest })));
-  }
-
-  /** The revision link's presence alone (its content is the digest it sits under). */
-  private async hasRevisionLink(repository: string, digest: string): Promise<boolean> {
-    try {
-      return !(await this.driver.stat(pathFor({ kind: 'manifestRevisionLink', repository, digest }))).isDir;
-    } catch (error) {
-      if (error instanceof PathNotFoundError) return false;
-      throw error;
-    }
-  }
-
-  private async hasRevision(repository: string, digest: string): Promise<boolean> {
-    const linked = await textIfExists(this.driver, pathFor({ kind: 'manifestRevisionLink', repository, digest }));
-    return linked !== undefined && (await pathExists(this.driver, pathFor({ kind: 'blobData', digest })));
-  }
-
   /** A repository exists once something was pushed to it: layers or manifests. */
   private async assertRepositoryExists(repository: string): Promise<void> {
-    const [layers, manifests] = await Promise.all([
-      pathExists(this.driver, pathFor({ kind: 'layersDir', repository })),
-      pathExists(this.driver, pathFor({ kind: 'manifestRevisionsDir', repository })),
-    ]);
-    if (!layers && !manifests) throw new OciError('NAME_UNKNOWN', { name: repository });
+    if (!(await this.storage.repositoryExists(repository))) throw new OciError('NAME_UNKNOWN', { name: repository });
   }
 }
 
-function throwIfMissing(descriptors: ContentDescriptor[], present: boolean[]): void {
-  const missing = descriptors.find((_, index) => !present[index]);
-  if (missing !== undefined) throw new OciError('MANIFEST_BLOB_UNKNOWN', { digest: missing.digest });
+function throwIfMissing(digests: Digest[], present: boolean[]): void {
+  const missing = digests.find((_, index) => !present[index]);
+  if (missing !== undefined) throw new OciError('MANIFEST_BLOB_UNKNOWN', { digest: missing });
 }

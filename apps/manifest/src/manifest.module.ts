@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
+import { registryStorageProvider } from '@berth/registry-storage';
 import { CatalogService } from './catalog.service';
 import { ManifestMessagesController } from './manifest-messages.controller';
 import { ManifestReader } from './manifest-reader.service';
 import { ManifestStore } from './manifest-store.service';
 import { ReferrersService } from './referrers.service';
-import { TagIndex } from './tag-index.service';
+import { TagListService } from './tag-list.service';
 
 /**
  * Manifests, tags, the catalog and referrers, answered as `ManifestMessages`.
@@ -13,6 +14,6 @@ import { TagIndex } from './tag-index.service';
  */
 @Module({
   controllers: [ManifestMessagesController],
-  providers: [ManifestStore, ManifestReader, TagIndex, CatalogService, ReferrersService],
+  providers: [registryStorageProvider, ManifestStore, ManifestReader, TagListService, CatalogService, ReferrersService],
 })
 export class ManifestModule {}

@@ -1,6 +1,7 @@
-import { pathFor } from '@berth/oci';
+import { pathFor, RegistryStorage } from '@berth/registry-storage';
 import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { Digest } from '@berth/oci';
 import { type Descriptor, descriptorOf, media, ociIndex, ociManifest, sha256 } from '../test/manifest-fixtures';
 import { ManifestReader } from './manifest-reader.service';
 import { ReferrersService } from './referrers.service';
@@ -15,11 +16,12 @@ describe('ReferrersService', () => {
 
   beforeEach(() => {
     driver = createStorageDriver('inmemory', {});
-    referrers = new ReferrersService(driver, new ManifestReader(driver));
+    const storage = new RegistryStorage(driver);
+    referrers = new ReferrersService(storage, new ManifestReader(storage));
   });
 
   /** A revision as the manifest store leaves it: bytes in the blob store, a revision link. */
-  async function storeRevision(repository: string, content: Buffer): Promise<string> {
+  async function storeRevision(repository: string, content: Buffer): Promise<Digest> {
     const digest = sha256(content);
     await driver.putContent(pathFor({ kind: 'blobData', digest }), content);
     await driver.putContent(pathFor({ kind: 'manifestRevisionLink', repository, digest }), Buffer.from(digest));
@@ -33,7 +35,7 @@ describe('ReferrersService', () => {
     await storeRevision('app', untyped);
     await storeRevision('app', ociManifest(config, []));
     const reply = await referrers.list({ repository: 'app', digest: subject.digest });
-    const manifests = reply.index.manifests as Descriptor[];
+    const manifests = reply.index.manifests;
     expect(manifests).toHaveLength(2);
     expect(manifests).toContainEqual({
       ...descriptorOf(media.ociManifest, typed),

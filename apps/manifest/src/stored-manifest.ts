@@ -1,11 +1,11 @@
-import { MediaType } from '@berth/oci';
+import { checkDigest, type Digest, MediaType } from '@berth/oci';
 
 /** What a stored manifest says of itself: enough to serve it and to list it as a referrer. */
 export interface ManifestSummary {
   mediaType: string;
   size: number;
   /** The digest of `subject`, for OCI manifests that refer to another. */
-  subject?: string;
+  subject?: Digest;
   /** `artifactType`, else the config's media type (the OCI 1.1 referrers rule). */
   artifactType?: string;
   annotations?: Record<string, string>;
@@ -27,7 +27,7 @@ export function summarizeStoredManifest(content: Buffer): ManifestSummary {
     // Not JSON: served with the OCI manifest type, as the shape rule below would do.
   }
   const summary: ManifestSummary = { mediaType: storedMediaType(json), size: content.length };
-  const subject = digestOf(json.subject);
+  const subject = subjectOf(json);
   if (subject !== undefined) summary.subject = subject;
   const artifactType = stringField(json, 'artifactType') ?? stringField(objectField(json, 'config'), 'mediaType');
   if (artifactType !== undefined) summary.artifactType = artifactType;
@@ -46,9 +46,10 @@ function storedMediaType(json: Record<string, unknown>): string {
   return Array.isArray(json.manifests) ? MediaType.OciIndex : MediaType.OciManifest;
 }
 
-function digestOf(value: unknown): string | undefined {
-  const digest = stringField(value, 'digest');
-  return digest === undefined || digest === '' ? undefined : digest;
+/** The subject's digest; one that is no digest names nothing a referrers request could ask for. */
+function subjectOf(json: Record<string, unknown>): Digest | undefined {
+  const checked = checkDigest(stringField(json.subject, 'digest') ?? '');
+  return checked.ok ? checked.digest : undefined;
 }
 
 function objectField(value: unknown, key: string): unknown {

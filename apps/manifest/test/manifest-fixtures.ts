@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type BerthConfig, loadConfigFromString } from '@berth/config';
-import { pathFor } from '@berth/oci';
+import type { Descriptor, Digest } from '@berth/oci';
+import { pathFor } from '@berth/registry-storage';
 import type { StorageDriver } from '@berth/storage-driver';
 
 /**
@@ -8,15 +9,7 @@ import type { StorageDriver } from '@berth/storage-driver';
  * them (bytes under `blobs/`, a `_layers` link in the repository), and manifests of the four
  * pushable types, pretty-printed so that byte-exact storage can be checked.
  */
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-  urls?: string[];
-  platform?: { architecture: string; os: string };
-}
+export type { Descriptor };
 
 export const media = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -30,8 +23,8 @@ export const media = {
   ociEmpty: 'application/vnd.oci.empty.v1+json',
 } as const;
 
-export function sha256(content: Buffer | string): string {
-  return `sha256:${createHash('sha256').update(content).digest('hex')}`;
+export function sha256(content: Buffer | string): Digest {
+  return `sha256:${createHash('sha256').update(content).digest('hex')}` as Digest;
 }
 
 /** Writes a blob and links it into `repository`, as a finished upload leaves it. */

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { PassThrough, type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { closeQuietly } from '@berth/registry-storage';
 import { type FileWriter, recycleChunk, type StorageDriver, StorageDriverFailure } from '@berth/storage-driver';
 
 /** The SHA-256 of an upload's first `offset` bytes, not yet finalized. */
@@ -175,13 +176,4 @@ function emptyStream(): Readable {
   const stream = new PassThrough();
   stream.end();
   return stream;
-}
-
-/** After a failed pipeline the writer is already destroyed; this only waits for its descriptor to close. */
-export async function closeQuietly(writer: FileWriter): Promise<void> {
-  if (!writer.destroyed) writer.destroy();
-  await new Promise<void>((resolve) => {
-    if (writer.closed) resolve();
-    else writer.once('close', () => resolve());
-  });
 }

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathFor } from '@berth/oci';
+import { pathFor, RegistryStorage } from '@berth/registry-storage';
 import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseStartedAt, UploadPurger } from './upload-purger';
-import { uploadPaths } from './upload-paths';
 import type { UploadPurgingSettings } from './upload-settings';
 
 const HOUR = 3_600_000;
@@ -24,7 +23,16 @@ async function filesystem(): Promise<StorageDriver> {
 }
 
 function purger(driver: StorageDriver, settings: Partial<UploadPurgingSettings> = {}): UploadPurger {
-  return new UploadPurger(driver, { enabled: true, ageMs: 168 * HOUR, intervalMs: 24 * HOUR, dryRun: false, ...settings });
+  return new UploadPurger(new RegistryStorage(driver), { enabled: true, ageMs: 168 * HOUR, intervalMs: 24 * HOUR, dryRun: false, ...settings });
+}
+
+/** The files of one upload session, where the reference keeps them. */
+function uploadPaths(repository: string, id: string): { directory: string; data: string; startedAt: string } {
+  return {
+    directory: pathFor({ kind: 'uploadDir', repository, id }),
+    data: pathFor({ kind: 'uploadData', repository, id }),
+    startedAt: pathFor({ kind: 'uploadStartedAt', repository, id }),
+  };
 }
 
 /** An upload as `start` leaves it: `startedat` (here with any content, or none) and an empty `data`. */

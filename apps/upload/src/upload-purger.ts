@@ -1,8 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { formatGoDuration } from '@berth/config';
-import { isValidRepositoryName, pathFor } from '@berth/oci';
-import { PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
-import { uploadPaths } from './upload-paths';
+import { RegistryStorage } from '@berth/registry-storage';
 import { UPLOAD_PURGING_SETTINGS, type UploadPurgingSettings } from './upload-settings';
 
 /** What one purge run did. With `dryRun`, `removed` counts what it would have removed. */
@@ -23,12 +21,6 @@ export interface UploadPurgeReport {
   stopped: boolean;
 }
 
-/** One upload session in storage: `_uploads/<id>/` of a repository. */
-interface StoredUpload {
-  repository: string;
-  id: string;
-}
-
 /**
  * Removes upload sessions that were started more than `uploadpurging.age` ago and never
  * finished or cancelled, after Distribution's `registry/storage/purgeuploads.go`, with its
@@ -42,7 +34,7 @@ export class UploadPurger {
   private readonly logger = new Logger('upload-purging');
 
   constructor(
-    @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
+    private readonly storage: RegistryStorage,
     @Inject(UPLOAD_PURGING_SETTINGS) readonly settings: UploadPurgingSettings,
   ) {}
 
@@ -59,7 +51,7 @@ export class UploadPurger {
       stopped: false,
     };
     const failures: string[] = [];
-    for await (const upload of storedUploads(this.driver, signal)) {
+    for await (const upload of this.storage.uploads.all(signal ? { signal } : {})) {
       try {
         const outcome = await this.purgeUpload(upload, report.olderThan, dryRun);
         if (outcome === 'removed') report.removed++;
@@ -71,9 +63,10 @@ export class UploadPurger {
       }
     }
     report.stopped = signal?.aborted === true;
-    if (!report.stopped && this.driver.purgeOrphans) {
+    const driver = this.storage.driver;
+    if (!report.stopped && driver.purgeOrphans) {
       try {
-        report.orphans = (await this.driver.purgeOrphans(report.olderThan, { dryRun })).length;
+        report.orphans = (await driver.purgeOrphans(report.olderThan, { dryRun })).length;
       } catch (error) {
         failures.push(`orphaned objects: ${messageOf(error)}`);
       }
@@ -82,26 +75,14 @@ export class UploadPurger {
     return report;
   }
 
-  private async purgeUpload({ repository, id }: StoredUpload, olderThan: Date, dryRun: boolean): Promise<'removed' | 'kept' | 'undated' | 'gone'> {
-    const paths = uploadPaths(repository, id);
-    let text: string;
-    try {
-      text = (await this.driver.getContent(paths.startedAt)).toString('utf8');
-    } catch (error) {
-      if (!(error instanceof PathNotFoundError)) throw error;
-      return (await pathExists(this.driver, paths.directory)) ? 'undated' : 'gone';
-    }
+  private async purgeUpload({ repository, id }: { repository: string; id: string }, olderThan: Date, dryRun: boolean): Promise<'removed' | 'kept' | 'undated' | 'gone'> {
+    const uploads = this.storage.uploads;
+    const text = await uploads.startedAt(repository, id);
+    if (text === undefined) return (await uploads.exists(repository, id)) ? 'undated' : 'gone';
     const startedAt = parseStartedAt(text);
     if (startedAt === undefined) return 'undated';
     if (startedAt >= olderThan) return 'kept';
-    if (!dryRun) {
-      try {
-        await this.driver.delete(paths.directory);
-      } catch (error) {
-        if (error instanceof PathNotFoundError) return 'gone';
-        throw error;
-      }
-    }
+    if (!dryRun && !(await uploads.remove(repository, id))) return 'gone';
     this.logger.debug(`${dryRun ? 'would remove' : 'removed'} ${repository} upload ${id}, started ${startedAt.toISOString()}`);
     return 'removed';
   }
@@ -117,46 +98,6 @@ export class UploadPurger {
     const line = `upload purge: ${parts.join('; ')}`;
     if (failures.length > 0) this.logger.warn(line);
     else this.logger.log(line);
-  }
-}
-
-// Only these are uploads (berth's and the reference's ids); anything else under `_uploads` is
-// left alone, as the reference's uuidFromPath does.
-const UPLOAD_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/**
- * Every upload session in storage, one repository directory listed at a time. Like the
- * reference's walk it skips the other reserved directories (`_layers`, `_manifests`) instead
- * of descending into every link of the registry.
- */
-async function* storedUploads(driver: StorageDriver, signal: AbortSignal | undefined): AsyncGenerator<StoredUpload> {
-  const root = pathFor({ kind: 'repositoriesRoot' });
-  async function* below(directory: string): AsyncGenerator<StoredUpload> {
-    if (signal?.aborted) return;
-    const name = directory.slice(root.length + 1);
-    const uploadsDir = name !== '' && isValidRepositoryName(name) ? pathFor({ kind: 'uploadsDir', repository: name }) : undefined;
-    for (const child of await listIfPresent(driver, directory)) {
-      if (child === uploadsDir) {
-        for (const upload of await listIfPresent(driver, child)) {
-          const id = upload.slice(upload.lastIndexOf('/') + 1);
-          if (UPLOAD_UUID.test(id)) yield { repository: name, id };
-        }
-      } else if (!child.slice(child.lastIndexOf('/') + 1).startsWith('_')) {
-        yield* below(child);
-      }
-      if (signal?.aborted) return;
-    }
-  }
-  yield* below(root);
-}
-
-/** The children of `directory`, in order; none when it is gone (or a file). */
-async function listIfPresent(driver: StorageDriver, directory: string): Promise<string[]> {
-  try {
-    return (await driver.list(directory)).sort();
-  } catch (error) {
-    if (error instanceof PathNotFoundError) return [];
-    throw error;
   }
 }
 

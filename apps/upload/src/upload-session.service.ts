@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { type ChunkRange, LINK_CACHE, type LinkCache, NO_LINK_CACHE, type UploadMessages, type UploadPattern, type UploadProgress } from '@berth/contracts';
-import { OciError } from '@berth/oci';
-import { type FileWriter, PathNotFoundError, pathExists, STORAGE_DRIVER, type StorageDriver, textIfExists } from '@berth/storage-driver';
-import { BlobWriter, ChunkBodyError, closeQuietly } from './blob-writer';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { ChunkRange, UploadMessages, UploadPattern, UploadProgress } from '@berth/contracts';
+import { type Digest, OciError, parseDigest, splitDigest } from '@berth/oci';
+import { closeQuietly, RegistryStorage } from '@berth/registry-storage';
+import type { FileWriter } from '@berth/storage-driver';
+import { BlobWriter, ChunkBodyError } from './blob-writer';
 import { SessionLocks } from './session-locks';
 import { type UploadState, UploadStateSigner, uploadStateSecret } from './upload-state';
-import { type BlobDigest, blobDataPath, blobDigest, digestText, layerLinkPath, uploadPaths } from './upload-paths';
 import { UPLOAD_SETTINGS, type UploadSettings } from './upload-settings';
 
 type Request<P extends keyof UploadMessages> = UploadMessages[P]['request'];
@@ -21,11 +21,11 @@ interface Chunk {
 }
 
 /**
- * Blob upload sessions, after Distribution 2.8's `handlers/blobupload.go`,
- * `storage/linkedblobstore.go` and `storage/blobwriter.go`, in the same storage layout:
- * an upload is `_uploads/<id>/{startedat,data}` in its repository until it is finished
- * (the data moves to `blobs/`, the repository gets a `_layers` link) or cancelled.
- * Storage is the truth: the data file's size is the session's offset.
+ * Blob upload sessions, after Distribution 2.8's `handlers/blobupload.go` and
+ * `storage/blobwriter.go`, over RegistryStorage's layout: an upload is its `_uploads/<id>`
+ * files in its repository until it is finished (the data moves into the blob store, the
+ * repository gets a link) or cancelled. Storage is the truth: the data file's size is the
+ * session's offset.
  */
 @Injectable()
 export class UploadSessionService {
@@ -36,27 +36,25 @@ export class UploadSessionService {
   private readonly deleteEnabled: boolean;
 
   constructor(
-    @Inject(STORAGE_DRIVER) private readonly driver: StorageDriver,
+    private readonly storage: RegistryStorage,
     @Inject(UPLOAD_SETTINGS) settings: UploadSettings,
-    /** Told of every `_layers` link written or removed, so no cached link outlives its change. */
-    @Optional() @Inject(LINK_CACHE) private readonly links: LinkCache = NO_LINK_CACHE,
   ) {
     this.signer = new UploadStateSigner(uploadStateSecret(settings.secret, (message) => this.logger.warn(message)));
-    this.blobs = new BlobWriter(driver);
+    this.blobs = new BlobWriter(storage.driver);
     this.deleteEnabled = settings.deleteEnabled;
   }
 
   async start({ repository, mount }: Request<typeof UploadPattern.Start>): Promise<Reply<typeof UploadPattern.Start>> {
     if (mount) {
-      const mounted = await this.mount(repository, blobDigest(mount.digest), mount.from);
+      const mounted = await this.mount(repository, parseDigest(mount.digest), mount.from);
       if (mounted) return { kind: 'mounted', digest: mount.digest };
     }
     const id = randomUUID();
-    const paths = uploadPaths(repository, id);
     // Second precision, as the reference's `time.RFC3339` and its purger read it.
     const startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     // Independent files: a session missing either is unknown, and the purger removes what is left.
-    await Promise.all([this.driver.putContent(paths.startedAt, Buffer.from(startedAt)), this.blobs.create(id, paths.data)]);
+    const uploads = this.storage.uploads;
+    await Promise.all([uploads.writeStartedAt(repository, id, startedAt), this.blobs.create(id, uploads.dataPath(repository, id))]);
     return { kind: 'session', ...this.progress({ name: repository, uuid: id, offset: 0, startedAt }) };
   }
 
@@ -70,7 +68,7 @@ export class UploadSessionService {
 
   async finish(request: Request<typeof UploadPattern.Finish>): Promise<Reply<typeof UploadPattern.Finish>> {
     // Parsed before anything is written: a malformed digest lets the client retry (as the reference).
-    const digest = blobDigest(request.digest);
+    const digest = parseDigest(request.digest);
     return this.locks.run(request.id, async () => {
       const { session, writer } = await this.resume(request.repository, request.id, request.state, true);
       const size = await this.writeChunk(session, writer, request, true);
@@ -81,7 +79,7 @@ export class UploadSessionService {
         await this.removeUpload(session).catch((cleanup: unknown) => this.logger.error(`cancel after a failed commit: ${String(cleanup)}`));
         throw error;
       }
-      return { digest: request.digest, size };
+      return { digest, size };
     });
   }
 
@@ -103,16 +101,7 @@ export class UploadSessionService {
   /** Unlinks a blob from the repository (`linkedBlobStore.Delete`); the bytes stay for garbage collection. */
   async deleteBlob({ repository, digest }: Request<typeof UploadPattern.DeleteBlob>): Promise<Reply<typeof UploadPattern.DeleteBlob>> {
     if (!this.deleteEnabled) throw new OciError('UNSUPPORTED', 'blob deletion is disabled (storage.delete.enabled)');
-    const link = layerLinkPath(repository, blobDigest(digest));
-    if (!(await this.linkedBlob(repository, blobDigest(digest)))) throw new OciError('BLOB_UNKNOWN', digest);
-    try {
-      await this.driver.delete(link);
-    } catch (error) {
-      if (error instanceof PathNotFoundError) throw new OciError('BLOB_UNKNOWN', digest);
-      throw error;
-    } finally {
-      await this.links.invalidate([link]);
-    }
+    if (!(await this.storage.linkedBlobs.unlink(repository, parseDigest(digest)))) throw new OciError('BLOB_UNKNOWN', digest);
     return {};
   }
 
@@ -122,15 +111,15 @@ export class UploadSessionService {
    * berth goes beyond the reference, as the spec allows: any blob in the blob store whose
    * canonical digest is given. False when there is nothing to mount: a session starts instead.
    */
-  private async mount(repository: string, digest: BlobDigest, from: string | undefined): Promise<boolean> {
-    let canonical: BlobDigest | undefined;
+  private async mount(repository: string, digest: Digest, from: string | undefined): Promise<boolean> {
+    let canonical: Digest | undefined;
     if (from !== undefined) {
-      canonical = await this.linkedBlob(from, digest);
-    } else if (digest.algorithm === 'sha256' && (await pathExists(this.driver, blobDataPath(digest)))) {
+      canonical = (await this.storage.linkedBlobs.stat(from, digest))?.digest;
+    } else if (splitDigest(digest).algorithm === 'sha256' && (await this.storage.blobs.exists(digest))) {
       canonical = digest;
     }
     if (!canonical) return false;
-    await this.link(repository, canonical, digest);
+    await this.storage.linkedBlobs.link(repository, canonical, digest);
     return true;
   }
 
@@ -141,24 +130,14 @@ export class UploadSessionService {
    */
   private async resume(repository: string, id: string, token: string, write: boolean): Promise<{ session: UploadState; writer?: FileWriter }> {
     const state = this.signer.unpack(token, repository, id);
-    const paths = uploadPaths(repository, id);
-    const [startedAt, data] = await Promise.allSettled([
-      this.driver.getContent(paths.startedAt),
-      write ? this.driver.writer(paths.data, { append: true }) : this.driver.stat(paths.data),
-    ]);
-    const writer = data.status === 'fulfilled' && 'write' in data.value ? data.value : undefined;
-    if (startedAt.status === 'rejected' || data.status === 'rejected') {
-      if (writer) await closeQuietly(writer);
-      const error: unknown = startedAt.status === 'rejected' ? startedAt.reason : (data as PromiseRejectedResult).reason;
-      if (error instanceof PathNotFoundError) throw new OciError('BLOB_UPLOAD_UNKNOWN', `upload ${id}`);
-      throw error;
-    }
+    const stored = await this.storage.uploads.open(repository, id, write);
+    if (stored === undefined) throw new OciError('BLOB_UPLOAD_UNKNOWN', `upload ${id}`);
     // The token's offset is not held against the data's size, unlike the reference (which then
     // cancels the upload): after a PATCH whose body broke midway the client's token is behind,
     // and the spec's recovery (GET the status, continue from its Range) must still work.
     // The chunk's Content-Range is what keeps chunks in order.
-    const session = { ...state, startedAt: startedAt.value.toString('utf8'), offset: data.value.size };
-    return writer === undefined ? { session } : { session, writer };
+    const session = { ...state, startedAt: stored.startedAt, offset: stored.size };
+    return stored.writer === undefined ? { session } : { session, writer: stored.writer };
   }
 
   /**
@@ -174,7 +153,7 @@ export class UploadSessionService {
     }
     // A PATCH without a body opens no writer (see `append`).
     if (!body && !last) return session.offset;
-    const data = uploadPaths(session.name, session.uuid).data;
+    const data = this.storage.uploads.dataPath(session.name, session.uuid);
     let written;
     try {
       written = await this.blobs.append(session.uuid, data, session.offset, body, last, writer);
@@ -192,68 +171,26 @@ export class UploadSessionService {
   }
 
   /** `blobWriter.Commit`: verify, move into the blob store unless already there, link, clean up. */
-  private async commit(session: UploadState, digest: BlobDigest, size: number): Promise<void> {
-    const data = uploadPaths(session.name, session.uuid).data;
-    const canonical: BlobDigest = { algorithm: 'sha256', hex: await this.blobs.sha256(session.uuid, data, size) };
-    const actual = digest.algorithm === 'sha256' ? canonical.hex : await this.blobs.digestOf(data, digest.algorithm);
-    if (actual !== digest.hex) {
-      throw new OciError('DIGEST_INVALID', `the upload's ${digest.algorithm} is ${actual}, not ${digest.hex}`);
+  private async commit(session: UploadState, digest: Digest, size: number): Promise<void> {
+    const data = this.storage.uploads.dataPath(session.name, session.uuid);
+    const { algorithm, hex } = splitDigest(digest);
+    const canonicalHex = await this.blobs.sha256(session.uuid, data, size);
+    const actual = algorithm === 'sha256' ? canonicalHex : await this.blobs.digestOf(data, algorithm);
+    if (actual !== hex) {
+      throw new OciError('DIGEST_INVALID', `the upload's ${algorithm} is ${actual}, not ${hex}`);
     }
-    await this.moveIntoBlobStore(data, canonical);
+    const canonical = parseDigest(`sha256:${canonicalHex}`);
+    await this.storage.uploads.moveToBlobStore(session.name, session.uuid, canonical);
     // The link is what makes the blob visible in the repository; the upload's files are
     // removed beside it (a failed commit removes them too, as the reference cancels it). Both
     // settle before the session's lock is released.
-    const results = await Promise.allSettled([this.link(session.name, canonical, digest), this.removeUpload(session)]);
+    const results = await Promise.allSettled([this.storage.linkedBlobs.link(session.name, canonical, digest), this.removeUpload(session)]);
     for (const result of results) if (result.status === 'rejected') throw result.reason;
-  }
-
-  /**
-   * Content addressing makes an existing blob the same bytes, so it is kept (`moveBlob`).
-   * Two sessions finishing the same blob at once may both find it absent; both moves then
-   * succeed, the second replacing identical content.
-   */
-  private async moveIntoBlobStore(data: string, canonical: BlobDigest): Promise<void> {
-    const blob = blobDataPath(canonical);
-    if (await pathExists(this.driver, blob)) return;
-    try {
-      await this.driver.move(data, blob);
-    } catch (error) {
-      if (await pathExists(this.driver, blob)) return;
-      throw error;
-    }
-  }
-
-  /** `linkBlob`: the canonical link, plus one under the client's digest when that is another algorithm. */
-  private async link(repository: string, canonical: BlobDigest, requested: BlobDigest): Promise<void> {
-    const target = Buffer.from(digestText(canonical));
-    const paths = [layerLinkPath(repository, canonical)];
-    if (requested.algorithm !== canonical.algorithm) paths.push(layerLinkPath(repository, requested));
-    for (const path of paths) await this.driver.putContent(path, target);
-    await this.links.invalidate(paths);
-  }
-
-  /** The canonical digest of a blob linked in `repository` whose data exists (`linkedBlobStatter.Stat`). */
-  private async linkedBlob(repository: string, digest: BlobDigest): Promise<BlobDigest | undefined> {
-    const linked = await textIfExists(this.driver, layerLinkPath(repository, digest));
-    if (linked === undefined) return undefined;
-    let target: BlobDigest;
-    try {
-      target = blobDigest(linked);
-    } catch (error) {
-      // A link whose content is not a digest: the repository has no such blob.
-      if (error instanceof OciError) return undefined;
-      throw error;
-    }
-    return (await pathExists(this.driver, blobDataPath(target))) ? target : undefined;
   }
 
   private async removeUpload(session: UploadState): Promise<void> {
     this.blobs.forget(session.uuid);
-    try {
-      await this.driver.delete(uploadPaths(session.name, session.uuid).directory);
-    } catch (error) {
-      if (!(error instanceof PathNotFoundError)) throw error;
-    }
+    await this.storage.uploads.remove(session.name, session.uuid);
   }
 
   private progress(state: UploadState): UploadProgress {

@@ -9,7 +9,7 @@ import { Test } from '@nestjs/testing';
 import { InProcessBus, InProcessClient, InProcessJobScheduler, InProcessServer, JOB_SCHEDULER, NestMessageClient } from '@berth/bus';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { type UploadMessages, UploadPattern } from '@berth/contracts';
-import { OciError } from '@berth/oci';
+import { type Digest, OciError } from '@berth/oci';
 import { createStorageDriver, STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UploadModule } from './index';
@@ -17,7 +17,7 @@ import { UploadModule } from './index';
 const REPO = 'library/alpine';
 const ROOT = '/docker/registry/v2';
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
-const digestOf = (bytes: Buffer) => `sha256:${sha256(bytes)}`;
+const digestOf = (bytes: Buffer) => `sha256:${sha256(bytes)}` as Digest;
 const body = (...chunks: Buffer[]) => Readable.from(chunks);
 
 type Client = NestMessageClient<UploadMessages>;
@@ -241,13 +241,13 @@ describe('upload service on the inmemory driver', () => {
     const blob = Buffer.from('hashed twice');
     const sha512 = createHash('sha512').update(blob).digest('hex');
     const session = await startSession(client);
-    const done = await client.send(UploadPattern.Finish, { repository: REPO, id: session.id, state: session.state, digest: `sha512:${sha512}`, body: body(blob) });
+    const done = await client.send(UploadPattern.Finish, { repository: REPO, id: session.id, state: session.state, digest: `sha512:${sha512}` as Digest, body: body(blob) });
     expect(done).toEqual({ digest: `sha512:${sha512}`, size: blob.length });
     expect(await driver.getContent(blobPath(sha256(blob)))).toEqual(blob);
     expect((await driver.getContent(linkPath(REPO, 'sha512', sha512))).toString()).toBe(digestOf(blob));
     expect((await driver.getContent(linkPath(REPO, 'sha256', sha256(blob)))).toString()).toBe(digestOf(blob));
     const wrong = await startSession(client);
-    const error = await failure(client.send(UploadPattern.Finish, { repository: REPO, id: wrong.id, state: wrong.state, digest: `sha512:${'0'.repeat(128)}`, body: body(blob) }));
+    const error = await failure(client.send(UploadPattern.Finish, { repository: REPO, id: wrong.id, state: wrong.state, digest: `sha512:${'0'.repeat(128)}` as Digest, body: body(blob) }));
     expect(error.code).toBe('DIGEST_INVALID');
   });
 

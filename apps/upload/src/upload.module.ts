@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
+import { registryStorageProvider } from '@berth/registry-storage';
 import { UploadMessagesController } from './upload-messages.controller';
 import { UploadPurgeSchedule } from './upload-purge-schedule';
 import { UploadPurger } from './upload-purger';
@@ -9,11 +10,13 @@ import { UPLOAD_PURGING_SETTINGS, UPLOAD_SETTINGS, type UploadPurgingSettings, t
 /**
  * The upload service. Needs the composition root to provide, globally, the validated config
  * (`BERTH_CONFIG`), the storage driver (`STORAGE_DRIVER`) and the scheduler of cluster-wide
- * jobs (`JOB_SCHEDULER`: in-process, or BullMQ on Redis), which runs upload purging.
+ * jobs (`JOB_SCHEDULER`: in-process, or BullMQ on Redis), which runs upload purging; and
+ * `LINK_CACHE` when `storage.cache.blobdescriptor` is set.
  */
 @Module({
   controllers: [UploadMessagesController],
   providers: [
+    registryStorageProvider,
     UploadSessionService,
     UploadPurger,
     UploadPurgeSchedule,

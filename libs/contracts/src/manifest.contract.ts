@@ -1,3 +1,5 @@
+import type { Descriptor, Digest } from '@berth/oci';
+
 /**
  * Messages the manifest service answers: manifests, tags, catalog, referrers.
  * Payloads are plain JSON (manifest bodies as base64): they cross Redis in the distributed mode.
@@ -12,22 +14,16 @@ export const ManifestPattern = {
   Referrers: 'manifest.referrers.list',
 } as const;
 
-export interface ManifestDescriptor {
-  digest: string;
-  mediaType: string;
-  size: number;
-}
-
 export interface ManifestMessages {
   [ManifestPattern.Get]: {
     /** `reference` is a tag or a digest, already validated by the gateway. `withContent: false` for HEAD. */
     request: { repository: string; reference: string; withContent: boolean };
-    reply: ManifestDescriptor & { content?: string };
+    reply: Descriptor & { content?: string };
   };
   [ManifestPattern.Put]: {
     /** `contentType` is the request's Content-Type; `content` the exact bytes, base64. */
     request: { repository: string; reference: string; contentType: string; content: string };
-    reply: { digest: string; subject?: string };
+    reply: { digest: Digest; subject?: Digest };
   };
   [ManifestPattern.Delete]: {
     /** A tag untags only; a digest deletes the manifest revision (and the tags pointing at it). */
@@ -43,8 +39,8 @@ export interface ManifestMessages {
     reply: { repositories: string[]; more: boolean };
   };
   [ManifestPattern.Referrers]: {
-    request: { repository: string; digest: string; artifactType?: string };
+    request: { repository: string; digest: Digest; artifactType?: string };
     /** `index` is an OCI image index (JSON object) of the referrers' descriptors. */
-    reply: { index: Record<string, unknown>; filtersApplied: string[] };
+    reply: { index: { schemaVersion: 2; mediaType: string; manifests: Descriptor[] }; filtersApplied: string[] };
   };
 }

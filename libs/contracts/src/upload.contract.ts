@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Digest } from '@berth/oci';
 
 /**
  * Messages the upload service answers: blob upload sessions, mounts, blob deletion.
@@ -39,8 +40,8 @@ export interface UploadMessages {
      * `mount` asks to link an existing blob (from `from`, or from any readable repository
      * when `from` is absent); when it cannot, a new session starts instead.
      */
-    request: { repository: string; mount?: { digest: string; from?: string } };
-    reply: { kind: 'mounted'; digest: string } | ({ kind: 'session' } & UploadProgress);
+    request: { repository: string; mount?: { digest: Digest; from?: string } };
+    reply: { kind: 'mounted'; digest: Digest } | ({ kind: 'session' } & UploadProgress);
   };
   [UploadPattern.Append]: {
     request: { repository: string; id: string; state: string; range?: ChunkRange; length?: number; body: Readable };
@@ -52,12 +53,12 @@ export interface UploadMessages {
       repository: string;
       id: string;
       state: string;
-      digest: string;
+      digest: Digest;
       range?: ChunkRange;
       length?: number;
       body?: Readable;
     };
-    reply: { digest: string; size: number };
+    reply: { digest: Digest; size: number };
   };
   [UploadPattern.Status]: {
     request: { repository: string; id: string; state: string };
@@ -69,7 +70,7 @@ export interface UploadMessages {
   };
   [UploadPattern.DeleteBlob]: {
     /** Unlinks the blob from the repository; the bytes go at garbage collection. */
-    request: { repository: string; digest: string };
+    request: { repository: string; digest: Digest };
     reply: Record<string, never>;
   };
 }

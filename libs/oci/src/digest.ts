@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { OciError } from './errors/oci-error';
 
 /** The algorithms berth computes and verifies: the spec's registered ones. */
@@ -6,7 +6,7 @@ export type DigestAlgorithm = 'sha256' | 'sha512';
 
 declare const digestBrand: unique symbol;
 
-/** `<algorithm>:<hex>`, known to be well formed: only `parseDigest` and the digesters make one. */
+/** `<algorithm>:<hex>`, known to be well formed: only `checkDigest`/`parseDigest` and `digestOf` make one. */
 export type Digest = `${DigestAlgorithm}:${string}` & { readonly [digestBrand]: true };
 
 /** Why a string is not a digest berth accepts. */
@@ -79,74 +79,7 @@ export function splitDigest(digest: Digest): { algorithm: DigestAlgorithm; hex: 
   return { algorithm: digest.slice(0, separator) as DigestAlgorithm, hex: digest.slice(separator + 1) };
 }
 
-/**
- * A running hash over a stream's chunks (node's native hash: the hot path of every upload).
- * Its state cannot be saved; resumable uploads that need that keep their own (DESIGN.md).
- */
-export class Digester {
-  private readonly hash: Hash;
-  private hashedBytes = 0;
-  private result: Digest | undefined;
-
-  constructor(readonly algorithm: DigestAlgorithm = 'sha256') {
-    this.hash = createHash(algorithm);
-  }
-
-  /** Bytes hashed so far. */
-  get bytes(): number {
-    return this.hashedBytes;
-  }
-
-  update(chunk: Uint8Array | string): this {
-    if (this.result !== undefined) throw new Error('Digester: update() after digest()');
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    this.hash.update(bytes);
-    this.hashedBytes += bytes.byteLength;
-    return this;
-  }
-
-  /** The digest of everything hashed; may be asked again, but nothing can be added after. */
-  digest(): Digest {
-    this.result ??= `${this.algorithm}:${this.hash.digest('hex')}` as Digest;
-    return this.result;
-  }
-}
-
-export function createDigester(algorithm: DigestAlgorithm = 'sha256'): Digester {
-  return new Digester(algorithm);
-}
-
 /** The digest of bytes already in memory (manifests, link files: small by nature). */
 export function digestOf(content: Uint8Array | string, algorithm: DigestAlgorithm = 'sha256'): Digest {
-  return createDigester(algorithm).update(content).digest();
-}
-
-/**
- * Hashes a stream with the algorithm of the digest it is expected to have, and says at the
- * end whether it had it (Distribution's digest.Verifier).
- */
-export class DigestVerifier {
-  private readonly digester: Digester;
-
-  constructor(readonly expected: Digest) {
-    this.digester = createDigester(splitDigest(expected).algorithm);
-  }
-
-  update(chunk: Uint8Array | string): this {
-    this.digester.update(chunk);
-    return this;
-  }
-
-  get bytes(): number {
-    return this.digester.bytes;
-  }
-
-  /** The digest the bytes actually have. */
-  actual(): Digest {
-    return this.digester.digest();
-  }
-
-  verified(): boolean {
-    return this.actual() === this.expected;
-  }
+  return `${algorithm}:${createHash(algorithm).update(content).digest('hex')}` as Digest;
 }

@@ -8,15 +8,12 @@ export {
 } from './errors/oci-error';
 export {
   checkDigest,
-  createDigester,
   describeDigestProblem,
   type Digest,
   type DigestAlgorithm,
   type DigestCheck,
-  Digester,
   digestOf,
   type DigestProblem,
-  DigestVerifier,
   isDigestAlgorithm,
   parseDigest,
   splitDigest,
@@ -42,5 +39,5 @@ export {
   OCI_EMPTY_DESCRIPTOR,
   parseManifestJson,
 } from './media-types';
-export { type PathKind, pathFor, type PathSpec, REGISTRY_ROOT, repositoryNameFromPath } from './layout/paths';
 export { MANIFEST_SIZE_LIMIT, manifestTooLarge } from './manifest-size';
+export type { Descriptor, Platform } from './descriptor';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OciError } from '../errors/oci-error';
+import { OciError } from '@berth/oci';
 import { pathFor, type PathSpec, repositoryNameFromPath } from './paths';
 
 const HEX256 = 'abcd' + '0123456789abcdef'.repeat(3) + '012345678901';

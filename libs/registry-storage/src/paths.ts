@@ -1,6 +1,4 @@
-import { type DigestAlgorithm, isDigestAlgorithm, parseDigest, splitDigest } from '../digest';
-import { OciError } from '../errors/oci-error';
-import { parseRepositoryName, parseTag } from '../names';
+import { type DigestAlgorithm, isDigestAlgorithm, OciError, parseDigest, parseRepositoryName, parseTag, splitDigest } from '@berth/oci';
 
 /**
  * The storage layout of Distribution's registry, byte for byte (registry/storage/paths.go),

@@ -1,0 +1,65 @@
+import type { Readable } from 'node:stream';
+import { checkDigest, type Digest } from '@berth/oci';
+import { PathNotFoundError, pathExists, type StorageDriver } from '@berth/storage-driver';
+import { baseName, listOrEmpty } from './listing';
+import { pathFor } from './paths';
+
+/**
+ * The registry-wide blob store, `blobs/<algorithm>/<2>/<hex>/data`, content-addressed
+ * (Distribution's blobstore.go). Whether a repository may see a blob is the linked blob
+ * store's question; this one knows only bytes by digest.
+ */
+export class BlobStore {
+  constructor(private readonly driver: StorageDriver) {}
+
+  async exists(digest: Digest): Promise<boolean> {
+    return pathExists(this.driver, pathFor({ kind: 'blobData', digest }));
+  }
+
+  /** The bytes of a small blob (a manifest), or `undefined` when it is not stored. */
+  async get(digest: Digest): Promise<Buffer | undefined> {
+    try {
+      return await this.driver.getContent(pathFor({ kind: 'blobData', digest }));
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /** Stores small content (a manifest) under its digest, unless it is there: the same digest is the same bytes. */
+  async putIfAbsent(digest: Digest, content: Buffer): Promise<void> {
+    const data = pathFor({ kind: 'blobData', digest });
+    if (!(await pathExists(this.driver, data))) await this.driver.putContent(data, content);
+  }
+
+  /** The bytes from `offset`, or `undefined` when the blob is not (or no longer) stored. */
+  async reader(digest: Digest, offset = 0): Promise<Readable | undefined> {
+    try {
+      return await this.driver.reader(pathFor({ kind: 'blobData', digest }), offset);
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /** A URL the client may fetch the bytes from directly, where the driver can sign one. */
+  async redirectUrl(digest: Digest, method: 'GET' | 'HEAD'): Promise<string | undefined> {
+    return this.driver.redirectUrl(pathFor({ kind: 'blobData', digest }), method);
+  }
+
+  /**
+   * Every blob in the store, one `<2>` directory listed at a time (garbage collection's sweep):
+   * streamed, never the whole store in memory.
+   */
+  async *all(): AsyncGenerator<Digest> {
+    for (const algorithmDir of await listOrEmpty(this.driver, pathFor({ kind: 'blobsRoot' }))) {
+      const algorithm = baseName(algorithmDir);
+      for (const prefixDir of await listOrEmpty(this.driver, algorithmDir)) {
+        for (const hexDir of await listOrEmpty(this.driver, prefixDir)) {
+          const checked = checkDigest(`${algorithm}:${baseName(hexDir)}`);
+          if (checked.ok) yield checked.digest;
+        }
+      }
+    }
+  }
+}
