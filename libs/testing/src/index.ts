@@ -5,12 +5,10 @@ export {
   ociMediaTypes,
   writeOciImageLayout,
   writeOciIndexLayout,
-  type OciDescriptor,
   type OciImage,
   type OciImageOptions,
   type OciIndexImage,
   type OciLayerSpec,
-  type OciPlatform,
 } from './oci-layout';
 export {
   startReferenceRegistry,

@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { type Descriptor, digestOf, parseDigest, type Platform } from '@berth/oci';
 
 /**
  * Writes OCI image layouts (image-layout.md of the OCI image spec) for real clients to push:
@@ -18,20 +19,6 @@ export const ociMediaTypes = {
   layer: 'application/vnd.oci.image.layer.v1.tar',
 } as const;
 
-export interface OciPlatform {
-  readonly os: string;
-  readonly architecture: string;
-  readonly variant?: string;
-}
-
-export interface OciDescriptor {
-  readonly mediaType: string;
-  readonly digest: string;
-  readonly size: number;
-  readonly platform?: OciPlatform;
-  readonly annotations?: Record<string, string>;
-}
-
 export interface OciLayerSpec {
   /** Bytes of random content in the layer's one file; the tar blob adds headers and padding. */
   readonly size: number;
@@ -40,19 +27,19 @@ export interface OciLayerSpec {
 export interface OciImageOptions {
   readonly layers: readonly OciLayerSpec[];
   readonly tag: string;
-  readonly platform?: OciPlatform;
+  readonly platform?: Platform;
 }
 
 export interface OciImage {
   readonly tag: string;
-  readonly manifest: OciDescriptor;
-  readonly config: OciDescriptor;
-  readonly layers: readonly OciDescriptor[];
+  readonly manifest: Descriptor;
+  readonly config: Descriptor;
+  readonly layers: readonly Descriptor[];
 }
 
 export interface OciIndexImage {
   readonly tag: string;
-  readonly index: OciDescriptor;
+  readonly index: Descriptor;
   /** One image per platform, in the order given; their `tag` is the index's. */
   readonly images: readonly OciImage[];
 }
@@ -72,7 +59,7 @@ export async function writeOciImageLayout(dir: string, options: OciImageOptions)
 /** Writes a multi-platform image: one image per platform under one image index tagged `tag`. */
 export async function writeOciIndexLayout(
   dir: string,
-  platforms: readonly OciPlatform[],
+  platforms: readonly Platform[],
   options: { readonly tag?: string; readonly layers?: readonly OciLayerSpec[] } = {},
 ): Promise<OciIndexImage> {
   const tag = options.tag ?? 'latest';
@@ -106,9 +93,9 @@ async function initLayout(dir: string): Promise<void> {
 async function writeImage(
   dir: string,
   layerSpecs: readonly OciLayerSpec[],
-  platform: OciPlatform,
+  platform: Platform,
 ): Promise<Omit<OciImage, 'tag'>> {
-  const layers: OciDescriptor[] = [];
+  const layers: Descriptor[] = [];
   for (const [index, spec] of layerSpecs.entries()) layers.push(await writeRandomTarLayer(dir, `layer-${index}.bin`, spec.size));
   const config = await writeJsonBlob(dir, ociMediaTypes.config, {
     architecture: platform.architecture,
@@ -127,7 +114,7 @@ async function writeImage(
   return { manifest, config, layers };
 }
 
-async function writeRandomTarLayer(dir: string, fileName: string, size: number): Promise<OciDescriptor> {
+async function writeRandomTarLayer(dir: string, fileName: string, size: number): Promise<Descriptor> {
   const hash = createHash('sha256');
   let written = 0;
   const take = (part: Buffer): Buffer => {
@@ -144,7 +131,7 @@ async function writeRandomTarLayer(dir: string, fileName: string, size: number):
   }
   const partial = join(dir, 'blobs', 'sha256', `.partial-${randomUUID()}`);
   await pipeline(tarArchive(), createWriteStream(partial));
-  const digest = `sha256:${hash.digest('hex')}`;
+  const digest = parseDigest(`sha256:${hash.digest('hex')}`);
   await rename(partial, ociBlobPath(dir, digest));
   return { mediaType: ociMediaTypes.layer, digest, size: written };
 }
@@ -172,19 +159,19 @@ function tarHeader(name: string, size: number): Buffer {
   return header;
 }
 
-async function writeJsonBlob(dir: string, mediaType: string, value: unknown): Promise<OciDescriptor> {
+async function writeJsonBlob(dir: string, mediaType: string, value: unknown): Promise<Descriptor> {
   const bytes = Buffer.from(JSON.stringify(value));
-  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const digest = digestOf(bytes);
   await writeFile(ociBlobPath(dir, digest), bytes);
   return { mediaType, digest, size: bytes.length };
 }
 
 /** Adds (or re-points) a tag in the layout's index.json, keeping the other tags already there. */
-async function addToIndex(dir: string, descriptor: OciDescriptor, tag: string): Promise<void> {
+async function addToIndex(dir: string, descriptor: Descriptor, tag: string): Promise<void> {
   const file = join(dir, 'index.json');
-  let manifests: OciDescriptor[] = [];
+  let manifests: Descriptor[] = [];
   try {
-    manifests = (JSON.parse(await readFile(file, 'utf8')) as { manifests: OciDescriptor[] }).manifests;
+    manifests = (JSON.parse(await readFile(file, 'utf8')) as { manifests: Descriptor[] }).manifests;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { Descriptor, Digest } from '@berth/oci';
+
+export type { Descriptor };
 
 /** The manifest and blob media types of the Docker and OCI image specs that the tests push. */
 export const mediaTypes = {
@@ -22,17 +25,8 @@ export const acceptAnyManifest = [
   mediaTypes.dockerManifestList,
 ].join(', ');
 
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-  platform?: { os: string; architecture: string };
-}
-
-export function digestOf(bytes: Buffer | string, algorithm: 'sha256' | 'sha512' = 'sha256'): string {
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+export function digestOf(bytes: Buffer | string, algorithm: 'sha256' | 'sha512' = 'sha256'): Digest {
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}` as Digest;
 }
 
 export function hexOf(digest: string): string {
