@@ -1,6 +1,6 @@
 export { BlobStore } from './blob-store';
 export { type LinkedBlob, LinkedBlobStore } from './linked-blob-store';
-export { listOrEmpty, mapBounded } from './listing';
+export { mapBounded } from './listing';
 export { type PathKind, pathFor, type PathSpec, REGISTRY_ROOT, repositoryNameFromPath } from './paths';
 export { RegistryStorage, registryStorageProvider } from './registry-storage';
 export { lessPath, type WalkOptions } from './repository-walk';
