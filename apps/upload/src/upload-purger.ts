@@ -51,7 +51,7 @@ export class UploadPurger {
       stopped: false,
     };
     const failures: string[] = [];
-    for await (const upload of this.storage.uploads.all(signal ? { signal } : {})) {
+    for await (const upload of this.storage.uploads.all({ signal })) {
       try {
         const outcome = await this.purgeUpload(upload, report.olderThan, dryRun);
         if (outcome === 'removed') report.removed++;
