@@ -1,6 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
-import { OciError } from '@berth/oci';
 import { StorageDriverError } from '@berth/storage-driver';
+import { OciError } from './oci-error';
 
 /**
  * What a client may be told of any failure. An `OciError` is already that. A backend

@@ -3,9 +3,9 @@ import type { LinkCache } from '@berth/contracts';
 import { PrivateRedis } from '@berth/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { openRedis } from '../redis/redis-connection';
 import { InProcessLinkCache } from './in-process-link-cache';
 import { RedisLinkCache } from './redis-link-cache';
-import { openRedis } from './redis-settings';
 
 const [host, port] = (process.env.BERTH_TEST_REDIS_ADDR ?? '127.0.0.1:6379').split(':') as [string, string];
 const connections: Redis[] = [];

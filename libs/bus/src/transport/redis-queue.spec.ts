@@ -3,16 +3,17 @@ import { Controller, type DynamicModule, type INestMicroservice, Module, UseFilt
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { BerthConfig } from '@berth/config';
-import { OciError } from '@berth/oci';
+import { UploadPattern } from '@berth/contracts';
+import { OciError, RpcErrorFilter } from '@berth/oci';
 import { StorageDriverError } from '@berth/storage-driver';
 import { PrivateRedis } from '@berth/testing';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { BusKeys } from '../redis/bus-keys';
+import { redisSettingsFrom, type RedisSettings } from '../redis/redis-connection';
 import { NestMessageClient } from './nest-message-client';
-import { RedisQueueClient } from './redis-queue.client';
-import { RedisQueueServer } from './redis-queue.server';
-import { redisSettingsFrom, type RedisSettings } from './redis-settings';
-import { RpcErrorFilter } from './rpc-error.filter';
+import { RedisQueueClient } from './redis-queue-client';
+import { RedisQueueServer } from './redis-queue-server';
 
 /** The Redis every test run has (test/backends/redis.sh); each test takes keys of its own. */
 const REDIS_ADDR = process.env.BERTH_TEST_REDIS_ADDR ?? '127.0.0.1:6379';
@@ -25,6 +26,7 @@ function settings(addr = REDIS_ADDR): RedisSettings {
 interface TestMessages {
   'test.echo': { request: { id: string; delayMs?: number }; reply: { id: string; replica: string } };
   'test.fail': { request: { kind: 'oci' | 'bug' | 'storage' }; reply: never };
+  [UploadPattern.Append]: { request: { id: string }; reply: { id: string } };
 }
 
 /** Which replica ran which request: the count that proves "exactly once". */
@@ -34,6 +36,16 @@ function replicaModule(replica: string): DynamicModule {
   @Controller()
   @UseFilters(RpcErrorFilter)
   class TestController {
+    /**
+     * As the upload service declares it: the Redis transport must leave it to the stream
+     * transport. Declared first, so a BLPOP that included its list would pop it first.
+     */
+    @MessagePattern(UploadPattern.Append)
+    append(@Payload() request: { id: string }): { id: string } {
+      runs.set(request.id, [...(runs.get(request.id) ?? []), replica]);
+      return { id: request.id };
+    }
+
     @MessagePattern('test.echo')
     async echo(@Payload() request: { id: string; delayMs?: number }): Promise<{ id: string; replica: string }> {
       runs.set(request.id, [...(runs.get(request.id) ?? []), replica]);
@@ -77,9 +89,13 @@ function client(redis: RedisSettings, timeoutMs: number): NestMessageClient<Test
 }
 
 async function keysOf(redis: RedisSettings): Promise<string[]> {
+  return withConnection(redis, (connection) => connection.keys(`${redis.keyPrefix}:*`));
+}
+
+async function withConnection<T>(redis: RedisSettings, use: (connection: Redis) => Promise<T>): Promise<T> {
   const connection = new Redis({ host: redis.host, port: redis.port, db: redis.db });
   try {
-    return await connection.keys(`${redis.keyPrefix}:*`);
+    return await use(connection);
   } finally {
     connection.disconnect();
   }
@@ -151,6 +167,31 @@ describe('Redis queue transport', () => {
     expect(oci).toMatchObject({ code: 'MANIFEST_UNKNOWN', detail: { tag: 'latest' }, status: 404 });
     await expect(calls.send('test.fail', { kind: 'storage' })).rejects.toMatchObject({ code: 'UNAVAILABLE', status: 503 });
     await expect(calls.send('test.fail', { kind: 'bug' })).rejects.toMatchObject({ code: 'UNKNOWN', status: 500 });
+  });
+
+  it('refuses to send a message that carries blob bytes: nothing of it reaches Redis', async () => {
+    const redis = settings();
+    const calls = client(redis, 5_000);
+    const started = Date.now();
+    const error = await calls.send(UploadPattern.Append, { id: 'bytes' }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'UNKNOWN', status: 500 });
+    expect((error as OciError).message).toMatch(/upload\.append carries blob bytes: it is sent over HTTP, never through Redis/);
+    // At once, not after the timeout of a request that was queued.
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await keysOf(redis)).toEqual([]);
+  });
+
+  it('does not serve a message that carries blob bytes, even when a handler declares it', async () => {
+    const redis = settings();
+    await startReplica(redis, 'a');
+    // As a client without the guard would queue it.
+    const queue = new BusKeys(redis.keyPrefix).requests(UploadPattern.Append);
+    const envelope = { id: 'bytes', pattern: UploadPattern.Append, data: { id: 'bytes' }, replyTo: '', deadline: Date.now() + 60_000 };
+    await withConnection(redis, (connection) => connection.rpush(queue, JSON.stringify(envelope)));
+    // Queued after it: a BLPOP that included its list would have popped it before this one.
+    await expect(client(redis, 5_000).send('test.echo', { id: 'after' })).resolves.toMatchObject({ id: 'after' });
+    expect(runs.has('bytes')).toBe(false);
+    expect(await withConnection(redis, (connection) => connection.llen(queue))).toBe(1);
   });
 
   it('after a Redis restart, the request in flight fails at once with 503 and the next ones succeed', async () => {

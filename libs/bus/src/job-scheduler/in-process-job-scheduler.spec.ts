@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { firstRunDelayMs } from './repeatable-job';
-import { InProcessJobScheduler } from './repeatable-job.in-process';
+import { firstRunDelayMs } from './first-run-delay';
+import { InProcessJobScheduler } from './in-process-job-scheduler';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { OciError } from '@berth/oci';
+import { asOciError, OciError } from '@berth/oci';
 import type { Redis } from 'ioredis';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { asOciError } from './as-oci-error';
-import { BusKeys } from './bus-keys';
-import { parseRequest, type ReplyEnvelope, type RequestEnvelope } from './redis-envelope';
-import { disconnectNow, openRedis, type RedisSettings } from './redis-settings';
+import { BusKeys } from '../redis/bus-keys';
+import { disconnectNow, openRedis, type RedisSettings } from '../redis/redis-connection';
+import { isStreamed, parseRequest, type ReplyEnvelope, type RequestEnvelope } from './redis-queue-envelope';
 
 export interface RedisQueueServerOptions {
   /** Requests this instance works on at once; beyond that it stops taking, and other replicas do. */
@@ -33,7 +32,8 @@ export class RedisQueueContext extends BaseRpcContext<[string]> {
  * Nest's own Redis transport (publish/subscribe) would run it on every replica and lose it
  * when none listens (nestjs/nest#10483). A request that waited past its deadline is dropped
  * unanswered: its caller has already answered 503. A request popped by a replica that then
- * dies is lost, and its caller times out: at most once, never twice.
+ * dies is lost, and its caller times out: at most once, never twice. The messages that carry
+ * blob bytes are never served here, nor sent by {@link RedisQueueClient}.
  */
 export class RedisQueueServer extends Server implements CustomTransportStrategy {
   private readonly keys: BusKeys;
@@ -58,7 +58,8 @@ export class RedisQueueServer extends Server implements CustomTransportStrategy 
   }
 
   listen(callback: (error?: unknown) => void): void {
-    const patterns = [...this.getHandlers().keys()];
+    // The messages that carry blob bytes are served by the stream transport; their lists are not read.
+    const patterns = [...this.getHandlers().keys()].filter((pattern) => !isStreamed(pattern));
     if (patterns.length === 0) return callback();
     this.commands = openRedis(this.settings, 'command', `server-replies:${this.instanceId}`);
     this.blocking = openRedis(this.settings, 'blocking', `server-queue:${this.instanceId}`);
@@ -125,7 +126,7 @@ export class RedisQueueServer extends Server implements CustomTransportStrategy 
     } else {
       try {
         const result: unknown = await handler(request.data, new RedisQueueContext([request.pattern]));
-        // A plain result needs no observable around it (as in-process.transport.ts).
+        // A plain result needs no observable around it (as in-process-transport.ts).
         const response: unknown = isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result;
         reply = { id: request.id, response };
       } catch (error) {

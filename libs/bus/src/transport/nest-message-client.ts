@@ -1,7 +1,7 @@
 import type { Contract, MessageClient } from '@berth/contracts';
 import { OciError } from '@berth/oci';
-import type { InProcessClient } from './in-process.transport';
-import type { RedisQueueClient } from './redis-queue.client';
+import type { InProcessClient } from './in-process-transport';
+import type { RedisQueueClient } from './redis-queue-client';
 
 /**
  * A typed `MessageClient` over berth's Nest client transports: the in-process one (all in one

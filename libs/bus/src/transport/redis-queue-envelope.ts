@@ -1,4 +1,10 @@
+import { STREAMED_UPLOAD_PATTERNS } from '@berth/contracts';
 import { OciError, type OciWireError } from '@berth/oci';
+
+/** Whether `pattern`'s requests carry blob bytes: those never enter Redis (DESIGN.md rule 2). */
+export function isStreamed(pattern: string): boolean {
+  return STREAMED_UPLOAD_PATTERNS.includes(pattern);
+}
 
 /**
  * A request as it waits in a pattern's list. `deadline` (ms since the epoch) is when the

@@ -4,8 +4,8 @@ import { Readable } from 'node:stream';
 import { OciError } from '@berth/oci';
 import { freePort } from '@berth/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InstanceUnreachableError, postStreamMessage } from './stream-message.http';
-import { StreamMessageServer } from './stream-message.server';
+import { InstanceUnreachableError, postStreamMessage } from './stream-message-client';
+import { StreamMessageServer } from './stream-message-server';
 
 const MiB = 1024 * 1024;
 const cleanups: (() => unknown)[] = [];

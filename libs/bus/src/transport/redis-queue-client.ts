@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { OciError } from '@berth/oci';
 import type { Redis } from 'ioredis';
-import { BusKeys } from './bus-keys';
-import { parseReply, type RequestEnvelope } from './redis-envelope';
-import { openRedis, type RedisSettings } from './redis-settings';
+import { BusKeys } from '../redis/bus-keys';
+import { openRedis, type RedisSettings } from '../redis/redis-connection';
+import { isStreamed, parseReply, type RequestEnvelope } from './redis-queue-envelope';
 
 export interface RedisQueueClientOptions {
   /** How long a request may wait for a replica (`berth.bus.requesttimeout`); stamped on it as its deadline. */
@@ -92,7 +92,10 @@ export class RedisQueueClient extends ClientProxy {
       deadline: Date.now() + this.options.timeoutMs,
     };
     this.enqueue(envelope).catch((error: unknown) =>
-      this.settle(id, { err: unavailable(`cannot queue ${pattern}: ${(error as Error).message}`), isDisposed: true }),
+      this.settle(id, {
+        err: error instanceof OciError ? error : unavailable(`cannot queue ${pattern}: ${(error as Error).message}`),
+        isDisposed: true,
+      }),
     );
     // Called when the caller stops waiting (timeout, unsubscribe): a late reply is then ignored.
     return () => this.pending.delete(id);
@@ -114,6 +117,10 @@ export class RedisQueueClient extends ClientProxy {
   }
 
   private async enqueue(envelope: RequestEnvelope): Promise<void> {
+    // DESIGN.md rule 2: a message that carries blob bytes goes over HTTP; here it would be a bug.
+    if (isStreamed(envelope.pattern)) {
+      throw new OciError('UNKNOWN', `${envelope.pattern} carries blob bytes: it is sent over HTTP, never through Redis`);
+    }
     const queue = this.keys.requests(envelope.pattern);
     const ttl = Math.max(1, envelope.deadline - Date.now());
     await this.commands!.eval(ENQUEUE_SCRIPT, 1, queue, JSON.stringify(envelope), ttl);

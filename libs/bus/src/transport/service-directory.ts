@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { BusKeys } from './bus-keys';
+import { BusKeys } from '../redis/bus-keys';
 
 /** One running instance of a service, as it announced itself. */
 export interface ServiceInstance {

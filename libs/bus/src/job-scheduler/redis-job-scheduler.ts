@@ -1,10 +1,11 @@
 import { Logger } from '@nestjs/common';
+import type { JobScheduler, RepeatableJob, ScheduledJob } from '@berth/contracts';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { BusKeys } from './bus-keys';
-import { disconnectNow, openRedis, type RedisSettings } from './redis-settings';
-import { firstRunDelayMs, type JobScheduler, type RepeatableJob, type ScheduledJob } from './repeatable-job';
-import { withTimeout } from './with-timeout';
+import { BusKeys } from '../redis/bus-keys';
+import { disconnectNow, openRedis, type RedisSettings } from '../redis/redis-connection';
+import { withTimeout } from '../redis/with-timeout';
+import { firstRunDelayMs } from './first-run-delay';
 
 /** Finished runs kept in Redis for an operator to look at (BullMQ keeps them all otherwise). */
 const KEPT_RUNS = 50;

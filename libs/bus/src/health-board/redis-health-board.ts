@@ -1,6 +1,6 @@
 import type { HealthBoard, HealthReport } from '@berth/contracts';
 import type { Redis } from 'ioredis';
-import { BusKeys } from './bus-keys';
+import { BusKeys } from '../redis/bus-keys';
 
 export interface RedisHealthBoardOptions {
   /**

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { type BerthConfig, ConfigError } from '@berth/config';
+import { type BerthConfig, ConfigError, parseListenAddress } from '@berth/config';
 import { Redis, type RedisOptions } from 'ioredis';
 
 /** Where berth's Redis is and how its keys are named: read once from the config. */
@@ -25,13 +25,10 @@ export function redisSettingsFrom(config: BerthConfig): RedisSettings {
       { source: 'config', key: 'redis.addr', message: 'missing: services run apart (--service) talk over Redis; set redis.addr to HOST:PORT' },
     ]);
   }
-  const colon = addr.lastIndexOf(':');
-  const port = Number(addr.slice(colon + 1));
-  if (colon < 0 || !Number.isInteger(port) || port <= 0 || port > 65_535) {
-    throw new ConfigError([{ source: 'config', key: 'redis.addr', message: `${JSON.stringify(addr)} is not HOST:PORT` }]);
-  }
+  // The schema has checked its form (redis.schema.ts).
+  const { host, port } = parseListenAddress(addr, 'redis.addr');
   return {
-    host: addr.slice(0, colon).replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    host: host ?? '127.0.0.1',
     port,
     ...(config.redis?.password ? { password: config.redis.password } : {}),
     db: config.redis?.db ?? 0,

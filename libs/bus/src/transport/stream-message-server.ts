@@ -4,10 +4,9 @@ import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { parseListenAddress } from '@berth/config';
-import { OciError } from '@berth/oci';
+import { asOciError, OciError } from '@berth/oci';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { asOciError } from './as-oci-error';
-import { decodeMessage, HAS_BODY_HEADER, MESSAGE_HEADER, MESSAGE_PATH } from './stream-message.http';
+import { decodeMessage, HAS_BODY_HEADER, MESSAGE_HEADER, MESSAGE_PATH } from './stream-message-client';
 
 export interface StreamMessageServerOptions {
   /**

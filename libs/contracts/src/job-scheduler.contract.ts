@@ -2,7 +2,7 @@
  * Maintenance work that runs every `intervalMs`, once per cluster (DESIGN.md rule 8): upload
  * purging, garbage collection… The app says what runs and how often; the composition root
  * provides the {@link JobScheduler} that decides where: a timer in the all-in-one process,
- * a BullMQ job scheduler on Redis when services run apart.
+ * a BullMQ job scheduler on Redis when services run apart (both in libs/bus).
  */
 export interface RepeatableJob {
   /** Unique in the cluster; names the job's queue and scheduler. */
@@ -21,8 +21,8 @@ export interface ScheduledJob {
 export interface JobScheduler {
   /**
    * Runs `job` every interval, once in the cluster whichever of its processes schedule it.
-   * The first run comes after {@link firstRunDelayMs}, so a restart neither purges at once
-   * nor moves an existing schedule.
+   * The first run comes after a random part of the first interval (at most an hour), so a
+   * restart neither purges at once nor moves an existing schedule.
    */
   schedule(job: RepeatableJob): Promise<ScheduledJob>;
   /** Drops the schedule of `name` and its pending run, for a job the configuration turned off. */
@@ -30,14 +30,3 @@ export interface JobScheduler {
 }
 
 export const JOB_SCHEDULER = Symbol('JOB_SCHEDULER');
-
-const HOUR_MS = 3_600_000;
-
-/**
- * A random part of the first interval, at most an hour: the reference starts its upload purger
- * after a random 0–59 minutes (registry/handlers/app.go), so that registries restarted together
- * do not all walk the storage at once. Capped by the interval, so a short one (tests) runs soon.
- */
-export function firstRunDelayMs(intervalMs: number): number {
-  return Math.floor(Math.random() * Math.min(intervalMs, HOUR_MS));
-}

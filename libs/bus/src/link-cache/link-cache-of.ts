@@ -2,9 +2,9 @@ import { Logger } from '@nestjs/common';
 import type { BerthConfig } from '@berth/config';
 import { type LinkCache, NO_LINK_CACHE } from '@berth/contracts';
 import type { Redis } from 'ioredis';
+import { openRedis, redisSettingsFrom } from '../redis/redis-connection';
 import { InProcessLinkCache } from './in-process-link-cache';
 import { RedisLinkCache } from './redis-link-cache';
-import { openRedis, redisSettingsFrom } from './redis-settings';
 
 /** The reference's default size of its in-memory blob descriptor cache. */
 const DEFAULT_ENTRIES = 10_000;

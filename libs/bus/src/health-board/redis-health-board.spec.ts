@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { HealthReport } from '@berth/contracts';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openRedis } from '../redis/redis-connection';
 import { RedisHealthBoard } from './redis-health-board';
-import { openRedis } from './redis-settings';
 
 const [host, port] = (process.env.BERTH_TEST_REDIS_ADDR ?? '127.0.0.1:6379').split(':') as [string, string];
 

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { firstRunDelayMs, type JobScheduler, type RepeatableJob, type ScheduledJob } from './repeatable-job';
+import type { JobScheduler, RepeatableJob, ScheduledJob } from '@berth/contracts';
+import { firstRunDelayMs } from './first-run-delay';
 
 /** The all-in-one mode's scheduler: one process is the whole cluster, so a timer is enough. */
 export class InProcessJobScheduler implements JobScheduler {

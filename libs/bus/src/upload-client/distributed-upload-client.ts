@@ -1,17 +1,11 @@
 import { Agent } from 'node:http';
 import { Logger } from '@nestjs/common';
-import { type MessageClient, type UploadMessages, UploadPattern } from '@berth/contracts';
+import { type MessageClient, STREAMED_UPLOAD_PATTERNS, UPLOAD_SERVICE, type UploadMessages, UploadPattern } from '@berth/contracts';
 import { OciError } from '@berth/oci';
 import type { Redis } from 'ioredis';
-import { BusKeys } from './bus-keys';
-import type { ServiceDirectory, ServiceInstance } from './service-directory';
-import { InstanceUnreachableError, postStreamMessage } from './stream-message.http';
-
-/** The service name upload instances announce themselves under. */
-export const UPLOAD_SERVICE = 'upload';
-
-/** The messages whose requests carry blob bytes: they go over HTTP, never through Redis. */
-export const STREAMED_UPLOAD_PATTERNS: readonly string[] = [UploadPattern.Append, UploadPattern.Finish];
+import { BusKeys } from '../redis/bus-keys';
+import type { ServiceDirectory, ServiceInstance } from '../transport/service-directory';
+import { InstanceUnreachableError, postStreamMessage } from '../transport/stream-message-client';
 
 export interface DistributedUploadClientOptions {
   /** How long a call may wait for an upload instance to appear (`berth.bus.requesttimeout`). */

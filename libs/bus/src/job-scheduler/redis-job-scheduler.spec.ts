@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { ScheduledJob } from '@berth/contracts';
 import { Queue } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BusKeys } from './bus-keys';
-import { openRedis, type RedisSettings } from './redis-settings';
-import type { ScheduledJob } from './repeatable-job';
-import { RedisJobScheduler } from './repeatable-job.redis';
+import { BusKeys } from '../redis/bus-keys';
+import { openRedis, type RedisSettings } from '../redis/redis-connection';
+import { RedisJobScheduler } from './redis-job-scheduler';
 
 const [host, port] = (process.env.BERTH_TEST_REDIS_ADDR ?? '127.0.0.1:6379').split(':') as [string, string];
 
