@@ -11,7 +11,8 @@ const noApps = (except) => ({
       group: appNames.filter((name) => name !== except).map((name) => `@berth/${name}`),
       message: 'Apps never import each other; move what they share into libs/.',
     },
-    { group: ['**/apps/**', '../../*/src/**'], message: 'Import packages by name (@berth/...), never by path.' },
+    // Import specifiers, not a path on disk (test/check-standalone.sh).
+    { group: ['**/apps/**', '../../*/src/**'], message: 'Import packages by name (@berth/...), never by path.' }, // not a path
   ],
 });
 
