@@ -1,5 +1,6 @@
-// Lint carries the architecture: promises are awaited, switches are exhaustive, and the
-// import rules keep apps apart (DESIGN.md rule 6).
+// Lint carries the architecture: promises are awaited, switches are exhaustive, the
+// import rules keep apps apart (DESIGN.md rule 6), and only the config and the cli read the
+// environment (DESIGN.md rule 5).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -10,9 +11,18 @@ const noApps = (except) => ({
       group: appNames.filter((name) => name !== except).map((name) => `@berth/${name}`),
       message: 'Apps never import each other; move what they share into libs/.',
     },
-    { group: ['**/apps/**', '../../*/src/**'], message: 'Import packages by name (@berth/...), never by path.' },
+    // Import specifiers, not a path on disk (test/check-standalone.sh).
+    { group: ['**/apps/**', '../../*/src/**'], message: 'Import packages by name (@berth/...), never by path.' }, // not a path
   ],
 });
+
+/** An app speaks the contracts; which transport carries them is the composition root's (cli) choice. */
+const noBus = {
+  group: ['@berth/bus'],
+  message: 'Apps depend on the interfaces in @berth/contracts; the bus is composed in cli (app specs may use it).',
+};
+
+const envMessage = 'process.env is read only in libs/config and cli: take the value from BerthConfig (or the cli) instead.';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.state/**', 'eslint.config.mjs', 'vitest.config.mts'] },
@@ -35,6 +45,10 @@ export default tseslint.config(
   },
   ...appNames.map((name) => ({
     files: [`apps/${name}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: [...noApps(name).patterns, noBus] }] },
+  })),
+  ...appNames.map((name) => ({
+    files: [`apps/${name}/**/*.spec.ts`],
     rules: { 'no-restricted-imports': ['error', noApps(name)] },
   })),
   {
@@ -58,6 +72,21 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { patterns: [{ group: ['@berth/*', '!@berth/testing'], message: 'Driver tests import only @berth/testing.' }] },
+      ],
+    },
+  },
+  {
+    // The configuration is read once, by libs/config (REGISTRY_* overrides) and the cli (the
+    // process's own settings); everything else is handed the parsed config. Tests set up their
+    // own backends from the environment.
+    files: ['**/*.ts'],
+    ignores: ['libs/config/**', 'cli/**', '**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**', 'libs/testing/**'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: envMessage }],
+      // `import { env } from 'node:process'`, which the rule above does not see.
+      'no-restricted-syntax': [
+        'error',
+        { selector: "ImportDeclaration[source.value=/^(node:)?process$/] > ImportSpecifier[imported.name='env']", message: envMessage },
       ],
     },
   },

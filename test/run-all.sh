@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh checkout: installs and starts what the tests need,
-# builds, type-checks, lints, runs every test, and ends with `N passed, N failed`.
+# checks that no file names a path outside the repository, builds, type-checks, lints, runs
+# every test, and ends with `N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 summary_file=${BERTH_SUMMARY_FILE:-.state/test-summary.txt}
@@ -16,6 +17,7 @@ BERTH_TEST_REDIS_ADDR=$(bash test/backends/redis.sh start | sed 's|^redis://||')
 export BERTH_TEST_REDIS_ADDR
 
 checks_failed=0
+bash test/check-standalone.sh || checks_failed=$((checks_failed + 1))
 pnpm build || checks_failed=$((checks_failed + 1))
 pnpm typecheck || checks_failed=$((checks_failed + 1))
 pnpm lint || checks_failed=$((checks_failed + 1))

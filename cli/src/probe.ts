@@ -1,7 +1,8 @@
 import { request } from 'node:http';
 import { hostname } from 'node:os';
-import { openRedis, redisSettingsFrom, ServiceDirectory, UPLOAD_SERVICE, withTimeout } from '@berth/bus';
+import { openRedis, redisSettingsFrom, ServiceDirectory, withTimeout } from '@berth/bus';
 import { type BerthConfig, parseListenAddress } from '@berth/config';
+import { UPLOAD_SERVICE } from '@berth/contracts';
 import type { ServiceName } from './serve-service';
 
 /** A probe's verdict that the service is not serving here: exit 1, one line, no stack. */

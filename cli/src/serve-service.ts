@@ -4,7 +4,6 @@ import { type BeforeApplicationShutdown, type DynamicModule, type INestApplicati
 import { NestFactory } from '@nestjs/core';
 import {
   DistributedUploadClient,
-  JOB_SCHEDULER,
   linkCacheOf,
   NestMessageClient,
   openRedis,
@@ -16,11 +15,9 @@ import {
   type RedisSettings,
   ServiceDirectory,
   StreamMessageServer,
-  STREAMED_UPLOAD_PATTERNS,
-  UPLOAD_SERVICE,
 } from '@berth/bus';
 import type { BerthConfig } from '@berth/config';
-import { HEALTH_BOARD, LINK_CACHE, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
+import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, MANIFEST_CLIENT, STREAMED_UPLOAD_PATTERNS, UPLOAD_CLIENT, UPLOAD_SERVICE } from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';

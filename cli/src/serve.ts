@@ -1,8 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { InProcessBus, InProcessClient, InProcessHealthBoard, InProcessJobScheduler, InProcessServer, JOB_SCHEDULER, linkCacheOf, NestMessageClient } from '@berth/bus';
+import { InProcessBus, InProcessClient, InProcessHealthBoard, InProcessJobScheduler, InProcessServer, linkCacheOf, NestMessageClient } from '@berth/bus';
 import { type BerthConfig, ConfigError, storageDriverOf } from '@berth/config';
-import { HEALTH_BOARD, LINK_CACHE, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
+import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';

@@ -3,12 +3,12 @@ import { mkdir, readdir, rename, symlink, unlink, writeFile } from 'node:fs/prom
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createTempDir, filesystemRegistryConfig, freePort, repoRoot, startBerth, type TempDir } from '@berth/testing';
+import { createTempDir, filesystemRegistryConfig, fixturePath, freePort, repoRoot, startBerth, type TempDir } from '@berth/testing';
 import { load } from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
-const seedConfig = join(repoRoot, '..', 'shared', 'fixtures', 'seed-config.yml');
+const seedConfig = fixturePath('seed-config.yml');
 
 /** Runs the built `berth` command; resolves with its exit code and output, whatever the code. */
 async function berth(args: string[], env: NodeJS.ProcessEnv = {}) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real backends the tests and the benchmark run against (Debian packages; see
-# /work/shared/TESTBED.md). Idempotent and quick when everything is present, so test/run-all.sh
+# Installs the real backends the tests and the benchmark run against (Debian packages, each
+# with what it is for below). Idempotent and quick when everything is present, so test/run-all.sh
 # can call it on every run: apt is only touched when dpkg says a package is missing.
 set -euo pipefail
 

@@ -12,7 +12,7 @@
 # BERTH_SWIFT_TOKEN_LIFE sets tempauth's token lifetime in seconds (default one day).
 #
 # A proxy already answering on the port with a working auth is reused, so start is
-# idempotent. Facts behind the choices: /work/shared/TESTBED.md, "OpenStack Swift".
+# idempotent. The reason for each choice is in the comment beside it.
 set -euo pipefail
 
 action=${1:?usage: swift.sh start|stop|stop-proxy|env}

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -8,8 +7,8 @@ import {
   freePort,
   ociBlobPath,
   type OciImage,
+  readFixture,
   type ReferenceRegistry,
-  repoRoot,
   skopeoCopy,
   skopeoRef,
   startBerth,
@@ -22,7 +21,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IdentityEndpoint, startIdentityEndpoint } from '@berth/testing';
 import { dropContainer, listContainer, type SwiftBackend, swiftBackend } from '@berth/testing';
 
-const fixtures = join(repoRoot, '..', 'shared', 'fixtures');
 const MiB = 1024 * 1024;
 /** The smallest segment the reference accepts: keeps a layer "larger than two segments" small. */
 const CHUNKSIZE = 1 * MiB;
@@ -55,7 +53,7 @@ describe('the seed configuration on a real Swift, with the reference registry on
     await dropContainer(backend, container);
     identity = await startIdentityEndpoint({ swiftAuthUrl: backend.authurl });
     work = await createTempDir('berth-swift-seed-');
-    const seed = load(readFileSync(join(fixtures, 'seed-config.yml'), 'utf8')) as {
+    const seed = load(readFixture('seed-config.yml')) as {
       storage: { swift: Record<string, unknown> };
       http: Record<string, unknown>;
     };
@@ -96,7 +94,7 @@ describe('the seed configuration on a real Swift, with the reference registry on
   it('pushes busybox:latest through berth and leaves the seed listing\'s shape in the container', async () => {
     await skopeoCopy(skopeoRef.oci(join(work.path, 'image'), 'latest'), skopeoRef.registry(berth.url, 'busybox', 'latest'), { preserveDigests: true });
     const names = await listContainer(backend, container);
-    const seedNames = readFileSync(join(fixtures, 'seed-swift-listing.txt'), 'utf8').split('\n').filter(Boolean);
+    const seedNames = readFixture('seed-swift-listing.txt').split('\n').filter(Boolean);
     expect([...new Set(names.map(shape))].sort()).toEqual([...new Set(seedNames.map(shape))].sort());
     // Config, two layers and the manifest; the layer of 2.5 MiB in three segments, the others in one each.
     expect(names.filter((name) => name.endsWith('/data'))).toHaveLength(4);

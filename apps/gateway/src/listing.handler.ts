@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { MANIFEST_CLIENT, type ManifestMessages, ManifestPattern, type MessageClient } from '@berth/contracts';
-import { OciError, parseDigest } from '@berth/oci';
+import { parseDigest } from '@berth/oci';
 import { type HttpResponse, sendJson } from './http-answers';
+import { pageOf } from './pagination';
 
 /** Tag lists, the catalog and referrers: the read-only listings, paginated with `n`/`last` and `Link`. */
 @Injectable()
@@ -43,23 +44,6 @@ export class ListingHandler {
     if (found.filtersApplied.length > 0) res.setHeader('OCI-Filters-Applied', found.filtersApplied.join(','));
     sendJson(res, found.index, 'application/vnd.oci.image.index.v1+json');
   }
-}
-
-/** `n` (at most `max`; the spec lets a registry return fewer) and `last` from the query. */
-function pageOf(query: URLSearchParams, max: number): { n?: number; last?: string } {
-  const n = query.get('n');
-  const last = query.get('last');
-  const page: { n?: number; last?: string } = {};
-  if (n !== null) {
-    if (!/^\d+$/.test(n)) {
-      throw new OciError('PAGINATION_NUMBER_INVALID', `n=${JSON.stringify(n)} is not a non-negative integer`);
-    }
-    page.n = Math.min(Number(n), max);
-  } else {
-    page.n = max;
-  }
-  if (last) page.last = last;
-  return page;
 }
 
 function linkNext(res: HttpResponse, path: string, n: number | undefined, last: string): void {

@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MANIFEST_CLIENT, type ManifestMessages, ManifestPattern, type MessageClient } from '@berth/contracts';
-import { MANIFEST_SIZE_LIMIT, manifestTooLarge, OciError, parseReference } from '@berth/oci';
+import { OciError, parseReference } from '@berth/oci';
+import { acceptsMediaType } from './accept-header';
 import { type HttpRequest, type HttpResponse, sendEmpty } from './http-answers';
+import { readManifestBody } from './manifest-body';
 
 @Injectable()
 export class ManifestHandler {
@@ -12,7 +14,7 @@ export class ManifestHandler {
     parseReference(reference);
     const head = req.method === 'HEAD';
     const found = await this.manifests.send(ManifestPattern.Get, { repository, reference, withContent: !head });
-    if (!accepts(req.headers.accept, found.mediaType)) {
+    if (!acceptsMediaType(req.headers.accept, found.mediaType)) {
       throw new OciError(
         'MANIFEST_UNKNOWN',
         `the manifest is ${found.mediaType}, which the request's Accept header does not allow`,
@@ -28,7 +30,7 @@ export class ManifestHandler {
 
   async put(req: HttpRequest, res: HttpResponse, repository: string, reference: string): Promise<void> {
     parseReference(reference);
-    const content = await readManifestBody(req);
+    const content = await readManifestBody(req, req.headers['content-length']);
     const stored = await this.manifests.send(ManifestPattern.Put, {
       repository,
       reference,
@@ -46,36 +48,4 @@ export class ManifestHandler {
     await this.manifests.send(ManifestPattern.Delete, { repository, reference });
     sendEmpty(res, 202);
   }
-}
-
-/**
- * An `Accept` header allows a media type when it is absent, names it, or names a wildcard.
- * (Old Docker clients that accept only schema 1 get MANIFEST_UNKNOWN, as the reference answers
- * clients that cannot take an OCI manifest.)
- */
-function accepts(header: string | undefined, mediaType: string): boolean {
-  if (header === undefined || header.trim() === '') return true;
-  const accepted = header.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase());
-  return accepted.some((type) => type === '*/*' || type === mediaType || type === 'application/*');
-}
-
-/**
- * Bodies refused for their size are still read to the end up to this many bytes: a client
- * still sending when the 413 arrives may see a broken pipe instead of the answer. A body
- * declared larger is refused at once, unread.
- */
-const REFUSED_BODY_READ_LIMIT = 4 * MANIFEST_SIZE_LIMIT;
-
-/** The body, up to the size limit; a larger one is refused (413), nothing of it kept. */
-async function readManifestBody(req: HttpRequest): Promise<Buffer> {
-  if (Number(req.headers['content-length'] ?? 0) > REFUSED_BODY_READ_LIMIT) throw manifestTooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > REFUSED_BODY_READ_LIMIT) throw manifestTooLarge();
-    if (size <= MANIFEST_SIZE_LIMIT) chunks.push(chunk);
-  }
-  if (size > MANIFEST_SIZE_LIMIT) throw manifestTooLarge();
-  return Buffer.concat(chunks);
 }

@@ -1,7 +1,6 @@
 import { All, Controller, Inject, Logger, Req, Res } from '@nestjs/common';
-import { asOciError } from '@berth/bus';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
-import { OciError, parseRepositoryName } from '@berth/oci';
+import { asOciError, OciError, parseRepositoryName } from '@berth/oci';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BlobHandler } from './blob.handler';
 import { type HttpRequest, type HttpResponse, requestTarget, sendGoNotFound, sendJson, sendOciError, setApiVersion } from './http-answers';

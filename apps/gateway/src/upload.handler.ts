@@ -8,7 +8,8 @@ import {
 } from '@berth/contracts';
 import { OciError, parseDigest } from '@berth/oci';
 import { type HttpRequest, type HttpResponse, sendEmpty } from './http-answers';
-import { type ByteRange, parseChunkRange, uploadRangeHeader } from './http-ranges';
+import { parseChunkRange, uploadRangeHeader } from './http-ranges';
+import { chunkOf, uploadStateOf } from './upload-request';
 
 /**
  * Blob upload sessions (distribution-spec "Pushing blobs"). The gateway checks the HTTP
@@ -34,7 +35,7 @@ export class UploadHandler {
         id: started.id,
         state: started.state,
         digest: parseDigest(digest),
-        ...bodyOf(req),
+        ...chunkOf(req),
       });
       return created(res, repository, finished.digest);
     }
@@ -44,11 +45,11 @@ export class UploadHandler {
   /** `PATCH`: one chunk (with `Content-Range`) or the whole stream (without). */
   async append(req: HttpRequest, res: HttpResponse, repository: string, id: string, query: URLSearchParams): Promise<void> {
     const range = parseChunkRange(req.headers['content-range']);
-    const body = bodyOf(req, range);
+    const body = chunkOf(req, range);
     const progressed = await this.uploads.send(UploadPattern.Append, {
       repository,
       id,
-      state: stateOf(query),
+      state: uploadStateOf(query),
       body: req,
       ...body,
     });
@@ -62,49 +63,22 @@ export class UploadHandler {
     const finished = await this.uploads.send(UploadPattern.Finish, {
       repository,
       id,
-      state: stateOf(query),
+      state: uploadStateOf(query),
       digest: parseDigest(digest),
-      ...bodyOf(req, parseChunkRange(req.headers['content-range'])),
+      ...chunkOf(req, parseChunkRange(req.headers['content-range'])),
     });
     created(res, repository, finished.digest);
   }
 
   async status(res: HttpResponse, repository: string, id: string, query: URLSearchParams): Promise<void> {
-    const current = await this.uploads.send(UploadPattern.Status, { repository, id, state: stateOf(query) });
+    const current = await this.uploads.send(UploadPattern.Status, { repository, id, state: uploadStateOf(query) });
     progress(res, 204, repository, current);
   }
 
   async cancel(res: HttpResponse, repository: string, id: string, query: URLSearchParams): Promise<void> {
-    await this.uploads.send(UploadPattern.Cancel, { repository, id, state: stateOf(query) });
+    await this.uploads.send(UploadPattern.Cancel, { repository, id, state: uploadStateOf(query) });
     sendEmpty(res, 204);
   }
-}
-
-function stateOf(query: URLSearchParams): string {
-  const state = query.get('_state');
-  if (state === null) throw new OciError('BLOB_UPLOAD_INVALID', 'the upload URL lacks its _state parameter');
-  return state;
-}
-
-/**
- * The request body as a chunk: its stream, its declared length and range, checked against
- * each other. No body at all (no length, not chunked) gives nothing.
- */
-function bodyOf(req: HttpRequest, range?: ByteRange): { body?: HttpRequest; length?: number; range?: ByteRange } {
-  const declared = req.headers['content-length'];
-  const length = declared === undefined ? undefined : Number(declared);
-  if (length !== undefined && !Number.isSafeInteger(length)) {
-    throw new OciError('SIZE_INVALID', `Content-Length "${declared}" is not a byte count`);
-  }
-  if (range && length !== undefined && length !== range.end - range.start + 1) {
-    throw new OciError('SIZE_INVALID', `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`);
-  }
-  const hasBody = (length ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  return {
-    ...(hasBody ? { body: req } : {}),
-    ...(length !== undefined ? { length } : {}),
-    ...(range ? { range } : {}),
-  };
 }
 
 function progress(res: HttpResponse, status: number, repository: string, upload: UploadProgress): void {

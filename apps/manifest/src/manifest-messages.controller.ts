@@ -1,7 +1,7 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { RpcErrorFilter } from '@berth/bus';
 import { type ManifestMessages, ManifestPattern } from '@berth/contracts';
+import { RpcErrorFilter } from '@berth/oci';
 import { CatalogService } from './catalog.service';
 import { ManifestStore } from './manifest-store.service';
 import { ReferrersService } from './referrers.service';

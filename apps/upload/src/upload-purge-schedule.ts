@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { JOB_SCHEDULER, type JobScheduler, type ScheduledJob } from '@berth/bus';
+import { JOB_SCHEDULER, type JobScheduler, type ScheduledJob } from '@berth/contracts';
 import { UploadPurger } from './upload-purger';
 
 /** The cluster-wide job's name; also its queue's and scheduler's. WARNING: a wire name. */

@@ -198,13 +198,14 @@ export class UploadSessionService {
   }
 }
 
-/** Why a chunk cannot continue data of `offset` bytes, or undefined when it can. */
-function chunkRefusal(offset: number, { range, length }: Chunk): OciError | undefined {
+/**
+ * Why a chunk cannot continue data of `offset` bytes, or undefined when it can. That its
+ * Content-Length agrees with its Content-Range is the gateway's check (the request alone
+ * decides it); what needs the session is checked here.
+ */
+function chunkRefusal(offset: number, { range }: Chunk): OciError | undefined {
   if (range && range.start !== offset) {
     return new OciError('RANGE_INVALID', `the chunk starts at ${range.start}, the upload holds ${offset} bytes`);
-  }
-  if (range && length !== undefined && length !== range.end - range.start + 1) {
-    return new OciError('SIZE_INVALID', `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`);
   }
   return undefined;
 }

@@ -1,26 +1,22 @@
-export { InProcessBus, InProcessClient, InProcessServer } from './in-process.transport';
-export { NestMessageClient } from './nest-message-client';
-export { RpcErrorFilter } from './rpc-error.filter';
-export { asOciError } from './as-oci-error';
-export { InProcessHealthBoard } from './in-process-health-board';
-export { BusKeys } from './bus-keys';
-export { withTimeout } from './with-timeout';
-export { disconnectNow, openRedis, redisSettingsFrom, type RedisRole, type RedisSettings } from './redis-settings';
-export { RedisQueueServer, RedisQueueContext, type RedisQueueServerOptions } from './redis-queue.server';
-export { RedisQueueClient, type RedisQueueClientOptions } from './redis-queue.client';
-export { ServiceDirectory, type ServiceInstance } from './service-directory';
-export { StreamMessageServer, type StreamMessageServerOptions } from './stream-message.server';
-export { InstanceUnreachableError, postStreamMessage, type StreamMessage } from './stream-message.http';
-export {
-  DistributedUploadClient,
-  STREAMED_UPLOAD_PATTERNS,
-  UPLOAD_SERVICE,
-  type DistributedUploadClientOptions,
-} from './distributed-upload.client';
-export { RedisHealthBoard, type RedisHealthBoardOptions } from './redis-health-board';
-export { firstRunDelayMs, JOB_SCHEDULER, type JobScheduler, type RepeatableJob, type ScheduledJob } from './repeatable-job';
-export { InProcessJobScheduler } from './repeatable-job.in-process';
-export { RedisJobScheduler } from './repeatable-job.redis';
-export { InProcessLinkCache } from './in-process-link-cache';
-export { RedisLinkCache, type RedisLinkCacheOptions } from './redis-link-cache';
-export { linkCacheOf } from './link-cache-of';
+// Transports: how services call each other (in process, Redis queues, HTTP streams for blob bytes).
+export { InProcessBus, InProcessClient, InProcessServer } from './transport/in-process-transport';
+export { NestMessageClient } from './transport/nest-message-client';
+export { RedisQueueClient, type RedisQueueClientOptions } from './transport/redis-queue-client';
+export { RedisQueueContext, RedisQueueServer, type RedisQueueServerOptions } from './transport/redis-queue-server';
+export { InstanceUnreachableError, postStreamMessage, type StreamMessage } from './transport/stream-message-client';
+export { StreamMessageServer, type StreamMessageServerOptions } from './transport/stream-message-server';
+export { ServiceDirectory, type ServiceInstance } from './transport/service-directory';
+// Redis: connections and the names of every key.
+export { BusKeys } from './redis/bus-keys';
+export { disconnectNow, openRedis, redisSettingsFrom, type RedisRole, type RedisSettings } from './redis/redis-connection';
+export { withTimeout } from './redis/with-timeout';
+// The implementations of the contracts' JobScheduler, LinkCache and HealthBoard.
+export { InProcessJobScheduler } from './job-scheduler/in-process-job-scheduler';
+export { RedisJobScheduler } from './job-scheduler/redis-job-scheduler';
+export { InProcessLinkCache } from './link-cache/in-process-link-cache';
+export { RedisLinkCache, type RedisLinkCacheOptions } from './link-cache/redis-link-cache';
+export { linkCacheOf } from './link-cache/link-cache-of';
+export { InProcessHealthBoard } from './health-board/in-process-health-board';
+export { RedisHealthBoard, type RedisHealthBoardOptions } from './health-board/redis-health-board';
+// The gateway's upload client when services run apart.
+export { DistributedUploadClient, type DistributedUploadClientOptions } from './upload-client/distributed-upload-client';

@@ -67,6 +67,8 @@ const broken: [title: string, yaml: string, message: string][] = [
   ['a negative catalog.maxentries', `${valid}catalog: {maxentries: -1}\n`, 'config.yml: catalog.maxentries: must not be negative, got -1'],
   ['a count that is not a number', `${valid}catalog: {maxentries: lots}\n`, 'config.yml: catalog.maxentries: "lots" is not a whole number'],
   ['an unknown log level', `${valid}log: {level: verbose}\n`, 'config.yml: log.level: "verbose" is not one of: error, warn, info, debug'],
+  ['a redis address without a port', `${valid}redis: {addr: redis.internal}\n`, 'config.yml: redis.addr: "redis.internal" is not HOST:PORT (e.g. localhost:6379)'],
+  ['a redis port out of range', `${valid}redis: {addr: "[::1]:65536"}\n`, 'config.yml: redis.addr: "[::1]:65536" is not HOST:PORT (e.g. localhost:6379)'],
   [
     'two auth providers',
     `${valid}auth:\n  silly: {realm: r, service: s}\n  htpasswd: {realm: r, path: /p}\n`,

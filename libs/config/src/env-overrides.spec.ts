@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFixture } from '@berth/testing';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFromString, parseConfig } from './load-config';
 import { storageDriverOf } from './storage-driver-of';
 
-const seed = readFileSync('/work/shared/fixtures/seed-config.yml', 'utf8');
+const seed = readFixture('seed-config.yml');
 
 function messageOf(run: () => unknown): string {
   try {

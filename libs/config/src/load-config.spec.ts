@@ -1,12 +1,13 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fixturePath } from '@berth/testing';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './config-error';
 import { loadConfig, loadConfigFromString, parseConfig } from './load-config';
 import { storageDriverOf } from './storage-driver-of';
 
-const seedFile = '/work/shared/fixtures/seed-config.yml';
+const seedFile = fixturePath('seed-config.yml');
 const noEnv = {};
 
 describe('loadConfig', () => {

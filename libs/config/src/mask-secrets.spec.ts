@@ -1,10 +1,11 @@
+import { fixturePath } from '@berth/testing';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, loadConfigFromString } from './load-config';
 import { maskSecrets, redact } from './mask-secrets';
 import { printConfig } from './print-config';
 import { storageDriverOf } from './storage-driver-of';
 
-const seedFile = '/work/shared/fixtures/seed-config.yml';
+const seedFile = fixturePath('seed-config.yml');
 
 /** A file with a value under every secret key berth knows, and look-alikes that are not secrets. */
 const everySecret = [

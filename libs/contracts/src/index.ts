@@ -3,3 +3,4 @@ export * from './upload.contract';
 export * from './service-client';
 export * from './health.contract';
 export * from './link-cache.contract';
+export * from './job-scheduler.contract';

@@ -21,6 +21,15 @@ export const UploadPattern = {
   DeleteBlob: 'upload.blob.delete',
 } as const;
 
+/**
+ * The messages whose requests carry blob bytes (`body`): with services apart they travel over
+ * an upload instance's internal HTTP listener, and the Redis transport refuses them.
+ */
+export const STREAMED_UPLOAD_PATTERNS: readonly string[] = [UploadPattern.Append, UploadPattern.Finish];
+
+/** The name upload instances announce themselves under in the service directory (a wire name too). */
+export const UPLOAD_SERVICE = 'upload';
+
 /** Where a session stands: its id, the bytes received, and the signed state for the next call. */
 export interface UploadProgress {
   id: string;

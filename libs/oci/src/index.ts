@@ -6,6 +6,8 @@ export {
   type OciWireError,
   renderErrors,
 } from './errors/oci-error';
+export { asOciError } from './errors/as-oci-error';
+export { RpcErrorFilter } from './errors/rpc-error.filter';
 export {
   checkDigest,
   describeDigestProblem,

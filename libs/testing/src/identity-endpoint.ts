@@ -31,7 +31,7 @@ export interface IdentityEndpoint {
 }
 
 /**
- * A small Keystone stand-in for tests: Keystone dropped v2.0 years ago (TESTBED.md), and
+ * A small Keystone stand-in for tests: Keystone dropped v2.0 years ago, and
  * the seed configuration authenticates with v2.0. It answers `POST /v2.0/tokens` and
  * `POST /v3/auth/tokens` by asking the real Swift's tempauth for a token with the same
  * credentials (user `<project>:<username>`, key `<password>`) and hands that token out in

@@ -27,3 +27,4 @@ export {
 } from './identity-endpoint';
 export { dropContainer, listContainer, PrivateSwift, segmentOwners, type SwiftBackend, swiftBackend, swiftSession } from './swift-backend';
 export { PrivateRedis } from './private-redis';
+export { fixturePath, readFixture, type Fixture } from './fixtures';

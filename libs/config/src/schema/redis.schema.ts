@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { bool, duration, int, text } from './scalars';
+import { bool, dialAddress, duration, int, text } from './scalars';
 
 /** `redis` as Distribution 2.8 reads it (v3's `addrs`/`poolsize` are not accepted). */
 export const redisSection = z.strictObject({
-  addr: text.optional(),
+  // Checked here, so a mistake is said at start-up, by every mode (not only --service).
+  addr: dialAddress.optional(),
   password: text.optional(),
   db: int({ min: 0 }).default(0),
   dialtimeout: duration().optional(),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseGoDuration } from '../duration';
+import { splitHostPort } from '../listen-address';
 import { describeValue } from '../yaml-document';
 
 /**
@@ -102,19 +103,23 @@ export const httpUrl = scalar((value) => {
   return ok(value);
 });
 
-/**
- * A TCP listen address as Go's net.Listen takes it: `HOST:PORT`, `:PORT` (every interface),
- * `[IPv6]:PORT`. Only numeric ports: Go would also look up a service name (`:http`).
- */
+/** A TCP listen address as Go's net.Listen takes it: `HOST:PORT`, `:PORT` (every interface), `[IPv6]:PORT`. */
 export function isListenAddress(value: string): boolean {
-  const match = /^(\[[0-9A-Fa-f:.%\w]+\]|[^:[\]\s]*):(\d{1,5})$/.exec(value);
-  return match !== null && Number(match[2]) <= 65535;
+  return splitHostPort(value) !== undefined;
 }
 
 export const listenAddress = scalar((value) =>
   isListenAddress(value)
     ? ok(value)
     : fail(`${JSON.stringify(value)} is not a listen address (use HOST:PORT or :PORT, e.g. :5000)`),
+);
+
+/**
+ * An address to dial, as Go's net.Dial takes it: `HOST:PORT` (`:PORT` is this machine). Empty
+ * is accepted as unset, as the reference reads it.
+ */
+export const dialAddress = scalar((value) =>
+  value === '' || splitHostPort(value) !== undefined ? ok(value) : fail(`${JSON.stringify(value)} is not HOST:PORT (e.g. localhost:6379)`),
 );
 
 /** A list of the reference's regular expressions (Go RE2), checked to compile here too. */

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFixture } from '@berth/testing';
 import { describe, expect, it } from 'vitest';
 import { parseSegmentName, segmentName, SwiftLayout } from './swift.layout';
 
 const EMPTY_SHA1 = createHash('sha1').digest('hex');
-const seedListing = readFileSync(resolve(__dirname, '../../../../../../shared/fixtures/seed-swift-listing.txt'), 'utf8');
+const seedListing = readFixture('seed-swift-listing.txt');
 
 /** The bytes a segment folder name encodes: `h` is the hex of path + 32 random bytes + sha1(""). */
 function folderBytes(folder: string): Buffer {

@@ -1,0 +1,88 @@
+import { Logger } from '@nestjs/common';
+import { type BerthConfig, ConfigError, parseListenAddress } from '@berth/config';
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** Where berth's Redis is and how its keys are named: read once from the config. */
+export interface RedisSettings {
+  host: string;
+  port: number;
+  password?: string;
+  db: number;
+  tls: boolean;
+  connectTimeoutMs?: number;
+  /** `berth.bus.keyprefix`: the first part of every key, so clusters and test runs can share a db. */
+  keyPrefix: string;
+}
+
+/**
+ * The `redis` section (Distribution's keys) plus `berth.bus.keyprefix`. Services run apart
+ * cannot work without Redis, so a missing `redis.addr` is the operator's error, said here.
+ */
+export function redisSettingsFrom(config: BerthConfig): RedisSettings {
+  const addr = config.redis?.addr;
+  if (addr === undefined || addr === '') {
+    throw new ConfigError([
+      { source: 'config', key: 'redis.addr', message: 'missing: services run apart (--service) talk over Redis; set redis.addr to HOST:PORT' },
+    ]);
+  }
+  // The schema has checked its form (redis.schema.ts).
+  const { host, port } = parseListenAddress(addr, 'redis.addr');
+  return {
+    host: host ?? '127.0.0.1',
+    port,
+    ...(config.redis?.password ? { password: config.redis.password } : {}),
+    db: config.redis?.db ?? 0,
+    tls: config.redis?.tls.enabled === true,
+    ...(config.redis?.dialtimeout ? { connectTimeoutMs: config.redis.dialtimeout } : {}),
+    keyPrefix: config.berth.bus.keyprefix,
+  };
+}
+
+/**
+ * What a connection is for decides how it behaves while Redis is away:
+ * - `command`: fails its commands at once (the caller answers 503) instead of queueing them
+ *   until Redis returns, when nobody waits for the answer any more;
+ * - `blocking` (BLPOP) and `subscriber`: wait and carry on by themselves after a reconnect.
+ * All of them reconnect forever, backing off to 2 s.
+ */
+export type RedisRole = 'command' | 'blocking' | 'subscriber';
+
+export function openRedis(settings: RedisSettings, role: RedisRole, name: string): Redis {
+  const logger = new Logger('redis');
+  const options: RedisOptions = {
+    host: settings.host,
+    port: settings.port,
+    db: settings.db,
+    ...(settings.password !== undefined ? { password: settings.password } : {}),
+    ...(settings.tls ? { tls: {} } : {}),
+    ...(settings.connectTimeoutMs !== undefined ? { connectTimeout: settings.connectTimeoutMs } : {}),
+    connectionName: `${settings.keyPrefix}:${name}`,
+    maxRetriesPerRequest: role === 'command' ? 1 : null,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
+  };
+  const redis = new Redis(options);
+  // One line per outage, not one per reconnect attempt; ioredis would print every error otherwise.
+  let reported = false;
+  redis.on('error', (error: Error) => {
+    if (reported) return;
+    reported = true;
+    logger.warn(`${name}: ${error.message}; reconnecting`);
+  });
+  redis.on('ready', () => {
+    if (reported) logger.log(`${name}: connected again`);
+    reported = false;
+  });
+  return redis;
+}
+
+/**
+ * Closes `redis` at once and fails whatever still waits on it. ioredis's own `disconnect()`
+ * fails waiting commands only when a live socket closes: called while it is reconnecting
+ * (Redis away), it just stops trying, and a BLPOP queued meanwhile then never settles, which
+ * held a stopping upload or manifest instance up for ever.
+ */
+export function disconnectNow(redis: Redis): void {
+  const socketless = redis.status === 'reconnecting';
+  redis.disconnect();
+  if (socketless) (redis as unknown as { flushQueue(error: Error): void }).flushQueue(new Error('Connection is closed.'));
+}

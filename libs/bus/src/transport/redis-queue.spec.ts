@@ -1,0 +1,220 @@
+import { randomUUID } from 'node:crypto';
+import { Controller, type DynamicModule, type INestMicroservice, Module, UseFilters } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MessagePattern, Payload } from '@nestjs/microservices';
+import type { BerthConfig } from '@berth/config';
+import { UploadPattern } from '@berth/contracts';
+import { OciError, RpcErrorFilter } from '@berth/oci';
+import { StorageDriverError } from '@berth/storage-driver';
+import { PrivateRedis } from '@berth/testing';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BusKeys } from '../redis/bus-keys';
+import { redisSettingsFrom, type RedisSettings } from '../redis/redis-connection';
+import { NestMessageClient } from './nest-message-client';
+import { RedisQueueClient } from './redis-queue-client';
+import { RedisQueueServer } from './redis-queue-server';
+
+/** The Redis every test run has (test/backends/redis.sh); each test takes keys of its own. */
+const REDIS_ADDR = process.env.BERTH_TEST_REDIS_ADDR ?? '127.0.0.1:6379';
+
+function settings(addr = REDIS_ADDR): RedisSettings {
+  const config = { redis: { addr, db: 0, tls: { enabled: false } }, berth: { bus: { keyprefix: `test-${randomUUID()}` } } };
+  return redisSettingsFrom(config as unknown as BerthConfig);
+}
+
+interface TestMessages {
+  'test.echo': { request: { id: string; delayMs?: number }; reply: { id: string; replica: string } };
+  'test.fail': { request: { kind: 'oci' | 'bug' | 'storage' }; reply: never };
+  [UploadPattern.Append]: { request: { id: string }; reply: { id: string } };
+}
+
+/** Which replica ran which request: the count that proves "exactly once". */
+const runs = new Map<string, string[]>();
+
+function replicaModule(replica: string): DynamicModule {
+  @Controller()
+  @UseFilters(RpcErrorFilter)
+  class TestController {
+    /**
+     * As the upload service declares it: the Redis transport must leave it to the stream
+     * transport. Declared first, so a BLPOP that included its list would pop it first.
+     */
+    @MessagePattern(UploadPattern.Append)
+    append(@Payload() request: { id: string }): { id: string } {
+      runs.set(request.id, [...(runs.get(request.id) ?? []), replica]);
+      return { id: request.id };
+    }
+
+    @MessagePattern('test.echo')
+    async echo(@Payload() request: { id: string; delayMs?: number }): Promise<{ id: string; replica: string }> {
+      runs.set(request.id, [...(runs.get(request.id) ?? []), replica]);
+      await sleep(request.delayMs ?? 0);
+      return { id: request.id, replica };
+    }
+
+    @MessagePattern('test.fail')
+    fail(@Payload() request: { kind: string }): never {
+      if (request.kind === 'oci') throw new OciError('MANIFEST_UNKNOWN', { tag: 'latest' });
+      if (request.kind === 'storage') throw new StorageDriverError('connection refused', 'swift');
+      throw new TypeError('a bug');
+    }
+  }
+  @Module({ controllers: [TestController] })
+  class ReplicaModule {}
+  return { module: ReplicaModule };
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  runs.clear();
+});
+
+async function startReplica(redis: RedisSettings, replica: string, concurrency?: number): Promise<INestMicroservice> {
+  const app = await NestFactory.createMicroservice(replicaModule(replica), {
+    strategy: new RedisQueueServer(redis, { concurrency, instanceId: replica }),
+    logger: false,
+  });
+  await app.listen();
+  cleanups.push(() => app.close());
+  return app;
+}
+
+function client(redis: RedisSettings, timeoutMs: number): NestMessageClient<TestMessages> {
+  const proxy = new RedisQueueClient(redis, { timeoutMs });
+  cleanups.push(() => proxy.close());
+  return new NestMessageClient<TestMessages>(proxy);
+}
+
+async function keysOf(redis: RedisSettings): Promise<string[]> {
+  return withConnection(redis, (connection) => connection.keys(`${redis.keyPrefix}:*`));
+}
+
+async function withConnection<T>(redis: RedisSettings, use: (connection: Redis) => Promise<T>): Promise<T> {
+  const connection = new Redis({ host: redis.host, port: redis.port, db: redis.db });
+  try {
+    return await use(connection);
+  } finally {
+    connection.disconnect();
+  }
+}
+
+describe('Redis queue transport', () => {
+  it('with two replicas, each request is handled by exactly one of them', async () => {
+    const redis = settings();
+    await startReplica(redis, 'a', 2);
+    await startReplica(redis, 'b', 2);
+    const calls = client(redis, 10_000);
+    const ids = Array.from({ length: 40 }, () => randomUUID());
+    const replies = await Promise.all(ids.map((id) => calls.send('test.echo', { id, delayMs: 20 })));
+    expect(replies.map((reply) => reply.id)).toEqual(ids);
+    for (const id of ids) expect(runs.get(id)).toHaveLength(1);
+    expect([...runs.values()].flat()).toHaveLength(ids.length);
+    // Two requests at a time each: neither replica could have taken them all.
+    const byReplica = new Set(replies.map((reply) => reply.replica));
+    expect(byReplica).toEqual(new Set(['a', 'b']));
+  });
+
+  it('a request nobody serves times out as UNAVAILABLE (503), and its queue empties itself', async () => {
+    const redis = settings();
+    const calls = client(redis, 300);
+    const started = Date.now();
+    const error = await calls.send('test.echo', { id: 'lonely' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OciError);
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+    expect(Date.now() - started).toBeLessThan(2_000);
+    await sleep(200);
+    expect(await keysOf(redis)).toEqual([]);
+  });
+
+  it('a request sent while no replica runs is answered once one starts', async () => {
+    const redis = settings();
+    const calls = client(redis, 10_000);
+    const reply = calls.send('test.echo', { id: 'early' });
+    await sleep(500);
+    expect(runs.size).toBe(0);
+    await startReplica(redis, 'late');
+    await expect(reply).resolves.toEqual({ id: 'early', replica: 'late' });
+  });
+
+  it('a request whose caller stopped waiting is dropped unanswered by a replica that starts later', async () => {
+    const redis = settings();
+    const calls = client(redis, 5_000);
+    const stale = new NestMessageClient<TestMessages>(
+      (() => {
+        const proxy = new RedisQueueClient(redis, { timeoutMs: 200 });
+        cleanups.push(() => proxy.close());
+        return proxy;
+      })(),
+    );
+    await expect(stale.send('test.echo', { id: 'stale' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    // Queued after the stale one: once the replica answers this, it has seen the stale one too.
+    const fresh = calls.send('test.echo', { id: 'fresh' });
+    await sleep(100);
+    await startReplica(redis, 'late');
+    await expect(fresh).resolves.toMatchObject({ id: 'fresh' });
+    expect(runs.has('stale')).toBe(false);
+  });
+
+  it('errors travel as OciErrors: their code, detail and status; backend failures 503, bugs UNKNOWN', async () => {
+    const redis = settings();
+    await startReplica(redis, 'a');
+    const calls = client(redis, 10_000);
+    const oci = await calls.send('test.fail', { kind: 'oci' }).catch((caught: unknown) => caught);
+    expect(oci).toBeInstanceOf(OciError);
+    expect(oci).toMatchObject({ code: 'MANIFEST_UNKNOWN', detail: { tag: 'latest' }, status: 404 });
+    await expect(calls.send('test.fail', { kind: 'storage' })).rejects.toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+    await expect(calls.send('test.fail', { kind: 'bug' })).rejects.toMatchObject({ code: 'UNKNOWN', status: 500 });
+  });
+
+  it('refuses to send a message that carries blob bytes: nothing of it reaches Redis', async () => {
+    const redis = settings();
+    const calls = client(redis, 5_000);
+    const started = Date.now();
+    const error = await calls.send(UploadPattern.Append, { id: 'bytes' }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'UNKNOWN', status: 500 });
+    expect((error as OciError).message).toMatch(/upload\.append carries blob bytes: it is sent over HTTP, never through Redis/);
+    // At once, not after the timeout of a request that was queued.
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await keysOf(redis)).toEqual([]);
+  });
+
+  it('does not serve a message that carries blob bytes, even when a handler declares it', async () => {
+    const redis = settings();
+    await startReplica(redis, 'a');
+    // As a client without the guard would queue it.
+    const queue = new BusKeys(redis.keyPrefix).requests(UploadPattern.Append);
+    const envelope = { id: 'bytes', pattern: UploadPattern.Append, data: { id: 'bytes' }, replyTo: '', deadline: Date.now() + 60_000 };
+    await withConnection(redis, (connection) => connection.rpush(queue, JSON.stringify(envelope)));
+    // Queued after it: a BLPOP that included its list would have popped it before this one.
+    await expect(client(redis, 5_000).send('test.echo', { id: 'after' })).resolves.toMatchObject({ id: 'after' });
+    expect(runs.has('bytes')).toBe(false);
+    expect(await withConnection(redis, (connection) => connection.llen(queue))).toBe(1);
+  });
+
+  it('after a Redis restart, the request in flight fails at once with 503 and the next ones succeed', async () => {
+    const server = await PrivateRedis.start();
+    cleanups.push(() => server.kill());
+    const redis = settings(server.addr);
+    await startReplica(redis, 'a');
+    const calls = client(redis, 20_000);
+    await expect(calls.send('test.echo', { id: 'before' })).resolves.toMatchObject({ id: 'before' });
+
+    const inFlight = calls.send('test.echo', { id: 'during', delayMs: 1_000 }).catch((caught: unknown) => caught);
+    await sleep(200);
+    const started = Date.now();
+    await server.kill();
+    const error = await inFlight;
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+
+    await server.restart();
+    await expect(calls.send('test.echo', { id: 'after' })).resolves.toMatchObject({ id: 'after' });
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,104 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { Logger } from '@nestjs/common';
+import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { parseListenAddress } from '@berth/config';
+import { asOciError, OciError } from '@berth/oci';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { decodeMessage, HAS_BODY_HEADER, MESSAGE_HEADER, MESSAGE_PATH } from './stream-message-client';
+
+export interface StreamMessageServerOptions {
+  /**
+   * `host:port` to listen on; port 0 takes a free one. A wildcard host (`:5001`, `0.0.0.0`,
+   * `::`) is announced as this machine's hostname, which is what other containers resolve.
+   */
+  addr: string;
+  /** The patterns served here: those whose requests carry a `body` stream. */
+  patterns: readonly string[];
+  /** Told the address actually bound (with the port the kernel chose), e.g. to announce it. */
+  onListening?: (address: string) => Promise<void>;
+}
+
+/**
+ * The receiving side of {@link postStreamMessage}: a Nest transport that serves the given
+ * `@MessagePattern` handlers over an internal HTTP listener, handing each one the request
+ * with the HTTP body as its `body` stream, so bytes go from socket to storage untouched.
+ */
+export class StreamMessageServer extends Server implements CustomTransportStrategy {
+  private http: HttpServer | undefined;
+  private readonly log = new Logger('stream-messages');
+  private boundAddress: string | undefined;
+
+  constructor(private readonly options: StreamMessageServerOptions) {
+    super();
+  }
+
+  /** `host:port` this server listens on, once it does. */
+  get address(): string | undefined {
+    return this.boundAddress;
+  }
+
+  listen(callback: (error?: unknown) => void): void {
+    // No host (`:5001`) listens on every interface, as a wildcard host does.
+    const { host, port } = parseListenAddress(this.options.addr, 'berth.upload.addr');
+    const http = createServer((req, res) => void this.serve(req, res));
+    // A PATCH of a large layer over a slow link may take long; the gateway bounds what it forwards.
+    http.requestTimeout = 0;
+    http.keepAliveTimeout = 65_000;
+    this.http = http;
+    http.once('error', callback);
+    http.listen(port, host, () => {
+      const bound = http.address() as AddressInfo;
+      this.boundAddress = `${reachableHost(bound)}:${bound.port}`;
+      (this.options.onListening?.(this.boundAddress) ?? Promise.resolve()).then(() => callback(), callback);
+    });
+  }
+
+  async close(): Promise<void> {
+    const http = this.http;
+    if (!http) return;
+    await new Promise<void>((resolve) => {
+      http.close(() => resolve());
+      http.closeIdleConnections();
+    });
+  }
+
+  on(): void {}
+
+  unwrap<T>(): T {
+    return this.http as T;
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const pattern = req.url?.startsWith(MESSAGE_PATH) ? decodeURIComponent(req.url.slice(MESSAGE_PATH.length)) : '';
+    const header = req.headers[MESSAGE_HEADER];
+    const request = typeof header === 'string' ? decodeMessage(header) : undefined;
+    const handler = this.options.patterns.includes(pattern) ? this.getHandlerByPattern(pattern) : undefined;
+    if (req.method !== 'POST' || !handler || request === undefined) {
+      req.resume();
+      return reply(res, { err: new OciError('UNSUPPORTED', `not a streamed message: ${req.method ?? ''} ${req.url ?? ''}`).toWire() });
+    }
+    const hasBody = req.headers[HAS_BODY_HEADER] === '1';
+    if (!hasBody) req.resume();
+    try {
+      const result: unknown = await handler({ ...request, ...(hasBody ? { body: req } : {}) }, new BaseRpcContext([pattern]));
+      reply(res, { response: isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result });
+    } catch (error) {
+      reply(res, { err: error instanceof Error ? asOciError(error, this.log).toWire() : OciError.fromWire(error).toWire() });
+    }
+  }
+}
+
+function reply(res: ServerResponse, body: { response?: unknown } | { err: { status: number } }): void {
+  if (res.destroyed) return;
+  const text = JSON.stringify(body);
+  res.writeHead('err' in body ? body.err.status : 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** The host a caller on another machine dials: a wildcard bind says nothing, the hostname does. */
+function reachableHost(bound: AddressInfo): string {
+  if (bound.address === '0.0.0.0' || bound.address === '::') return hostname();
+  return bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+}
