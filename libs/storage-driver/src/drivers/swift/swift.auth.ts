@@ -230,7 +230,7 @@ export class SwiftAuth {
       idempotent: true,
     });
     const text = await response.body.text();
-    if (response.status < 200 || response.status >= 300) throw this.refused(response.status);
+    if (response.status < 200 || response.status >= 300) throw this.refused(response.status, text);
     try {
       return { json: JSON.parse(text), headers: response.headers };
     } catch (error) {
@@ -242,13 +242,15 @@ export class SwiftAuth {
     return this.params.region === undefined || region === this.params.region;
   }
 
-  private refused(status: number): SwiftAuthError {
-    const keys =
-      this.params.applicationcredentialsecret === undefined
-        ? 'username, password and tenant/domain'
-        : 'applicationcredentialid (or applicationcredentialname and username) and applicationcredentialsecret';
-    const hint = status === 401 || status === 403 ? `: check storage.swift.${keys}` : '';
-    return new SwiftAuthError(`${this.params.authurl} (auth v${this.version}) answered ${status}${hint}`);
+  private refused(status: number, body = ''): SwiftAuthError {
+    const credential = this.params.applicationcredentialsecret !== undefined;
+    const keys = credential
+      ? 'applicationcredentialid (or applicationcredentialname and username) and applicationcredentialsecret'
+      : 'username, password and tenant/domain';
+    // Keystone answers an unknown (or deleted) application credential with 404.
+    const hint = status === 401 || status === 403 || (credential && status === 404) ? `: check storage.swift.${keys}` : '';
+    const said = keystoneMessage(body);
+    return new SwiftAuthError(`${this.params.authurl} (auth v${this.version}) answered ${status}${hint}${said ? ` (Keystone: ${said})` : ''}`);
   }
 
   private noEndpoint(): SwiftAuthError {
@@ -275,6 +277,16 @@ interface V3Answer {
     project?: { id?: string };
     catalog?: Array<{ type?: string; endpoints?: Array<{ interface?: string; region?: string; region_id?: string; url?: string }> }>;
   };
+}
+
+/** Keystone's own reason in an error answer (`{"error": {"message": …}}`), if it gave one. */
+function keystoneMessage(body: string): string | undefined {
+  try {
+    const message = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
+    return typeof message === 'string' ? message.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function joinUrl(base: string, path: string): string {
