@@ -18,7 +18,6 @@
 # carry that expiry, so Swift refuses them once it passes, whichever process validates them.
 #
 # Start is idempotent: a Keystone that hands out tokens the proxy honours is reused.
-# Facts behind the choices: /work/shared/TESTBED.md, "Keystone".
 set -euo pipefail
 
 action=${1:?usage: keystone.sh start|stop|env}
@@ -96,9 +95,14 @@ password_hash_rounds = 4
 EOF
 }
 
-# The database, keys, admin user and identity endpoints: once per state directory.
-set_up_keystone() {
-  [ -f "$state_dir/bootstrapped" ] && return
+# The database and keys, once per state directory; then the two Keystone processes, which
+# load while `bootstrap` adds the admin user and the identity endpoints.
+set_up_and_start_keystone() {
+  if [ -f "$state_dir/bootstrapped" ]; then
+    start_keystone keystone "$keystone_port"
+    start_keystone keystone-short "$short_port"
+    return
+  fi
   rm -rf "$state_dir/keystone.db" "$state_dir/fernet-keys" "$state_dir/credential-keys"
   local manage=(keystone-manage --config-file "$state_dir/keystone.conf")
   # keystone-manage prints eventlet tracebacks at exit (harmless): its output goes to a log.
@@ -111,6 +115,8 @@ set_up_keystone() {
   wait "$fernet" "$credential"
   # A read transaction left open inside Keystone otherwise blocks every write ("database is locked").
   "$python" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL")' "$state_dir/keystone.db"
+  start_keystone keystone "$keystone_port"
+  start_keystone keystone-short "$short_port"
   "${manage[@]}" bootstrap --bootstrap-password "$admin_password" --bootstrap-region-id RegionOne \
     --bootstrap-public-url "$auth_url/" --bootstrap-internal-url "$auth_url/" --bootstrap-admin-url "$auth_url/" \
     >>"$run/manage.log" 2>&1
@@ -260,15 +266,17 @@ running() {
 }
 
 wait_for() { # WHAT SECONDS COMMAND…
-  local what=$1 tenths=$(($2 * 10))
+  local what=$1 seconds=$2
+  local deadline=$((SECONDS + seconds))
   shift 2
-  for _ in $(seq "$tenths"); do
-    "$@" && return 0
+  until "$@"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "keystone.sh: $what did not answer within $seconds s; logs in $run:" >&2
+      tail -n 20 "$run"/*.log >&2 || true
+      exit 1
+    fi
     sleep 0.1
   done
-  echo "keystone.sh: $what did not answer within $((tenths / 10)) s; logs in $run:" >&2
-  tail -n 20 "$run"/*.log >&2 || true
-  exit 1
 }
 
 answers() { curl -fsS -m 2 -o /dev/null "$1" 2>/dev/null; }
@@ -299,21 +307,25 @@ case "$action" in
       print_env
       exit 0
     fi
+    if answers "$auth_url" && ! { [ -f "$run/keystone.pid" ] && running "$(cat "$run/keystone.pid")"; }; then
+      echo "keystone.sh: a Keystone this script did not start (its state directory gone?) answers on $keystone_port; stop it first:" >&2
+      pgrep -af "keystone-wsgi-public.*--port $keystone_port" >&2 || true
+      exit 1
+    fi
     started=$(date +%s%N)
     # The proxy serves the rings and storage servers of this Swift instance.
     BERTH_SWIFT_PORT=$swift_port bash "$here/swift.sh" start >/dev/null
     mkdir -p "$run"
     write_keystone_config "$state_dir/keystone.conf" 3600
     write_keystone_config "$state_dir/keystone-short.conf" "$short_token_life"
-    set_up_keystone
-    start_keystone keystone "$keystone_port"
-    start_keystone keystone-short "$short_port"
+    # The proxy asks Keystone nothing before the first request: it loads meanwhile.
     write_proxy_config
     start_proxy
-    wait_for Keystone 30 answers "$auth_url"
+    set_up_and_start_keystone
+    wait_for Keystone 60 answers "$auth_url"
     provision >>"$run/provision.log" 2>&1 || { echo "keystone.sh: provisioning failed:" >&2; tail -n 20 "$run/provision.log" >&2; exit 1; }
-    wait_for "the Keystone-backed Swift proxy on $proxy_port" 30 auth_works "$auth_url"
-    wait_for "the short-lived Keystone on $short_port" 30 auth_works "$short_auth_url"
+    wait_for "the Keystone-backed Swift proxy on $proxy_port" 60 auth_works "$auth_url"
+    wait_for "the short-lived Keystone on $short_port" 60 auth_works "$short_auth_url"
     echo "keystone.sh: Keystone ready on $auth_url in $(( ($(date +%s%N) - started) / 1000000 )) ms" >&2
     print_env
     ;;
