@@ -42,38 +42,36 @@ export const driverParams = {
     accelerate: bool.optional(),
     loglevel: text.optional(),
   }),
-  swift: z
-    .strictObject({
-      authurl: z.url({ protocol: /^https?$/ }),
-      // Required unless an application credential stands in for them (see swiftCredentials).
-      username: text.optional(),
-      password: text.optional(),
-      container: text,
-      region: text.optional(),
-      tenant: text.optional(),
-      tenantid: text.optional(),
-      domain: text.optional(),
-      domainid: text.optional(),
-      tenantdomain: text.optional(),
-      tenantdomainid: text.optional(),
-      trustid: text.optional(),
-      authversion: z.coerce.number().int().min(1).max(3).optional(),
-      endpointtype: z.enum(['public', 'internal', 'admin']).optional(),
-      insecureskipverify: bool.optional(),
-      // The reference's default segment size: 20 MiB.
-      chunksize: positiveInt.default(20 * 1024 * 1024),
-      prefix: text.optional(),
-      secretkey: text.optional(),
-      accesskey: text.optional(),
-      tempurlcontainerkey: bool.optional(),
-      tempurlmethods: z.array(z.enum(['GET', 'HEAD', 'PUT', 'POST', 'DELETE'])).optional(),
-      // A Keystone v3 application credential in place of username and password, as
-      // distribution#3403 proposed: by id, or by name with username (and domain).
-      applicationcredentialid: text.optional(),
-      applicationcredentialname: text.optional(),
-      applicationcredentialsecret: text.optional(),
-    })
-    .superRefine(swiftCredentials),
+  swift: z.strictObject({
+    authurl: z.url({ protocol: /^https?$/ }),
+    // Required unless an application credential stands in for them (see swiftCredentials).
+    username: text.optional(),
+    password: text.optional(),
+    container: text,
+    region: text.optional(),
+    tenant: text.optional(),
+    tenantid: text.optional(),
+    domain: text.optional(),
+    domainid: text.optional(),
+    tenantdomain: text.optional(),
+    tenantdomainid: text.optional(),
+    trustid: text.optional(),
+    authversion: z.coerce.number().int().min(1).max(3).optional(),
+    endpointtype: z.enum(['public', 'internal', 'admin']).optional(),
+    insecureskipverify: bool.optional(),
+    // The reference's default segment size: 20 MiB.
+    chunksize: positiveInt.default(20 * 1024 * 1024),
+    prefix: text.optional(),
+    secretkey: text.optional(),
+    accesskey: text.optional(),
+    tempurlcontainerkey: bool.optional(),
+    tempurlmethods: z.array(z.enum(['GET', 'HEAD', 'PUT', 'POST', 'DELETE'])).optional(),
+    // A Keystone v3 application credential in place of username and password, as
+    // distribution#3403 proposed: by id, or by name with username (and domain).
+    applicationcredentialid: text.optional(),
+    applicationcredentialname: text.optional(),
+    applicationcredentialsecret: text.optional(),
+  }).superRefine(swiftCredentials),
   azure: z.strictObject({
     accountname: text,
     accountkey: text.optional(),
