@@ -149,12 +149,20 @@ describe('swift driver: Keystone v3 against a real Keystone and a Swift that tru
     expect(sent[0]!.body).toMatchObject({ auth: { scope: { project: { name: project.name, domain: { id: places.id } } } } });
   });
 
-  it('with a region and an interface from the catalog; a region without Swift is named in the error', async () => {
-    const inRegion = createStorageDriver('swift', params({ domainid: people.id, tenantid: project.id, region: 'RegionOne', endpointtype: 'internal' }));
-    expect((await tokenRequestsOf(() => roundTrip(inRegion))).map(({ status }) => status)).toEqual([201]);
+  it('with a region and an interface: the endpoint of the region named is used; a region without Swift is named in the error', async () => {
+    // A second region whose Swift is a closed port: only the region key keeps the driver off it.
+    const removeRegion = await admin.addObjectStoreRegion(`berth-elsewhere-${suffix}`, 'http://127.0.0.1:9/v1/AUTH_%(project_id)s');
+    try {
+      const inRegion = createStorageDriver('swift', params({ domainid: people.id, tenantid: project.id, region: 'RegionOne', endpointtype: 'internal' }));
+      expect((await tokenRequestsOf(() => roundTrip(inRegion))).map(({ status }) => status)).toEqual([201]);
 
-    const elsewhere = createStorageDriver('swift', params({ domainid: people.id, tenantid: project.id, region: 'RegionTwo' }));
-    await expect(elsewhere.getContent('/x')).rejects.toThrow(/no public object-store endpoint in region "RegionTwo"/);
+      const elsewhere = createStorageDriver('swift', params({ domainid: people.id, tenantid: project.id, region: `berth-elsewhere-${suffix}` }));
+      await expect(elsewhere.getContent('/x')).rejects.toThrow(/ECONNREFUSED 127\.0\.0\.1:9/);
+    } finally {
+      await removeRegion();
+    }
+    const nowhere = createStorageDriver('swift', params({ domainid: people.id, tenantid: project.id, region: 'RegionTwo' }));
+    await expect(nowhere.getContent('/x')).rejects.toThrow(/no public object-store endpoint in region "RegionTwo"/);
   });
 
   it('with an application credential, by id and by name with its user; once deleted, Keystone refuses it', async () => {

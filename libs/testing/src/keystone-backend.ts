@@ -123,6 +123,27 @@ export class KeystoneAdmin {
     await this.call('PUT', `/projects/${projectId}/users/${userId}/roles/${roles[0].id}`);
   }
 
+  /**
+   * Adds region `regionId` with an object-store endpoint at `url` on every interface, and
+   * returns what removes them again (the catalog is shared by every token Keystone issues).
+   */
+  async addObjectStoreRegion(regionId: string, url: string): Promise<() => Promise<void>> {
+    const { services } = (await this.call('GET', '/services?type=object-store')) as { services: KeystoneEntity[] };
+    if (services[0] === undefined) throw new Error('Keystone has no object-store service');
+    await this.call('POST', '/regions', { region: { id: regionId } });
+    const endpoints: string[] = [];
+    for (const kind of ['public', 'internal', 'admin']) {
+      const created = (await this.call('POST', '/endpoints', {
+        endpoint: { service_id: services[0].id, interface: kind, region_id: regionId, url },
+      })) as { endpoint: KeystoneEntity };
+      endpoints.push(created.endpoint.id);
+    }
+    return async () => {
+      for (const id of endpoints) await this.call('DELETE', `/endpoints/${id}`);
+      await this.call('DELETE', `/regions/${regionId}`);
+    };
+  }
+
   /** Whether Keystone still honours `token` (an expired or revoked one answers 404). */
   async tokenIsValid(token: string): Promise<boolean> {
     const response = await fetch(`${this.authurl}/auth/tokens`, { method: 'HEAD', headers: { 'x-auth-token': this.token, 'x-subject-token': token } });
