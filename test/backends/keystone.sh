@@ -79,6 +79,8 @@ connection = sqlite:///$state_dir/keystone.db
 [fernet_tokens]
 key_repository = $state_dir/fernet-keys
 
+# Keystone refuses to start without receipt keys (multi-factor logins, unused here): the
+# token keys serve.
 [fernet_receipts]
 key_repository = $state_dir/fernet-keys
 
