@@ -251,7 +251,7 @@ describe('swift driver: Keystone v3 against a real Keystone and a Swift that tru
       }
     });
 
-    it(`tokens that expire mid-upload: berth logs in again after each expiry, and the blob arrives intact`, async () => {
+    it('tokens of a few seconds expire twice mid-upload: berth logs in again after each expiry, and the blob arrives intact', async () => {
       const shortLived = await startTokenRecorder(keystone.shortAuthurl);
       // 256 KiB segments: each chunk below spans several.
       const berth = await startBerthOnKeystone(shortLived.authurl, 256 * 1024);
