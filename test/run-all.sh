@@ -9,9 +9,10 @@ mkdir -p .state "$(dirname "$summary_file")"
 
 bash test/backends/install.sh || { echo "0 passed, 1 failed" | tee "$summary_file"; exit 1; }
 export BERTH_REQUIRE_BACKENDS=1
-# The Swift this checkout starts stops with the run: one left behind outlives its state directory.
-trap 'bash test/backends/swift.sh stop' EXIT
+# The Swift and Keystone this checkout starts stop with the run: one left behind outlives its state directory.
+trap 'bash test/backends/keystone.sh stop; bash test/backends/swift.sh stop' EXIT
 swift_env=$(bash test/backends/swift.sh start) && eval "$swift_env"  # the swift driver suite and test/swift; a failed start fails those tests
+keystone_env=$(bash test/backends/keystone.sh start) && eval "$keystone_env"  # Keystone v3 in front of that Swift (test/swift/keystone-v3)
 # The bus specs and the distributed topology need Redis (reused when one already answers).
 BERTH_TEST_REDIS_ADDR=$(bash test/backends/redis.sh start | sed 's|^redis://||') || { echo "0 passed, 1 failed" | tee "$summary_file"; exit 1; }
 export BERTH_TEST_REDIS_ADDR

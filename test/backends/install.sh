@@ -11,6 +11,8 @@ packages=(
   docker-compose   # 1.29: validates docker-compose.yml (test/compose.spec.ts); no engine runs here
   # Swift all-in-one for the swift storage driver's suite; memcached keeps tempauth's tokens.
   swift swift-proxy swift-account swift-container swift-object python3-swiftclient memcached
+  # Keystone (identity v3) and the authtoken middleware for a Swift proxy that trusts it.
+  keystone python3-keystonemiddleware
 )
 
 missing=()

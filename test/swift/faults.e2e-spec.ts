@@ -241,7 +241,7 @@ describe('berth on a Swift that fails under it', () => {
     it('tokens that die before the time advertised: Swift refuses them (401), the driver authenticates again, and the upload verifies', async () => {
       // Keystone says an hour; tempauth ends the token after 3 s: only Swift's 401 tells.
       const identity = await startIdentityEndpoint({ swiftAuthUrl: swift.backend.authurl, tokenLifetimeSeconds: 3600 });
-      const backend = { authurl: identity.v3Url, username: 'admin', password: 'admin', tenant: 'admin' };
+      const backend = { authurl: identity.v2Url, username: 'admin', password: 'admin', tenant: 'admin' };
       const berth = await startBerthOnSwift(backend, container);
       try {
         const before = identity.requests.length;

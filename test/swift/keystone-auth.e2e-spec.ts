@@ -7,11 +7,13 @@ import { type IdentityEndpoint, startIdentityEndpoint } from '@berth/testing';
 import { dropContainer, listContainer, type SwiftBackend, swiftBackend, swiftSession } from '@berth/testing';
 
 /**
- * The driver's Keystone v2.0 and v3 flows against a real Swift: the identity endpoint
- * hands out real tempauth tokens in a catalog that points at the Swift all-in-one, so
- * every call after authentication is a real Swift call with a real token.
+ * The driver's Keystone v2.0 flow against a real Swift: the identity endpoint hands out real
+ * tempauth tokens in a catalog that points at the Swift all-in-one, so every call after
+ * authentication is a real Swift call with a real token. Only v2.0 is tested here, because
+ * current Keystone no longer serves it (`/v2.0` answers 404); v3 is tested against a real
+ * Keystone in keystone-v3.e2e-spec.ts.
  */
-describe('swift driver: Keystone v2.0 and v3 through an identity endpoint in front of a real Swift', () => {
+describe('swift driver: Keystone v2.0 through an identity endpoint in front of a real Swift', () => {
   let backend: SwiftBackend;
   let identity: IdentityEndpoint;
   const container = `berth-keystone-${randomBytes(4).toString('hex')}`;
@@ -62,49 +64,6 @@ describe('swift driver: Keystone v2.0 and v3 through an identity endpoint in fro
     expect(await listContainer(backend, container)).toEqual([]);
   });
 
-  it('v3 with user and project domains by name and a region', async () => {
-    const before = identity.requests.length;
-    const driver = createStorageDriver('swift', {
-      ...credentials,
-      authurl: identity.v3Url,
-      tenant: 'admin',
-      domain: 'Default',
-      tenantdomain: 'Default',
-      region: 'RegionOne',
-      chunksize: 128 * 1024,
-    });
-    await roundTrip(driver);
-    const sent = identity.requests.slice(before);
-    expect(sent.map((request) => [request.version, request.status])).toEqual([[3, 201]]);
-    expect(sent[0]!.body).toEqual({
-      auth: {
-        identity: { methods: ['password'], password: { user: { name: 'admin', password: 'admin', domain: { name: 'Default' } } } },
-        scope: { project: { name: 'admin', domain: { name: 'Default' } } },
-      },
-    });
-  });
-
-  it('v3 with a project id and a domain id, and the internal endpoint', async () => {
-    const before = identity.requests.length;
-    const driver = createStorageDriver('swift', {
-      ...credentials,
-      authurl: identity.v3Url,
-      tenantid: 'admin',
-      domainid: 'default',
-      endpointtype: 'internal',
-    });
-    await driver.putContent('/v3-ids/file', Buffer.from('x'));
-    await driver.delete('/v3-ids');
-    expect(identity.requests.slice(before).map((request) => request.body)).toEqual([
-      {
-        auth: {
-          identity: { methods: ['password'], password: { user: { name: 'admin', password: 'admin', domain: { id: 'default' } } } },
-          scope: { project: { id: 'admin' } },
-        },
-      },
-    ]);
-  });
-
   it('authenticates again when Swift refuses the token (401), without failing the call', async () => {
     const before = identity.requests.length;
     identity.handOutRefusedTokens(1);
@@ -118,13 +77,13 @@ describe('swift driver: Keystone v2.0 and v3 through an identity endpoint in fro
   it('authenticates again before the token expires', async () => {
     const shortLived = await startIdentityEndpoint({ swiftAuthUrl: backend.authurl, tokenLifetimeSeconds: 2 });
     try {
-      const driver = createStorageDriver('swift', { ...credentials, authurl: shortLived.v3Url, tenant: 'admin', domain: 'Default' });
+      const driver = createStorageDriver('swift', { ...credentials, authurl: shortLived.v2Url, tenant: 'admin' });
       await driver.putContent('/renewed/file', Buffer.from('x'));
       expect(shortLived.requests).toHaveLength(1);
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       // The tempauth token behind it is still good: only the advertised expiry can make the driver renew.
       expect((await driver.getContent('/renewed/file')).toString()).toBe('x');
-      expect(shortLived.requests.map((request) => request.status)).toEqual([201, 201]);
+      expect(shortLived.requests.map((request) => request.status)).toEqual([200, 200]);
       await driver.delete('/renewed');
     } finally {
       await shortLived.close();

@@ -56,6 +56,27 @@ const broken: [title: string, yaml: string, message: string][] = [
     'version: 0.1\nstorage:\n  swift: {authurl: keystone, username: u, password: p, container: c}\n',
     'config.yml: storage.swift.authurl: "keystone" is not a URL (use http://HOST/… or https://HOST/…)',
   ],
+  [
+    'a swift driver with neither a password nor an application credential',
+    'version: 0.1\nstorage:\n  swift: {authurl: "http://keystone:5000/v3", username: u, container: c}\n',
+    'config.yml: storage.swift.password: missing: this key is required (or give applicationcredentialid and applicationcredentialsecret)',
+  ],
+  [
+    'a swift application credential without its secret, beside a password',
+    'version: 0.1\nstorage:\n  swift: {authurl: "http://keystone:5000/v3", applicationcredentialid: a1, password: p, container: c}\n',
+    [
+      'config.yml: storage.swift.applicationcredentialsecret: missing: this key is required with an application credential',
+      'config.yml: storage.swift.password: not used with an application credential, which Keystone scopes to its own project: remove it',
+    ].join('\n'),
+  ],
+  [
+    'a swift application credential by name without its user',
+    'version: 0.1\nstorage:\n  swift: {authurl: "http://keystone:5000/v3", applicationcredentialname: berth, applicationcredentialsecret: s, tenant: t, container: c}\n',
+    [
+      "config.yml: storage.swift.username: missing: this key is required with applicationcredentialname: the name is the user's own (or give applicationcredentialid)",
+      'config.yml: storage.swift.tenant: not used with an application credential, which Keystone scopes to its own project: remove it',
+    ].join('\n'),
+  ],
   ['a YAML syntax error', 'version: 0.1\nstorage:\n  filesystem: {rootdirectory: /srv\nhttp: {}\n', 'config.yml: not valid YAML: line 4, column 1: missed comma between flow collection entries'],
   ['tabs for indentation', 'version: 0.1\nstorage:\n\tinmemory:\n', 'config.yml: not valid YAML: line 3, column 1: tab characters must not be used in indentation'],
   ['an empty file', '', 'config.yml: the file is empty: a configuration starts with version: 0.1 and names a storage driver'],

@@ -81,6 +81,12 @@ describe('maskSecrets', () => {
     });
     expect(masked.http.tls).toEqual({ certificate: '/tls/cert.pem', key: '/tls/key.pem' });
   });
+
+  it("masks a Swift application credential's secret and shows its id", () => {
+    const yaml = 'version: 0.1\nstorage:\n  swift: {authurl: "http://keystone:5000/v3", applicationcredentialid: 2b0c1d, applicationcredentialsecret: app-secret, container: c}\n';
+    const masked = maskSecrets(loadConfigFromString(yaml, 'config.yml', {}));
+    expect(storageDriverOf(masked).params).toMatchObject({ applicationcredentialid: '2b0c1d', applicationcredentialsecret: '*****' });
+  });
 });
 
 describe('printConfig', () => {

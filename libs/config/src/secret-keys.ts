@@ -7,6 +7,7 @@
  * | `password`        | storage.swift, redis, proxy, log hooks' smtp | a login credential                                 |
  * | `secret`          | http.secret; azure `credentials.secret` | http.secret is the HMAC key that signs upload state: whoever has it can forge `_state` |
  * | `secretkey`       | storage.s3, storage.swift              | S3's secret access key signs requests; Swift's signs temp URLs |
+ * | `applicationcredentialsecret` | storage.swift              | logs in as the Keystone application credential          |
  * | `sessiontoken`    | storage.s3                             | an STS session token is a bearer credential             |
  * | `accountkey`      | storage.azure                          | the storage account's shared key: full access           |
  * | `accesskeysecret` | storage.oss                            | Alibaba's signing secret                                |
@@ -23,6 +24,7 @@ export const secretKeys: ReadonlySet<string> = new Set([
   'password',
   'secret',
   'secretkey',
+  'applicationcredentialsecret',
   'sessiontoken',
   'accountkey',
   'accesskeysecret',

@@ -44,8 +44,9 @@ export const driverParams = {
   }),
   swift: z.strictObject({
     authurl: z.url({ protocol: /^https?$/ }),
-    username: text,
-    password: text,
+    // Required unless an application credential stands in for them (see swiftCredentials).
+    username: text.optional(),
+    password: text.optional(),
     container: text,
     region: text.optional(),
     tenant: text.optional(),
@@ -65,7 +66,12 @@ export const driverParams = {
     accesskey: text.optional(),
     tempurlcontainerkey: bool.optional(),
     tempurlmethods: z.array(z.enum(['GET', 'HEAD', 'PUT', 'POST', 'DELETE'])).optional(),
-  }),
+    // A Keystone v3 application credential in place of username and password, as
+    // distribution#3403 proposed: by id, or by name with username (and domain).
+    applicationcredentialid: text.optional(),
+    applicationcredentialname: text.optional(),
+    applicationcredentialsecret: text.optional(),
+  }).superRefine(swiftCredentials),
   azure: z.strictObject({
     accountname: text,
     accountkey: text.optional(),
@@ -97,6 +103,34 @@ export const driverParams = {
     rootdirectory: text.optional(),
   }),
 } as const;
+
+type SwiftCredentialKeys = 'username' | 'password' | 'tenant' | 'tenantid' | 'trustid' | `applicationcredential${'id' | 'name' | 'secret'}`;
+
+/**
+ * Swift authenticates with username and password, or with an application credential. A
+ * credential is scoped to its own project by Keystone, so a tenant or trust beside it could
+ * only be ignored: it is refused, as is a password, so one file never means two logins.
+ */
+function swiftCredentials(params: Partial<Record<SwiftCredentialKeys, string>>, ctx: z.RefinementCtx): void {
+  const problem = (key: SwiftCredentialKeys, message: string) => ctx.addIssue({ code: 'custom', path: [key], message });
+  const missing = 'missing: this key is required';
+  const { applicationcredentialid: id, applicationcredentialname: name, applicationcredentialsecret: secret } = params;
+  if (id === undefined && name === undefined && secret === undefined) {
+    if (params.username === undefined) problem('username', `${missing} (or give applicationcredentialid and applicationcredentialsecret)`);
+    if (params.password === undefined) problem('password', `${missing} (or give applicationcredentialid and applicationcredentialsecret)`);
+    return;
+  }
+  if (secret === undefined) problem('applicationcredentialsecret', `${missing} with an application credential`);
+  if (id === undefined && name === undefined) {
+    problem('applicationcredentialid', `${missing} with applicationcredentialsecret (or applicationcredentialname with username)`);
+  }
+  if (id === undefined && name !== undefined && params.username === undefined) {
+    problem('username', `${missing} with applicationcredentialname: the name is the user's own (or give applicationcredentialid)`);
+  }
+  for (const key of ['password', 'tenant', 'tenantid', 'trustid'] as const) {
+    if (params[key] !== undefined) problem(key, 'not used with an application credential, which Keystone scopes to its own project: remove it');
+  }
+}
 
 export type DriverName = keyof typeof driverParams;
 export type DriverParams<N extends DriverName> = z.output<(typeof driverParams)[N]>;

@@ -25,6 +25,21 @@ export {
   type IdentityEndpointOptions,
   type IdentityRequest,
 } from './identity-endpoint';
-export { dropContainer, listContainer, PrivateSwift, segmentOwners, type SwiftBackend, swiftBackend, swiftSession } from './swift-backend';
+export { dropContainer, listContainer, PrivateSwift, segmentOwners, type SwiftBackend, swiftBackend, swiftSession, type SwiftStorageSession } from './swift-backend';
 export { PrivateRedis } from './private-redis';
 export { fixturePath, readFixture, type Fixture } from './fixtures';
+export {
+  type ApplicationCredential,
+  createApplicationCredential,
+  deleteApplicationCredential,
+  KeystoneAdmin,
+  type KeystoneBackend,
+  keystoneBackend,
+  type KeystoneEntity,
+  type KeystoneToken,
+  keystoneToken,
+  passwordAuth,
+  type RecordedTokenRequest,
+  startTokenRecorder,
+  type TokenRecorder,
+} from './keystone-backend';

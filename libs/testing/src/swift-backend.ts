@@ -1,8 +1,9 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { backendScriptExports } from './backend-script';
 import { freePort } from './free-port';
 
 const runFile = promisify(execFile);
@@ -26,9 +27,7 @@ export function swiftBackend(): SwiftBackend {
   if (process.env.BERTH_REQUIRE_BACKENDS === '1') {
     throw new Error('BERTH_TEST_SWIFT_AUTHURL is not set: start Swift with test/backends/swift.sh start and export what it prints');
   }
-  const script = resolve(__dirname, '../../../test/backends/swift.sh');
-  const exports = execFileSync('bash', [script, 'start'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  const values = Object.fromEntries([...exports.matchAll(/^export (\w+)=(.*)$/gm)].map((match) => [match[1], match[2]]));
+  const values = backendScriptExports('swift.sh');
   return {
     authurl: values.BERTH_TEST_SWIFT_AUTHURL ?? '',
     username: values.BERTH_TEST_SWIFT_USERNAME ?? '',
@@ -37,7 +36,7 @@ export function swiftBackend(): SwiftBackend {
 }
 
 /** A tempauth token and storage URL, for looking at the container behind the driver's back. */
-export async function swiftSession(backend: SwiftBackend): Promise<{ token: string; storageUrl: string }> {
+export async function swiftSession(backend: SwiftBackend): Promise<SwiftStorageSession> {
   const response = await fetch(backend.authurl, { headers: { 'x-auth-user': backend.username, 'x-auth-key': backend.password } });
   await response.arrayBuffer();
   const token = response.headers.get('x-auth-token');
@@ -46,9 +45,15 @@ export async function swiftSession(backend: SwiftBackend): Promise<{ token: stri
   return { token, storageUrl };
 }
 
-/** Every object name in `container` (a plain `swift list`). */
-export async function listContainer(backend: SwiftBackend, container: string): Promise<string[]> {
-  const { token, storageUrl } = await swiftSession(backend);
+/** A token and the storage URL it opens: from tempauth (`swiftSession`) or from Keystone. */
+export interface SwiftStorageSession {
+  token: string;
+  storageUrl: string;
+}
+
+/** Every object name in `container` (a plain `swift list`), as the tempauth admin or with a session. */
+export async function listContainer(from: SwiftBackend | SwiftStorageSession, container: string): Promise<string[]> {
+  const { token, storageUrl } = 'token' in from ? from : await swiftSession(from);
   const response = await fetch(`${storageUrl}/${container}?format=json&limit=10000`, { headers: { 'x-auth-token': token } });
   if (response.status === 204 || response.status === 404) return [];
   const entries = (await response.json()) as Array<{ name: string }>;
@@ -56,9 +61,10 @@ export async function listContainer(backend: SwiftBackend, container: string): P
 }
 
 /** Removes `container` and everything in it. */
-export async function dropContainer(backend: SwiftBackend, container: string): Promise<void> {
-  const { token, storageUrl } = await swiftSession(backend);
-  const names = await listContainer(backend, container);
+export async function dropContainer(from: SwiftBackend | SwiftStorageSession, container: string): Promise<void> {
+  const session = 'token' in from ? from : await swiftSession(from);
+  const { token, storageUrl } = session;
+  const names = await listContainer(session, container);
   for (const name of names) {
     const response = await fetch(`${storageUrl}/${container}/${name}`, { method: 'DELETE', headers: { 'x-auth-token': token } });
     await response.arrayBuffer();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectAuthVersion, SwiftAuthError } from './swift.auth';
+import { detectAuthVersion, SwiftAuth, SwiftAuthError } from './swift.auth';
 
 describe('detectAuthVersion', () => {
   it.each([
@@ -25,5 +25,13 @@ describe('detectAuthVersion', () => {
     expect(() => detectAuthVersion('http://keystone:5000/identity')).toThrow(SwiftAuthError);
     expect(() => detectAuthVersion('http://keystone:5000/identity')).toThrow(/storage\.swift\.authversion/);
     expect(() => detectAuthVersion('http://keystone:5000/v20')).toThrow(SwiftAuthError);
+  });
+});
+
+describe('SwiftAuth', () => {
+  it('refuses an application credential on an auth URL that is not Keystone v3, before any request', () => {
+    const params = { authurl: 'http://keystone:5000/v2.0', applicationcredentialid: 'a1', applicationcredentialsecret: 's' };
+    // No request is made: the check runs in the constructor, so no HTTP client is needed.
+    expect(() => new SwiftAuth(params, undefined as never)).toThrow(/application credentials exist in Keystone v3 only.*auth v2/);
   });
 });

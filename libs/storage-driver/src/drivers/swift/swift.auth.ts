@@ -29,6 +29,9 @@ type AuthParams = Pick<
   | 'trustid'
   | 'authversion'
   | 'endpointtype'
+  | 'applicationcredentialid'
+  | 'applicationcredentialname'
+  | 'applicationcredentialsecret'
 >;
 
 /** A Swift or Keystone answer the driver cannot use; the message says what to fix. */
@@ -69,6 +72,9 @@ export class SwiftAuth {
     private readonly now: () => number = Date.now,
   ) {
     this.version = detectAuthVersion(params.authurl, params.authversion);
+    if (params.applicationcredentialsecret !== undefined && this.version !== 3) {
+      throw new SwiftAuthError(`application credentials exist in Keystone v3 only, and storage.swift.authurl is auth v${this.version}: use the /v3 URL`);
+    }
   }
 
   session(): Promise<SwiftSession> {
@@ -135,10 +141,12 @@ export class SwiftAuth {
 
   /** tempauth / swauth: credentials in headers, the storage URL and token in the answer's headers. */
   private async authV1(): Promise<SwiftSession> {
+    // Both are set: the parameters require them unless an application credential (v3 only) is given.
+    const { username = '', password = '' } = this.params;
     const response = await this.http.send({
       method: 'GET',
       url: this.params.authurl,
-      headers: { 'x-auth-user': this.params.username, 'x-auth-key': this.params.password },
+      headers: { 'x-auth-user': username, 'x-auth-key': password },
       idempotent: true,
     });
     await response.body.dump();
@@ -173,21 +181,31 @@ export class SwiftAuth {
     return { storageUrl, token: token.id, expiresAt: parseTime(token.expires), tenantId: token.tenant?.id };
   }
 
-  /** Keystone v3: POST /auth/tokens, user in a domain, scoped to a project or a trust. */
+  /**
+   * Keystone v3: POST /auth/tokens, a user in a domain scoped to a project or a trust, or an
+   * application credential (Keystone scopes it to the project it was made in).
+   */
   private async authV3(): Promise<SwiftSession> {
     const p = this.params;
     // Keystone names a user only within a domain; "default" is the id of Keystone's default one.
     const userDomain = p.domainid !== undefined ? { id: p.domainid } : p.domain !== undefined ? { name: p.domain } : { id: 'default' };
     const projectDomain =
       p.tenantdomainid !== undefined ? { id: p.tenantdomainid } : p.tenantdomain !== undefined ? { name: p.tenantdomain } : userDomain;
+    let identity: Record<string, unknown>;
+    if (p.applicationcredentialsecret !== undefined) {
+      const credential =
+        p.applicationcredentialid !== undefined
+          ? { id: p.applicationcredentialid }
+          : { name: p.applicationcredentialname, user: { name: p.username, domain: userDomain } };
+      identity = { methods: ['application_credential'], application_credential: { ...credential, secret: p.applicationcredentialsecret } };
+    } else {
+      identity = { methods: ['password'], password: { user: { name: p.username, password: p.password, domain: userDomain } } };
+    }
     let scope: Record<string, unknown> | undefined;
     if (p.trustid !== undefined) scope = { 'OS-TRUST:trust': { id: p.trustid } };
     else if (p.tenantid !== undefined) scope = { project: { id: p.tenantid } };
     else if (p.tenant !== undefined) scope = { project: { name: p.tenant, domain: projectDomain } };
-    const auth = {
-      identity: { methods: ['password'], password: { user: { name: p.username, password: p.password, domain: userDomain } } },
-      ...(scope === undefined ? {} : { scope }),
-    };
+    const auth = { identity, ...(scope === undefined ? {} : { scope }) };
     const url = /\/auth\/tokens\/?$/.test(new URL(p.authurl).pathname) ? p.authurl : joinUrl(p.authurl, 'auth/tokens');
     const { json, headers } = await this.postJson(url, { auth });
     const token = headers['x-subject-token'];
@@ -212,7 +230,7 @@ export class SwiftAuth {
       idempotent: true,
     });
     const text = await response.body.text();
-    if (response.status < 200 || response.status >= 300) throw this.refused(response.status);
+    if (response.status < 200 || response.status >= 300) throw this.refused(response.status, text);
     try {
       return { json: JSON.parse(text), headers: response.headers };
     } catch (error) {
@@ -224,9 +242,15 @@ export class SwiftAuth {
     return this.params.region === undefined || region === this.params.region;
   }
 
-  private refused(status: number): SwiftAuthError {
-    const hint = status === 401 || status === 403 ? ': check storage.swift.username, password and tenant/domain' : '';
-    return new SwiftAuthError(`${this.params.authurl} (auth v${this.version}) answered ${status}${hint}`);
+  private refused(status: number, body = ''): SwiftAuthError {
+    const credential = this.params.applicationcredentialsecret !== undefined;
+    const keys = credential
+      ? 'applicationcredentialid (or applicationcredentialname and username) and applicationcredentialsecret'
+      : 'username, password and tenant/domain';
+    // Keystone answers an unknown (or deleted) application credential with 404.
+    const hint = status === 401 || status === 403 || (credential && status === 404) ? `: check storage.swift.${keys}` : '';
+    const said = keystoneMessage(body);
+    return new SwiftAuthError(`${this.params.authurl} (auth v${this.version}) answered ${status}${hint}${said ? ` (Keystone: ${said})` : ''}`);
   }
 
   private noEndpoint(): SwiftAuthError {
@@ -253,6 +277,16 @@ interface V3Answer {
     project?: { id?: string };
     catalog?: Array<{ type?: string; endpoints?: Array<{ interface?: string; region?: string; region_id?: string; url?: string }> }>;
   };
+}
+
+/** Keystone's own reason in an error answer (`{"error": {"message": …}}`), if it gave one. */
+function keystoneMessage(body: string): string | undefined {
+  try {
+    const message = (JSON.parse(body) as { error?: { message?: unknown } }).error?.message;
+    return typeof message === 'string' ? message.slice(0, 200) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function joinUrl(base: string, path: string): string {

@@ -330,15 +330,21 @@ export class SwiftDriver implements StorageDriver {
     await head.body.dump();
     if (head.status >= 200 && head.status < 300) return;
     if (head.status !== 404) {
-      throw new SwiftStatusError(head.status, `checking container ${container} (does storage.swift.username have access to it?)`);
+      throw new SwiftStatusError(head.status, `checking container ${container} (may the configured user or application credential use it?)`);
     }
     const created = await this.client.object('PUT', undefined, { body: Buffer.alloc(0) });
     await created.body.dump();
     if (created.status === 201 || created.status === 202) return;
     throw new SwiftStatusError(
       created.status,
-      `container ${container} does not exist and cannot be created by ${this.params.username}: create it (swift post ${container}) or grant the user a role that may`,
+      `container ${container} does not exist and cannot be created by ${this.user()}: create it (swift post ${container}) or grant the user a role that may`,
     );
+  }
+
+  /** Who the driver authenticates as, for messages. */
+  private user(): string {
+    const { username, applicationcredentialid, applicationcredentialname } = this.params;
+    return username ?? `application credential ${applicationcredentialid ?? applicationcredentialname}`;
   }
 
   /**
