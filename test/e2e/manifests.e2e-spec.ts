@@ -234,6 +234,45 @@ describe('manifests: /v2/<name>/manifests/<reference>', () => {
       expect(res.headers['docker-content-digest']).toBe(list.digest);
     });
 
+    beyondReference(
+      'takes no Accept for a schema 1 client: the linux/amd64 manifest rewritten into a signed schema 1',
+      'GET /v2/<name>/manifests/<tag> of a Docker manifest list without Accept → 200, the list (no Accept means any type)',
+      async () => {
+        const repo = 'manifests/no-accept-list';
+        const { list } = await pushMultiArch(repo, 'multi');
+        const res = await http(url).get(`/v2/${repo}/manifests/multi`).responseType('blob');
+        expect(res.status, res.text).toBe(200);
+        expect(res.headers['content-type']).toBe(mediaTypes.dockerManifestList);
+        expect(res.headers['docker-content-digest']).toBe(list.digest);
+      },
+      async () => {
+        const repo = 'manifests/no-accept-list';
+        await pushMultiArch(repo, 'multi');
+        const res = await http(url).get(`/v2/${repo}/manifests/multi`).responseType('blob');
+        expect(res.status, res.text).toBe(200);
+        expect(res.headers['content-type']).toBe(mediaTypes.dockerSchema1Signed);
+      },
+    );
+
+    beyondReference(
+      'rewrites it into a signed schema 1 manifest under another digest',
+      'GET /v2/<name>/manifests/<tag> of a Docker schema 2 manifest with an Accept of schema 1 only → 200, as stored',
+      async () => {
+        const image = await pushImage(url, 'manifests/schema1-client-image', 'v1', { format: 'docker' });
+        const res = await getManifest(url, 'manifests/schema1-client-image', 'v1', mediaTypes.dockerSchema1Signed);
+        expect(res.status, res.text).toBe(200);
+        expect(res.headers['content-type']).toBe(mediaTypes.dockerManifest);
+        expect(res.headers['docker-content-digest']).toBe(image.digest);
+      },
+      async () => {
+        const image = await pushImage(url, 'manifests/schema1-client-image', 'v1', { format: 'docker' });
+        const res = await getManifest(url, 'manifests/schema1-client-image', 'v1', mediaTypes.dockerSchema1Signed);
+        expect(res.status, res.text).toBe(200);
+        expect(res.headers['content-type']).toBe(mediaTypes.dockerSchema1Signed);
+        expect(res.headers['docker-content-digest']).not.toBe(image.digest);
+      },
+    );
+
     // Older still: clients that name no schema 2 (schema 1 only, or OCI only). The reference
     // rewrites schema 2 into a schema 1 manifest signed with its per-process key; berth never
     // makes schema 1 (refused on push, dropped by Distribution 3) and serves schema 2 as stored.

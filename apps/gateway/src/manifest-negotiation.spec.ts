@@ -15,13 +15,13 @@ describe('chooseManifest', () => {
   const schema2Only = MediaType.DockerManifest;
 
   it('serves a Docker manifest list by tag to a client that does not accept lists from its linux/amd64 entry', () => {
-    expect(chooseManifest(schema2Only, MediaType.DockerManifestList, true)).toEqual({ serve: 'defaultPlatformChild' });
+    expect(chooseManifest(schema2Only, MediaType.DockerManifestList, true)).toBe('defaultPlatformChild');
   });
 
   it('serves the list itself by digest, or when the Accept names it, a wildcard, or nothing', () => {
-    expect(chooseManifest(schema2Only, MediaType.DockerManifestList, false)).toEqual({ serve: 'stored' });
+    expect(chooseManifest(schema2Only, MediaType.DockerManifestList, false)).toBe('stored');
     for (const accept of [`${schema2Only}, ${MediaType.DockerManifestList};q=0.5`, '*/*', 'application/*', '', undefined]) {
-      expect(chooseManifest(accept, MediaType.DockerManifestList, true)).toEqual({ serve: 'stored' });
+      expect(chooseManifest(accept, MediaType.DockerManifestList, true)).toBe('stored');
     }
   });
 
@@ -34,7 +34,7 @@ describe('chooseManifest', () => {
   });
 
   it('serves Docker schema 2 as stored whatever the Accept (never rewritten into schema 1)', () => {
-    expect(chooseManifest(MediaType.DockerSchema1SignedManifest, MediaType.DockerManifest, true)).toEqual({ serve: 'stored' });
+    expect(chooseManifest(MediaType.DockerSchema1SignedManifest, MediaType.DockerManifest, true)).toBe('stored');
   });
 });
 

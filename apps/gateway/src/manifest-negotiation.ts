@@ -1,5 +1,10 @@
 import { MediaType, OciError } from '@berth/oci';
 
+export type ManifestChoice = 'stored' | 'defaultPlatformChild';
+
+/** The platform the reference picks from a manifest list for a client that cannot take one. */
+const DEFAULT_PLATFORM = { os: 'linux', architecture: 'amd64' } as const;
+
 /**
  * Which stored manifest answers a GET or HEAD, given the request's `Accept` (after
  * Distribution 2.8's registry/handlers/manifests.go, without its schema 1 rewriting):
@@ -14,14 +19,9 @@ import { MediaType, OciError } from '@berth/oci';
  *   included); berth serves schema 2, as Distribution 3 does: schema 1 is refused on push, and
  *   the rewritten manifest's digest changes with the key of each reference process.
  *
- * Unlike the reference, a missing or empty `Accept` and the wildcards `*∕*` and `application/*`
- * accept every type (RFC 9110: no Accept means any type).
+ * Unlike the reference, a missing or empty `Accept`, and the wildcards for any type and for
+ * `application/*`, accept every type (RFC 9110: no Accept means any type).
  */
-export type ManifestChoice = { serve: 'stored' } | { serve: 'defaultPlatformChild' };
-
-/** The platform the reference picks from a manifest list for a client that cannot take one. */
-const DEFAULT_PLATFORM = { os: 'linux', architecture: 'amd64' } as const;
-
 export function chooseManifest(accept: string | undefined, mediaType: string, byTag: boolean): ManifestChoice {
   const accepted = (type: string) => accepts(accept, type);
   if (mediaType === MediaType.OciManifest && !accepted(mediaType)) {
@@ -31,9 +31,9 @@ export function chooseManifest(accept: string | undefined, mediaType: string, by
     throw new OciError('MANIFEST_UNKNOWN', 'OCI index found, but accept header does not support OCI indexes');
   }
   if (mediaType === MediaType.DockerManifestList && byTag && !accepted(mediaType)) {
-    return { serve: 'defaultPlatformChild' };
+    return 'defaultPlatformChild';
   }
-  return { serve: 'stored' };
+  return 'stored';
 }
 
 /** The digest of a manifest list's first `linux/amd64` entry, or MANIFEST_UNKNOWN. */

@@ -5,6 +5,8 @@ import { type HttpRequest, type HttpResponse, sendEmpty } from './http-answers';
 import { chooseManifest, defaultPlatformChild } from './manifest-negotiation';
 import { RegistryUrls } from './registry-urls';
 
+type Found = ManifestMessages[typeof ManifestPattern.Get]['reply'];
+
 @Injectable()
 export class ManifestHandler {
   constructor(
@@ -17,11 +19,8 @@ export class ManifestHandler {
     const target = manifestReference(reference);
     const head = req.method === 'HEAD';
     let found = await this.manifests.send(ManifestPattern.Get, { repository, reference, withContent: !head });
-    const choice = chooseManifest(req.headers.accept, found.mediaType, target.kind === 'tag');
-    if (choice.serve === 'defaultPlatformChild') {
-      const list = found.content ?? (await this.manifests.send(ManifestPattern.Get, { repository, reference: found.digest, withContent: true })).content;
-      const child = defaultPlatformChild(Buffer.from(list ?? '', 'base64'));
-      found = await this.manifests.send(ManifestPattern.Get, { repository, reference: child, withContent: !head });
+    if (chooseManifest(req.headers.accept, found.mediaType, target.kind === 'tag') === 'defaultPlatformChild') {
+      found = await this.defaultPlatformManifest(repository, found, head);
     }
     res.setHeader('Content-Type', found.mediaType);
     res.setHeader('Content-Length', found.size);
@@ -29,6 +28,13 @@ export class ManifestHandler {
     res.setHeader('ETag', `"${found.digest}"`);
     if (head) res.end();
     else res.end(Buffer.from(found.content ?? '', 'base64'));
+  }
+
+  /** The `linux/amd64` manifest of a list (whose bytes a HEAD has not fetched yet). */
+  private async defaultPlatformManifest(repository: string, list: Found, head: boolean): Promise<Found> {
+    const content = list.content ?? (await this.manifests.send(ManifestPattern.Get, { repository, reference: list.digest, withContent: true })).content;
+    const child = defaultPlatformChild(Buffer.from(content ?? '', 'base64'));
+    return this.manifests.send(ManifestPattern.Get, { repository, reference: child, withContent: !head });
   }
 
   async put(req: HttpRequest, res: HttpResponse, repository: string, reference: string): Promise<void> {
