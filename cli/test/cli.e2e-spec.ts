@@ -100,9 +100,10 @@ describe('the berth command', () => {
     };
     try {
       socket.write('POST /v2/drain/blobs/uploads/ HTTP/1.1\r\nHost: berth\r\nContent-Length: 0\r\n\r\n');
-      const location = /^location: (\S+)$/im.exec(await answer())![1];
+      // The Location is absolute (on the Host sent); the request line takes its path.
+      const location = new URL(/^location: (\S+)$/im.exec(await answer())![1]!, 'http://berth');
       // A chunk half sent when the stop begins: the connection is busy, so it stays open.
-      socket.write(`PATCH ${location} HTTP/1.1\r\nHost: berth\r\nContent-Type: application/octet-stream\r\nContent-Length: 8\r\n\r\nhalf`);
+      socket.write(`PATCH ${location.pathname}${location.search} HTTP/1.1\r\nHost: berth\r\nContent-Type: application/octet-stream\r\nContent-Length: 8\r\n\r\nhalf`);
       server.kill('SIGTERM');
       // Draining once the listener refuses new connections.
       for (let tries = 0; tries < 100; tries++) {

@@ -154,6 +154,159 @@ describe('manifests: /v2/<name>/manifests/<reference>', () => {
     });
   });
 
+  // What old Docker engines, npm's docker-registry-client and the `curl -I` recipe send: the
+  // schema 2 type alone. The reference (handlers/manifests.go) answers a Docker manifest list
+  // fetched by tag with its linux/amd64 manifest; berth does the same.
+  describe('clients that name only Docker schema 2', () => {
+    const schema2Only = mediaTypes.dockerManifest;
+
+    /** A Docker manifest list whose linux/amd64 manifest is not the first entry. */
+    async function pushMultiArch(repo: string, tag: string) {
+      const arm64 = await pushImage(url, repo, undefined, { format: 'docker', platform: { os: 'linux', architecture: 'arm64' } });
+      const amd64 = await pushImage(url, repo, undefined, { format: 'docker' });
+      const listing = indexOf(mediaTypes.dockerManifestList, [
+        { ...arm64.descriptor, platform: { os: 'linux', architecture: 'arm64' } },
+        { ...amd64.descriptor, platform: { os: 'linux', architecture: 'amd64' } },
+      ]);
+      const bytes = Buffer.from(JSON.stringify(listing));
+      const digest = await pushManifest(url, repo, tag, mediaTypes.dockerManifestList, bytes);
+      return { amd64, list: { digest, bytes } };
+    }
+
+    it('GET /v2/<name>/manifests/<tag> of a Docker manifest list → 200, its linux/amd64 manifest under that digest', async () => {
+      const repo = 'manifests/old-client-get';
+      const { amd64 } = await pushMultiArch(repo, 'multi');
+      const res = await getManifest(url, repo, 'multi', schema2Only);
+      expect(res.status, res.text).toBe(200);
+      expect(res.headers['content-type']).toBe(mediaTypes.dockerManifest);
+      expect(res.headers['docker-content-digest']).toBe(amd64.digest);
+      expect(res.headers.etag).toBe(`"${amd64.digest}"`);
+      expect(res.headers['content-length']).toBe(String(amd64.bytes.length));
+      expect(Buffer.compare(res.body as Buffer, amd64.bytes)).toBe(0);
+    });
+
+    it('HEAD /v2/<name>/manifests/<tag> of a Docker manifest list → 200 with the linux/amd64 manifest\'s digest (the `curl -I` recipe)', async () => {
+      const repo = 'manifests/old-client-head';
+      const { amd64 } = await pushMultiArch(repo, 'multi');
+      const res = await http(url).head(`/v2/${repo}/manifests/multi`).set('Accept', schema2Only);
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe(mediaTypes.dockerManifest);
+      expect(res.headers['docker-content-digest']).toBe(amd64.digest);
+      expect(res.headers['content-length']).toBe(String(amd64.bytes.length));
+      // The digest answered is the one to delete by: it names a manifest of the repository.
+      expect((await http(url).delete(`/v2/${repo}/manifests/${amd64.digest}`)).status).toBe(202);
+    });
+
+    it('GET /v2/<name>/manifests/<digest> of a Docker manifest list → 200, the list itself: nothing else has its digest', async () => {
+      const repo = 'manifests/old-client-digest';
+      const { list } = await pushMultiArch(repo, 'multi');
+      const res = await getManifest(url, repo, list.digest, schema2Only);
+      expect(res.status, res.text).toBe(200);
+      expect(res.headers['content-type']).toBe(mediaTypes.dockerManifestList);
+      expect(res.headers['docker-content-digest']).toBe(list.digest);
+      expect(Buffer.compare(res.body as Buffer, list.bytes)).toBe(0);
+    });
+
+    it('GET /v2/<name>/manifests/<tag> of a Docker manifest list without linux/amd64 → 404 MANIFEST_UNKNOWN', async () => {
+      const repo = 'manifests/old-client-no-amd64';
+      const arm64 = await pushImage(url, repo, undefined, { format: 'docker', platform: { os: 'linux', architecture: 'arm64' } });
+      const windows = await pushImage(url, repo, undefined, { format: 'docker', platform: { os: 'windows', architecture: 'amd64' } });
+      const listing = indexOf(mediaTypes.dockerManifestList, [
+        { ...arm64.descriptor, platform: { os: 'linux', architecture: 'arm64' } },
+        { ...windows.descriptor, platform: { os: 'windows', architecture: 'amd64' } },
+      ]);
+      await pushManifest(url, repo, 'multi', mediaTypes.dockerManifestList, JSON.stringify(listing));
+      expectOciError(await getManifest(url, repo, 'multi', schema2Only), 404, 'MANIFEST_UNKNOWN');
+      expect((await http(url).head(`/v2/${repo}/manifests/multi`).set('Accept', schema2Only)).status).toBe(404);
+    });
+
+    it('GET /v2/<name>/manifests/<tag> of an OCI index → 404 MANIFEST_UNKNOWN: no fallback for OCI', async () => {
+      const repo = 'manifests/old-client-oci-index';
+      await pushIndex(url, repo, 'multi', [await pushImage(url, repo)], 'oci');
+      expectOciError(await getManifest(url, repo, 'multi', schema2Only), 404, 'MANIFEST_UNKNOWN');
+    });
+
+    it('GET /v2/<name>/manifests/<tag> of a Docker manifest list with an Accept naming lists → 200, the list', async () => {
+      const repo = 'manifests/old-client-list-accepted';
+      const { list } = await pushMultiArch(repo, 'multi');
+      const res = await getManifest(url, repo, 'multi', `${schema2Only}, ${mediaTypes.dockerManifestList}`);
+      expect(res.status, res.text).toBe(200);
+      expect(res.headers['docker-content-digest']).toBe(list.digest);
+    });
+
+    beyondReference(
+      'takes no Accept for a schema 1 client: the linux/amd64 manifest rewritten into a signed schema 1',
+      'GET /v2/<name>/manifests/<tag> of a Docker manifest list without Accept → 200, the list (no Accept means any type)',
+      async () => {
+        const repo = 'manifests/no-accept-list';
+        const { list } = await pushMultiArch(repo, 'multi');
+        const res = await http(url).get(`/v2/${repo}/manifests/multi`).responseType('blob');
+        expect(res.status, res.text).toBe(200);
+        expect(res.headers['content-type']).toBe(mediaTypes.dockerManifestList);
+        expect(res.headers['docker-content-digest']).toBe(list.digest);
+      },
+      async () => {
+        const repo = 'manifests/no-accept-list';
+        await pushMultiArch(repo, 'multi');
+        const res = await http(url).get(`/v2/${repo}/manifests/multi`).responseType('blob');
+        expect(res.status, res.text).toBe(200);
+        expect(res.headers['content-type']).toBe(mediaTypes.dockerSchema1Signed);
+      },
+    );
+
+    beyondReference(
+      'rewrites it into a signed schema 1 manifest under another digest',
+      'GET /v2/<name>/manifests/<tag> of a Docker schema 2 manifest with an Accept of schema 1 only → 200, as stored',
+      async () => {
+        const image = await pushImage(url, 'manifests/schema1-client-image', 'v1', { format: 'docker' });
+        const res = await getManifest(url, 'manifests/schema1-client-image', 'v1', mediaTypes.dockerSchema1Signed);
+        expect(res.status, res.text).toBe(200);
+        expect(res.headers['content-type']).toBe(mediaTypes.dockerManifest);
+        expect(res.headers['docker-content-digest']).toBe(image.digest);
+      },
+      async () => {
+        const image = await pushImage(url, 'manifests/schema1-client-image', 'v1', { format: 'docker' });
+        const res = await getManifest(url, 'manifests/schema1-client-image', 'v1', mediaTypes.dockerSchema1Signed);
+        expect(res.status, res.text).toBe(200);
+        expect(res.headers['content-type']).toBe(mediaTypes.dockerSchema1Signed);
+        expect(res.headers['docker-content-digest']).not.toBe(image.digest);
+      },
+    );
+
+    // Older still: clients that name no schema 2 (schema 1 only, or OCI only). The reference
+    // rewrites schema 2 into a schema 1 manifest signed with its per-process key; berth never
+    // makes schema 1 (refused on push, dropped by Distribution 3) and serves schema 2 as stored.
+    for (const [label, accept] of [
+      ['schema 1 only', mediaTypes.dockerSchema1Signed],
+      ['OCI types only', `${mediaTypes.ociManifest}, ${mediaTypes.ociIndex}`],
+    ] as const) {
+      beyondReference(
+        'rewrites it into a signed schema 1 manifest under another digest',
+        `GET /v2/<name>/manifests/<tag> of a Docker manifest list with an Accept of ${label} → 200, the linux/amd64 schema 2 manifest as stored`,
+        async () => {
+          const repo = `manifests/schema1-client-${label.split(' ')[0]!.toLowerCase()}`;
+          const { amd64 } = await pushMultiArch(repo, 'multi');
+          const res = await getManifest(url, repo, 'multi', accept);
+          expect(res.status, res.text).toBe(200);
+          expect(res.headers['content-type']).toBe(mediaTypes.dockerManifest);
+          expect(res.headers['docker-content-digest']).toBe(amd64.digest);
+          expect(Buffer.compare(res.body as Buffer, amd64.bytes)).toBe(0);
+        },
+        async () => {
+          const repo = `manifests/schema1-client-${label.split(' ')[0]!.toLowerCase()}`;
+          const { amd64 } = await pushMultiArch(repo, 'multi');
+          const res = await getManifest(url, repo, 'multi', accept);
+          expect(res.status, res.text).toBe(200);
+          expect(res.headers['content-type']).toBe(mediaTypes.dockerSchema1Signed);
+          const schema1 = JSON.parse((res.body as Buffer).toString('utf8')) as { schemaVersion: number; tag: string; signatures: unknown[] };
+          expect(schema1).toMatchObject({ schemaVersion: 1, tag: 'multi' });
+          expect(schema1.signatures).toHaveLength(1);
+          expect(res.headers['docker-content-digest']).not.toBe(amd64.digest);
+        },
+      );
+    }
+  });
+
   describe('invalid manifests', () => {
     it('PUT /v2/<name>/manifests/<tag> of a signed schema 1 manifest → 400 MANIFEST_INVALID', async () => {
       const layer = await pushBlob(url, 'manifests/schema1', randomBytes(100));

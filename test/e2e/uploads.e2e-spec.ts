@@ -111,6 +111,43 @@ describe('blob uploads: /v2/<name>/blobs/uploads/', () => {
       expect(res.status, res.text).toBe(201);
       expect(res.headers['docker-content-digest']).toBe(digest);
       await expectBlob('uploads/mount-anywhere', bytes);
+    }, async () => {
+      const digest = await pushBlob(url, 'uploads/mount-anywhere-source', randomBytes(1000));
+      const res = await http(url).post(`/v2/uploads/mount-anywhere/blobs/uploads/?mount=${digest}`);
+      expect(res.status, res.text).toBe(202);
+      await expectNoBlob('uploads/mount-anywhere', digest);
+    });
+
+    // The spec's switch for registries without automatic content discovery (its conformance
+    // suite's OCI_AUTOMATIC_CROSSMOUNT): berth.upload.automaticcrossmount: false answers a mount
+    // without `from` as the reference does. The reference has no such key and always does.
+    describe('with berth.upload.automaticcrossmount: false', () => {
+      let manual: RegistryUnderTest;
+      beforeAll(async () => {
+        manual = await startRegistryUnderTest({ berth: { upload: { automaticcrossmount: false } } });
+      });
+      afterAll(async () => {
+        await manual?.stop();
+      });
+
+      it('POST /v2/<name>/blobs/uploads/?mount= without from, of a blob the registry holds → 202, a new session; the blob stays out', async () => {
+        const bytes = randomBytes(1000);
+        const digest = await pushBlob(manual.url, 'uploads/manual-source', bytes);
+        const res = await http(manual.url).post(`/v2/uploads/manual-target/blobs/uploads/?mount=${digest}`);
+        expect(res.status, res.text).toBe(202);
+        expect(res.headers['docker-upload-uuid']).toBeTruthy();
+        expect(new URL(res.headers.location as string, manual.url).pathname).toMatch(/^\/v2\/uploads\/manual-target\/blobs\/uploads\/.+/);
+        expect((await http(manual.url).head(`/v2/uploads/manual-target/blobs/${digest}`)).status).toBe(404);
+        const put = await http(manual.url).put(withQuery(pathOf(res.headers.location), { digest })).set('Content-Type', 'application/octet-stream').send(bytes);
+        expect(put.status, put.text).toBe(201);
+      });
+
+      it('POST /v2/<name>/blobs/uploads/?mount=&from= of a blob linked in from → 201 still', async () => {
+        const digest = await pushBlob(manual.url, 'uploads/manual-from', randomBytes(500));
+        const res = await http(manual.url).post(`/v2/uploads/manual-from-target/blobs/uploads/?mount=${digest}&from=uploads/manual-from`);
+        expect(res.status, res.text).toBe(201);
+        expect((await http(manual.url).head(`/v2/uploads/manual-from-target/blobs/${digest}`)).status).toBe(200);
+      });
     });
 
     it('POST /v2/<name>/blobs/uploads/?mount= without from, of a blob the registry does not hold → 202, a new session', async () => {

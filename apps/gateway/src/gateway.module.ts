@@ -5,6 +5,7 @@ import { DebugListener } from './debug-listener';
 import { ListingHandler } from './listing.handler';
 import { ManifestHandler } from './manifest.handler';
 import { RegistryController } from './registry.controller';
+import { RegistryUrls } from './registry-urls';
 import { HealthGateMiddleware } from './health-gate.middleware';
 import { ResponseHeadersMiddleware } from './response-headers.middleware';
 import { UploadHandler } from './upload.handler';
@@ -17,7 +18,17 @@ import { UploadHandler } from './upload.handler';
  */
 @Module({
   controllers: [RegistryController],
-  providers: [registryStorageProvider, ResponseHeadersMiddleware, HealthGateMiddleware, BlobHandler, UploadHandler, ManifestHandler, ListingHandler, DebugListener],
+  providers: [
+    registryStorageProvider,
+    ResponseHeadersMiddleware,
+    HealthGateMiddleware,
+    RegistryUrls,
+    BlobHandler,
+    UploadHandler,
+    ManifestHandler,
+    ListingHandler,
+    DebugListener,
+  ],
 })
 export class GatewayModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -91,7 +91,7 @@ export class RegistryController {
         if (method === 'POST') return this.uploads.start(req, res, name, query);
         break;
       case 'upload':
-        if (method === 'GET') return this.uploads.status(res, name, route.id, query);
+        if (method === 'GET') return this.uploads.status(req, res, name, route.id, query);
         if (method === 'PATCH') return this.uploads.append(req, res, name, route.id, query);
         if (method === 'PUT') return this.uploads.finish(req, res, name, route.id, query);
         if (method === 'DELETE') return this.uploads.cancel(res, name, route.id, query);

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import {
   type MessageClient,
   UPLOAD_CLIENT,
@@ -9,6 +10,7 @@ import {
 import { OciError, parseDigest } from '@berth/oci';
 import { type HttpRequest, type HttpResponse, sendEmpty } from './http-answers';
 import { parseChunkRange, uploadRangeHeader } from './http-ranges';
+import { RegistryUrls } from './registry-urls';
 import { chunkOf, uploadStateOf } from './upload-request';
 
 /**
@@ -18,15 +20,30 @@ import { chunkOf, uploadStateOf } from './upload-request';
  */
 @Injectable()
 export class UploadHandler {
-  constructor(@Inject(UPLOAD_CLIENT) private readonly uploads: MessageClient<UploadMessages>) {}
+  private readonly automaticCrossMount: boolean;
 
-  /** `POST /blobs/uploads/`: a new session, a cross-repository mount, or a whole blob in one request. */
+  constructor(
+    @Inject(UPLOAD_CLIENT) private readonly uploads: MessageClient<UploadMessages>,
+    @Inject(BERTH_CONFIG) config: BerthConfig,
+    private readonly urls: RegistryUrls,
+  ) {
+    this.automaticCrossMount = config.berth.upload.automaticcrossmount;
+  }
+
+  /**
+   * `POST /blobs/uploads/`: a new session, a cross-repository mount, or a whole blob in one
+   * request. A mount without `from` looks for the blob anywhere only with
+   * `berth.upload.automaticcrossmount`; otherwise it is a plain start, as in the reference.
+   */
   async start(req: HttpRequest, res: HttpResponse, repository: string, query: URLSearchParams): Promise<void> {
     const mountDigest = query.get('mount');
     const from = query.get('from');
-    const mount = mountDigest === null ? undefined : { digest: parseDigest(mountDigest), ...(from ? { from } : {}) };
+    const mount =
+      mountDigest === null || (!from && !this.automaticCrossMount)
+        ? undefined
+        : { digest: parseDigest(mountDigest), ...(from ? { from } : {}) };
     const started = await this.uploads.send(UploadPattern.Start, { repository, ...(mount ? { mount } : {}) });
-    if (started.kind === 'mounted') return created(res, repository, started.digest);
+    if (started.kind === 'mounted') return this.created(req, res, repository, started.digest);
 
     const digest = query.get('digest');
     if (digest !== null) {
@@ -37,9 +54,9 @@ export class UploadHandler {
         digest: parseDigest(digest),
         ...chunkOf(req),
       });
-      return created(res, repository, finished.digest);
+      return this.created(req, res, repository, finished.digest);
     }
-    progress(res, 202, repository, started);
+    this.progress(req, res, 202, repository, started);
   }
 
   /** `PATCH`: one chunk (with `Content-Range`) or the whole stream (without). */
@@ -53,7 +70,7 @@ export class UploadHandler {
       body: req,
       ...body,
     });
-    progress(res, 202, repository, progressed);
+    this.progress(req, res, 202, repository, progressed);
   }
 
   /** `PUT ?digest=`: the optional last chunk, then the digest check and the commit. */
@@ -67,29 +84,30 @@ export class UploadHandler {
       digest: parseDigest(digest),
       ...chunkOf(req, parseChunkRange(req.headers['content-range'])),
     });
-    created(res, repository, finished.digest);
+    this.created(req, res, repository, finished.digest);
   }
 
-  async status(res: HttpResponse, repository: string, id: string, query: URLSearchParams): Promise<void> {
+  async status(req: HttpRequest, res: HttpResponse, repository: string, id: string, query: URLSearchParams): Promise<void> {
     const current = await this.uploads.send(UploadPattern.Status, { repository, id, state: uploadStateOf(query) });
-    progress(res, 204, repository, current);
+    this.progress(req, res, 204, repository, current);
   }
 
   async cancel(res: HttpResponse, repository: string, id: string, query: URLSearchParams): Promise<void> {
     await this.uploads.send(UploadPattern.Cancel, { repository, id, state: uploadStateOf(query) });
     sendEmpty(res, 204);
   }
-}
 
-function progress(res: HttpResponse, status: number, repository: string, upload: UploadProgress): void {
-  res.setHeader('Location', `/v2/${repository}/blobs/uploads/${upload.id}?_state=${encodeURIComponent(upload.state)}`);
-  res.setHeader('Range', uploadRangeHeader(upload.offset));
-  res.setHeader('Docker-Upload-UUID', upload.id);
-  sendEmpty(res, status);
-}
+  private progress(req: HttpRequest, res: HttpResponse, status: number, repository: string, upload: UploadProgress): void {
+    const path = `/v2/${repository}/blobs/uploads/${upload.id}?_state=${encodeURIComponent(upload.state)}`;
+    res.setHeader('Location', this.urls.of(req, path));
+    res.setHeader('Range', uploadRangeHeader(upload.offset));
+    res.setHeader('Docker-Upload-UUID', upload.id);
+    sendEmpty(res, status);
+  }
 
-function created(res: HttpResponse, repository: string, digest: string): void {
-  res.setHeader('Location', `/v2/${repository}/blobs/${digest}`);
-  res.setHeader('Docker-Content-Digest', digest);
-  sendEmpty(res, 201);
+  private created(req: HttpRequest, res: HttpResponse, repository: string, digest: string): void {
+    res.setHeader('Location', this.urls.of(req, `/v2/${repository}/blobs/${digest}`));
+    res.setHeader('Docker-Content-Digest', digest);
+    sendEmpty(res, 201);
+  }
 }

@@ -72,8 +72,8 @@ export type ManifestReference = { kind: 'tag'; tag: string } | { kind: 'digest';
 /**
  * The `<reference>` of `/v2/<name>/manifests/<reference>`. The tag grammar has no `:` and
  * every digest has one, so the colon decides which grammar applies: a bad digest is
- * DIGEST_INVALID, a bad tag TAG_INVALID (both 400; the reference's router would not match
- * such a path at all and answer a plain-text 404).
+ * DIGEST_INVALID, a bad tag TAG_INVALID. The gateway answers either 404 to a client (the
+ * spec allows no other format; the reference's router has no route for it).
  */
 export function parseReference(reference: string): ManifestReference {
   if (reference.includes(':')) return { kind: 'digest', digest: parseDigest(reference) };

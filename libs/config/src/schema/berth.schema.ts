@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, listenAddress, name } from './scalars';
+import { bool, duration, listenAddress, name } from './scalars';
 
 /**
  * berth's own settings, the one key the reference does not have. Small on purpose: every
@@ -13,6 +13,10 @@ export const berthSection = z.strictObject({
       // each instance take a free port (it announces the one it got in Redis), so several
       // instances start from one config file.
       addr: listenAddress.default('127.0.0.1:0'),
+      // A mount without `from` links any blob the registry holds ("automatic content
+      // discovery", distribution-spec "Mounting a blob"; the conformance suite's
+      // OCI_AUTOMATIC_CROSSMOUNT). false: the reference's answer, 202 and a new session.
+      automaticcrossmount: bool.default(true),
     })
     .prefault({}),
   bus: z
