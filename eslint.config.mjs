@@ -53,13 +53,19 @@ export default tseslint.config(
   },
   {
     // Its tests may use the test helpers (backends started by the repo's scripts).
-    files: ['libs/storage-driver/**/*.spec.ts'],
+    files: ['libs/storage-driver/**/*.spec.ts', 'libs/storage-driver/test/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         { patterns: [{ group: ['@berth/*', '!@berth/testing'], message: 'Driver tests import only @berth/testing.' }] },
       ],
     },
+  },
+  {
+    // Plain Node scripts (test/summary): linted without type information, which needs a tsconfig.
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly', console: 'readonly' } },
   },
   {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts', 'libs/testing/**/*.ts'],

@@ -20,6 +20,7 @@ export {
 export { filesystemRegistryConfig } from './registry-config';
 export { ServerProcess, waitForHttp, type ServerProcessOptions } from './server-process';
 export { SkopeoError, skopeoCopy, skopeoInspect, skopeoRef, type SkopeoCopyOptions } from './skopeo';
+export { skipDeliberately } from './deliberate-skip';
 export { createTempDir, type TempDir } from './temp-dir';
 export {
   startIdentityEndpoint,
