@@ -20,10 +20,10 @@ import { beyondReference, type RegistryUnderTest, startRegistryUnderTest } from 
 
 // Distribution's operating modes: `storage.delete.enabled: false` refuses deletions, and
 // `storage.maintenance.readonly.enabled: true` refuses every write; both with
-// 405 UNSUPPORTED, while reads go on. The read-only registry serves the data the first one wrote.
+// 405 UNSUPPORTED, while reads go on. The read-only registry serves data a writable one wrote
+// on its root just before. Each mode's tests stand on their own root, whatever runs before.
 describe('operating modes', () => {
   let work: TempDir;
-  let root: string;
   let image: PushedImage;
   let blob: Buffer;
   let blobDigest: string;
@@ -31,23 +31,28 @@ describe('operating modes', () => {
 
   beforeAll(async () => {
     work = await createTempDir('berth-e2e-modes-');
-    root = join(work.path, 'registry');
   });
 
   afterAll(async () => {
     await work?.remove();
   });
 
+  /** The image tagged v1 (and a second one tagged v2) and a loose blob, pushed into `url`. */
+  async function pushFixture(url: string): Promise<void> {
+    image = await pushImage(url, repo, 'v1');
+    await pushImage(url, repo, 'v2');
+    blob = randomBytes(500);
+    blobDigest = await pushBlob(url, repo, blob);
+  }
+
   describe('storage.delete.enabled: false', () => {
     let registry: RegistryUnderTest;
     let url: string;
 
     beforeAll(async () => {
-      registry = await startRegistryUnderTest({ root, deleteEnabled: false });
+      registry = await startRegistryUnderTest({ root: join(work.path, 'deletes-disabled'), deleteEnabled: false });
       url = registry.url;
-      image = await pushImage(url, repo, 'v1');
-      blob = randomBytes(500);
-      blobDigest = await pushBlob(url, repo, blob);
+      await pushFixture(url);
     });
 
     afterAll(async () => {
@@ -80,7 +85,8 @@ describe('operating modes', () => {
     it('PUT /v2/<name>/manifests/<tag> with deletes disabled → 201: writes still work', async () => {
       const { manifest, blobs } = buildImage();
       for (const part of blobs) await pushBlob(url, repo, part);
-      expect((await putManifest(url, repo, 'v2', manifest.mediaType, manifest.bytes)).status).toBe(201);
+      expect((await putManifest(url, repo, 'v3', manifest.mediaType, manifest.bytes)).status).toBe(201);
+      expect(digestOf((await getManifest(url, repo, 'v3')).body as Buffer)).toBe(digestOf(manifest.bytes));
     });
   });
 
@@ -89,6 +95,13 @@ describe('operating modes', () => {
     let url: string;
 
     beforeAll(async () => {
+      const root = join(work.path, 'read-only');
+      const writable = await startRegistryUnderTest({ root });
+      try {
+        await pushFixture(writable.url);
+      } finally {
+        await writable.stop();
+      }
       registry = await startRegistryUnderTest({ root, storage: { maintenance: { readonly: { enabled: true } } } });
       url = registry.url;
     });

@@ -93,6 +93,7 @@ export function beyondReference(reason: string, referenceAnswer: RegExp, name: s
       (error: unknown) => error,
     );
     expect(failure, 'the reference passed a test of behaviour beyond it').toBeInstanceOf(Error);
-    expect((failure as Error).message).toMatch(referenceAnswer);
+    const { message } = failure as Error;
+    expect(message, message).toMatch(referenceAnswer);
   });
 }
