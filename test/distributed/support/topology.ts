@@ -1,4 +1,4 @@
-import { type BerthProcess, createTempDir, freePort, startBerth, type TempDir } from '@berth/testing';
+import { type BerthProcess, type BerthStartOptions, createTempDir, freePort, startBerth, type TempDir } from '@berth/testing';
 import { e2eConfig } from '../../e2e/support/registry-under-test';
 import { PrivateRedis } from '@berth/testing';
 
@@ -9,12 +9,12 @@ export interface Topology {
   stop(): Promise<void>;
 }
 
-export async function startTopology(): Promise<Topology> {
+export async function startTopology(options: Pick<BerthStartOptions, 'serviceLogLevel'> = {}): Promise<Topology> {
   const work: TempDir = await createTempDir('berth-distributed-');
   const redis = await PrivateRedis.start();
   try {
     const config = { ...e2eConfig(`${work.path}/registry`, await freePort()), redis: { addr: redis.addr } };
-    const berth = await startBerth({ config, topology: 'distributed', readyTimeoutMs: 60_000 });
+    const berth = await startBerth({ config, topology: 'distributed', readyTimeoutMs: 60_000, ...options });
     return {
       berth,
       redis,
