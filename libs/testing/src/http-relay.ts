@@ -1,4 +1,4 @@
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 
@@ -25,17 +25,13 @@ export interface HttpRelay {
  * from it, so a client that authenticated through the relay keeps talking through it.
  */
 export async function startHttpRelay(target: string): Promise<HttpRelay> {
-  const { hostname, port } = new URL(target);
+  const origin = new URL(target).origin;
   const exchanges: RelayedExchange[] = [];
   const server: Server = createServer((req, res) => {
-    const upstream = request({ hostname, port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+    forward(req, res, `${origin}${req.url ?? '/'}`, (status) => {
       const token = req.headers['x-auth-token'];
-      exchanges.push({ method: req.method ?? '', path: req.url ?? '', token: typeof token === 'string' ? token : undefined, status: answer.statusCode ?? 0 });
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      pipeline(answer, res).catch(() => res.destroy());
+      exchanges.push({ method: req.method ?? '', path: req.url ?? '', token: typeof token === 'string' ? token : undefined, status });
     });
-    upstream.once('error', () => res.destroy());
-    pipeline(req, upstream).catch(() => upstream.destroy());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -50,4 +46,16 @@ export async function startHttpRelay(target: string): Promise<HttpRelay> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** Sends `req` on to `target` (an absolute URL), streams the answer back, and reports its status. */
+export function forward(req: IncomingMessage, res: ServerResponse, target: string, answered: (status: number) => void = () => {}): void {
+  const { hostname, port, pathname, search } = new URL(target);
+  const upstream = request({ hostname, port, method: req.method, path: `${pathname}${search}`, headers: req.headers }, (answer) => {
+    answered(answer.statusCode ?? 0);
+    res.writeHead(answer.statusCode ?? 502, answer.headers);
+    pipeline(answer, res).catch(() => res.destroy());
+  });
+  upstream.once('error', () => res.destroy());
+  pipeline(req, upstream).catch(() => upstream.destroy());
 }

@@ -19,7 +19,7 @@ export {
 } from './reference-registry';
 export { startHttpRelay, type HttpRelay, type RelayedExchange } from './http-relay';
 export { filesystemRegistryConfig } from './registry-config';
-export { ServerProcess, waitForHttp, type ServerProcessOptions } from './server-process';
+export { type LineWatch, ServerProcess, waitForHttp, type ServerProcessOptions } from './server-process';
 export { SkopeoError, skopeoCopy, skopeoInspect, skopeoRef, type SkopeoCopyOptions } from './skopeo';
 export { skipDeliberately } from './deliberate-skip';
 export { createTempDir, type TempDir } from './temp-dir';
@@ -28,6 +28,8 @@ export {
   type IdentityEndpoint,
   type IdentityEndpointOptions,
   type IdentityRequest,
+  type EndpointInterface,
+  type StorageRequest,
 } from './identity-endpoint';
 export { dropContainer, listContainer, PrivateSwift, segmentOwners, type SwiftBackend, swiftBackend, swiftSession } from './swift-backend';
 export { PrivateRedis } from './private-redis';
