@@ -56,13 +56,13 @@ export function scenarios(settings: ScenarioSettings): Scenario[] {
       layers: Array.from({ length: 25 }, () => new SyntheticBlob(64 * KiB)),
     })),
   );
-  /** The manifest each target's loops read, as pushed to it in the warm-up. */
-  const loopManifests = new Map<RegistryClient, Buffer>();
+  /** The manifest each target's loops read, as pushed to it in the warm-up, by the target's URL. */
+  const loopManifests = new Map<string, Buffer>();
   const manifestLoops = [1, 16].flatMap((concurrency) =>
     (['HEAD', 'GET'] as const).map((method) =>
       step(`manifest ${method} by tag, ${concurrency} client${concurrency > 1 ? 's' : ''}`, 'req/s', (registry) =>
         ratePerSecond(concurrency, settings.manifestSeconds, () =>
-          registry.manifestRequest(method, 'bench/manifests', 'latest', loopManifests.get(registry)!),
+          registry.manifestRequest(method, 'bench/manifests', 'latest', loopManifests.get(registry.baseUrl)!),
         ),
       ),
     ),
@@ -74,7 +74,7 @@ export function scenarios(settings: ScenarioSettings): Scenario[] {
     {
       ...step('warm-up', '', async (registry) => {
         await inParallel(warmUp, 8, (blob) => registry.pushMonolithic('bench/warm-up', blob));
-        loopManifests.set(registry, await pushImage(registry, 'bench/manifests', 'latest', [new SyntheticBlob(64 * KiB)]));
+        loopManifests.set(registry.baseUrl, await pushImage(registry, 'bench/manifests', 'latest', [new SyntheticBlob(64 * KiB)]));
         return undefined;
       }),
       once: true,
