@@ -6,6 +6,8 @@ import { PrivateRedis } from '@berth/testing';
 export interface Topology {
   readonly berth: BerthProcess;
   readonly redis: PrivateRedis;
+  /** The filesystem driver's root directory. */
+  readonly root: string;
   stop(): Promise<void>;
 }
 
@@ -13,11 +15,13 @@ export async function startTopology(options: Pick<BerthStartOptions, 'serviceLog
   const work: TempDir = await createTempDir('berth-distributed-');
   const redis = await PrivateRedis.start();
   try {
-    const config = { ...e2eConfig(`${work.path}/registry`, await freePort()), redis: { addr: redis.addr } };
+    const root = `${work.path}/registry`;
+    const config = { ...e2eConfig(root, await freePort()), redis: { addr: redis.addr } };
     const berth = await startBerth({ config, topology: 'distributed', readyTimeoutMs: 60_000, ...options });
     return {
       berth,
       redis,
+      root,
       stop: async () => {
         await berth.stop();
         await redis.kill();
