@@ -67,7 +67,7 @@ export default tseslint.config(
   },
   {
     // Its tests may use the test helpers (backends started by the repo's scripts).
-    files: ['libs/storage-driver/**/*.spec.ts'],
+    files: ['libs/storage-driver/**/*.spec.ts', 'libs/storage-driver/test/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -89,6 +89,12 @@ export default tseslint.config(
         { selector: "ImportDeclaration[source.value=/^(node:)?process$/] > ImportSpecifier[imported.name='env']", message: envMessage },
       ],
     },
+  },
+  {
+    // Plain Node scripts (test/summary): linted without type information, which needs a tsconfig.
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: { process: 'readonly', console: 'readonly' } },
   },
   {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts', 'libs/testing/**/*.ts'],

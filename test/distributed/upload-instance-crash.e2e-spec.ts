@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BerthInstance } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +9,13 @@ import { http, pathOf, startUpload, withQuery } from '../e2e/support/registry-cl
 import { startTopology, type Topology } from './support/topology';
 
 const MiB = 1024 * 1024;
+
+async function waitUntilLarger(file: string, size: number, timeoutMs = 30_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; (await stat(file)).size <= size; ) {
+    if (Date.now() > deadline) throw new Error(`${file} did not grow past ${size} bytes`);
+    await sleep(20);
+  }
+}
 
 function digestOf(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -41,10 +50,11 @@ describe('an upload instance killed in the middle of a chunk', () => {
     const victim = uploads.find((upload) => upload.id === holder)!;
     expect(victim).toBeDefined();
 
-    // Half of the second chunk reaches the instance; then it dies.
+    // Half of the second chunk is sent; once some of it is in the upload's file, the instance dies.
+    const data = join(topology.root, 'docker/registry/v2/repositories', repo, '_uploads', id, 'data');
     const cut = await streamedRequest(topology.berth.url, 'PATCH', location, { 'content-range': `${MiB}-${3 * MiB - 1}`, 'content-length': 2 * MiB }, [
       blob.subarray(MiB, MiB + MiB / 2),
-      () => sleep(500),
+      () => waitUntilLarger(data, MiB),
       () => victim.process.kill('SIGKILL'),
     ]);
     expect(cut.status, cut.body).toBe(503);

@@ -91,20 +91,20 @@ describe('the /v2/ base, error answers, names and digests', () => {
   describe('repository names', () => {
     const longestName = `${'a'.repeat(127)}/${'b'.repeat(127)}`;
 
-    beyondReference('its router answers a plain-text 404 page', 'GET /v2/<name>/tags/list with an uppercase name → 400 NAME_INVALID', async () => {
+    beyondReference('its router answers a plain-text 404 page', /^404 404 page not found/, 'GET /v2/<name>/tags/list with an uppercase name → 400 NAME_INVALID', async () => {
       expectOciError(await http(url).get('/v2/Library/Alpine/tags/list'), 400, 'NAME_INVALID');
     });
 
-    beyondReference('its router answers a plain-text 404 page', 'POST /v2/<name>/blobs/uploads/ with an uppercase name → 400 NAME_INVALID', async () => {
+    beyondReference('its router answers a plain-text 404 page', /^404 404 page not found/, 'POST /v2/<name>/blobs/uploads/ with an uppercase name → 400 NAME_INVALID', async () => {
       expectOciError(await http(url).post('/v2/Upper/blobs/uploads/'), 400, 'NAME_INVALID');
     });
 
-    beyondReference('its router answers a plain-text 404 page', 'PUT /v2/<name>/manifests/<tag> with a name ending in a separator → 400 NAME_INVALID', async () => {
+    beyondReference('its router answers a plain-text 404 page', /^404 404 page not found/, 'PUT /v2/<name>/manifests/<tag> with a name ending in a separator → 400 NAME_INVALID', async () => {
       const { manifest } = buildImage();
       expectOciError(await putManifest(url, 'trailing-', 'v1', manifest.mediaType, manifest.bytes), 400, 'NAME_INVALID');
     });
 
-    beyondReference('answers 500 UNKNOWN', 'POST /v2/<name>/blobs/uploads/ with a 256-character name → 400 NAME_INVALID', async () => {
+    beyondReference('answers 500 UNKNOWN', /^500 \{"errors":\[\{"code":"UNKNOWN"/, 'POST /v2/<name>/blobs/uploads/ with a 256-character name → 400 NAME_INVALID', async () => {
       const name = `${longestName}c`;
       expect(name).toHaveLength(256);
       expectOciError(await http(url).post(`/v2/${name}/blobs/uploads/`), 400, 'NAME_INVALID');
@@ -116,14 +116,18 @@ describe('the /v2/ base, error answers, names and digests', () => {
       expect(res.status, res.text).toBe(202);
     });
 
-    for (const [label, path] of [
-      ['a ../ segment', '/v2/victim/../escape/tags/list'],
-      ['a %2e%2e segment', '/v2/victim/%2e%2e/escape/tags/list'],
-      ['a %2E%2E%2F sequence', '/v2/victim/%2E%2E%2Fescape/tags/list'],
-      ['an undecodable %zz', '/v2/victim%zz/tags/list'],
+    // The reference cleans a path with dot segments and redirects (301); Go's server answers
+    // an undecodable escape with a plain-text "400 Bad Request", which is no JSON.
+    const redirected = /^expected 301 to be 400/;
+    for (const [label, path, referenceAnswer] of [
+      ['a ../ segment', '/v2/victim/../escape/tags/list', redirected],
+      ['a %2e%2e segment', '/v2/victim/%2e%2e/escape/tags/list', redirected],
+      ['a %2E%2E%2F sequence', '/v2/victim/%2E%2E%2Fescape/tags/list', redirected],
+      ['an undecodable %zz', '/v2/victim%zz/tags/list', /^Unexpected non-whitespace character after JSON at position 4/],
     ] as const) {
       beyondReference(
-        'its router cleans the path and redirects, or answers a plain-text 404',
+        'its router cleans the path and redirects, or answers a plain-text 400',
+        referenceAnswer,
         `GET /v2/<name>/tags/list with ${label} in the name → 400 NAME_INVALID`,
         async () => {
           const res = await sendVerbatimPath(url, 'GET', path);
@@ -181,6 +185,12 @@ describe('the /v2/ base, error answers, names and digests', () => {
 
     beyondReference(
       'answers 500 to GET, HEAD and PUT, 400 to DELETE',
+      async () => {
+        const repo = 'tags/malformed-digest';
+        const { manifest, blobs } = buildImage();
+        for (const blob of blobs) await pushBlob(url, repo, blob);
+        expect(await statusesFor(repo, 'sha256:xyz', manifest)).toEqual({ GET: 500, HEAD: 500, PUT: 500, DELETE: 400 });
+      },
       'GET, HEAD, PUT and DELETE /v2/<name>/manifests/sha256:xyz (a malformed digest) → 404',
       async () => {
         const repo = 'tags/malformed-digest';
@@ -188,27 +198,21 @@ describe('the /v2/ base, error answers, names and digests', () => {
         for (const blob of blobs) await pushBlob(url, repo, blob);
         expect(await statusesFor(repo, 'sha256:xyz', manifest)).toEqual({ GET: 404, HEAD: 404, PUT: 404, DELETE: 404 });
       },
-      async () => {
-        const repo = 'tags/malformed-digest';
-        const { manifest, blobs } = buildImage();
-        for (const blob of blobs) await pushBlob(url, repo, blob);
-        expect(await statusesFor(repo, 'sha256:xyz', manifest)).toEqual({ GET: 500, HEAD: 500, PUT: 500, DELETE: 400 });
-      },
     );
 
     beyondReference(
       'its router answers a plain-text 404 page',
-      'PUT and GET /v2/<name>/manifests/.INVALID_MANIFEST_NAME → 404 NOT_FOUND as an OCI error',
-      async () => {
-        const { manifest } = buildImage();
-        expectOciError(await putManifest(url, 'tags/invalid-body', '.INVALID_MANIFEST_NAME', manifest.mediaType, manifest.bytes), 404, 'NOT_FOUND');
-        expectOciError(await http(url).get('/v2/tags/invalid-body/manifests/.INVALID_MANIFEST_NAME'), 404, 'NOT_FOUND');
-      },
       async () => {
         const res = await http(url).get('/v2/tags/invalid-body/manifests/.INVALID_MANIFEST_NAME');
         expect(res.status).toBe(404);
         expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
         expect(res.text).toBe('404 page not found\n');
+      },
+      'PUT and GET /v2/<name>/manifests/.INVALID_MANIFEST_NAME → 404 NOT_FOUND as an OCI error',
+      async () => {
+        const { manifest } = buildImage();
+        expectOciError(await putManifest(url, 'tags/invalid-body', '.INVALID_MANIFEST_NAME', manifest.mediaType, manifest.bytes), 404, 'NOT_FOUND');
+        expectOciError(await http(url).get('/v2/tags/invalid-body/manifests/.INVALID_MANIFEST_NAME'), 404, 'NOT_FOUND');
       },
     );
   });

@@ -20,10 +20,10 @@ import { beyondReference, type RegistryUnderTest, startRegistryUnderTest } from 
 
 // Distribution's operating modes: `storage.delete.enabled: false` refuses deletions, and
 // `storage.maintenance.readonly.enabled: true` refuses every write; both with
-// 405 UNSUPPORTED, while reads go on. The read-only registry serves the data the first one wrote.
+// 405 UNSUPPORTED, while reads go on. The read-only registry serves data a writable one wrote
+// on its root just before. Each mode's tests stand on their own root, whatever runs before.
 describe('operating modes', () => {
   let work: TempDir;
-  let root: string;
   let image: PushedImage;
   let blob: Buffer;
   let blobDigest: string;
@@ -31,23 +31,28 @@ describe('operating modes', () => {
 
   beforeAll(async () => {
     work = await createTempDir('berth-e2e-modes-');
-    root = join(work.path, 'registry');
   });
 
   afterAll(async () => {
     await work?.remove();
   });
 
+  /** The image tagged v1 (and a second one tagged v2) and a loose blob, pushed into `url`. */
+  async function pushFixture(url: string): Promise<void> {
+    image = await pushImage(url, repo, 'v1');
+    await pushImage(url, repo, 'v2');
+    blob = randomBytes(500);
+    blobDigest = await pushBlob(url, repo, blob);
+  }
+
   describe('storage.delete.enabled: false', () => {
     let registry: RegistryUnderTest;
     let url: string;
 
     beforeAll(async () => {
-      registry = await startRegistryUnderTest({ root, deleteEnabled: false });
+      registry = await startRegistryUnderTest({ root: join(work.path, 'deletes-disabled'), deleteEnabled: false });
       url = registry.url;
-      image = await pushImage(url, repo, 'v1');
-      blob = randomBytes(500);
-      blobDigest = await pushBlob(url, repo, blob);
+      await pushFixture(url);
     });
 
     afterAll(async () => {
@@ -80,7 +85,8 @@ describe('operating modes', () => {
     it('PUT /v2/<name>/manifests/<tag> with deletes disabled → 201: writes still work', async () => {
       const { manifest, blobs } = buildImage();
       for (const part of blobs) await pushBlob(url, repo, part);
-      expect((await putManifest(url, repo, 'v2', manifest.mediaType, manifest.bytes)).status).toBe(201);
+      expect((await putManifest(url, repo, 'v3', manifest.mediaType, manifest.bytes)).status).toBe(201);
+      expect(digestOf((await getManifest(url, repo, 'v3')).body as Buffer)).toBe(digestOf(manifest.bytes));
     });
   });
 
@@ -89,6 +95,13 @@ describe('operating modes', () => {
     let url: string;
 
     beforeAll(async () => {
+      const root = join(work.path, 'read-only');
+      const writable = await startRegistryUnderTest({ root });
+      try {
+        await pushFixture(writable.url);
+      } finally {
+        await writable.stop();
+      }
       registry = await startRegistryUnderTest({ root, storage: { maintenance: { readonly: { enabled: true } } } });
       url = registry.url;
     });
@@ -139,16 +152,16 @@ describe('operating modes', () => {
       expect((await http(url).head(`/v2/${repo}/blobs/${blobDigest}`)).status).toBe(200);
     });
 
-    beyondReference('answers 405 with a plain-text "Method not allowed", not an OCI error', 'POST /v2/<name>/blobs/uploads/ in read-only mode → 405 UNSUPPORTED', async () => {
+    beyondReference('answers 405 with a plain-text "Method not allowed", not an OCI error', /^expected an OCI error body, got: Method not allowed/, 'POST /v2/<name>/blobs/uploads/ in read-only mode → 405 UNSUPPORTED', async () => {
       expectOciError(await http(url).post(`/v2/${repo}/blobs/uploads/`), 405, 'UNSUPPORTED');
     });
 
-    beyondReference('answers 405 with a plain-text "Method not allowed", not an OCI error', 'POST /v2/<name>/blobs/uploads/?mount=&from= in read-only mode → 405 UNSUPPORTED', async () => {
+    beyondReference('answers 405 with a plain-text "Method not allowed", not an OCI error', /^expected an OCI error body, got: Method not allowed/, 'POST /v2/<name>/blobs/uploads/?mount=&from= in read-only mode → 405 UNSUPPORTED', async () => {
       expectOciError(await http(url).post(`/v2/modes/other/blobs/uploads/?mount=${blobDigest}&from=${repo}`), 405, 'UNSUPPORTED');
       expect((await http(url).head(`/v2/modes/other/blobs/${blobDigest}`)).status).toBe(404);
     });
 
-    beyondReference('looks the session up first: 404 BLOB_UPLOAD_INVALID', 'PATCH, PUT and DELETE /v2/<name>/blobs/uploads/<id> in read-only mode → 405 UNSUPPORTED', async () => {
+    beyondReference('looks the session up first: 404 BLOB_UPLOAD_INVALID', /^404 \{"errors":\[\{"code":"BLOB_UPLOAD_INVALID"/, 'PATCH, PUT and DELETE /v2/<name>/blobs/uploads/<id> in read-only mode → 405 UNSUPPORTED', async () => {
       const location = `/v2/${repo}/blobs/uploads/0b5a5d2e-4c64-4a43-9b5e-2f3c5d6e7f80`;
       const body = Buffer.from('x');
       expectOciError(await http(url).patch(location).set('Content-Type', 'application/octet-stream').send(body), 405, 'UNSUPPORTED');
@@ -160,13 +173,13 @@ describe('operating modes', () => {
       expectOciError(await http(url).delete(location), 405, 'UNSUPPORTED');
     });
 
-    beyondReference('answers 405 with a plain-text "Method not allowed", not an OCI error', 'PUT /v2/<name>/manifests/<tag> in read-only mode → 405 UNSUPPORTED, the tag does not move', async () => {
+    beyondReference('answers 405 with a plain-text "Method not allowed", not an OCI error', /^expected an OCI error body, got: Method not allowed/, 'PUT /v2/<name>/manifests/<tag> in read-only mode → 405 UNSUPPORTED, the tag does not move', async () => {
       const other = buildImage().manifest;
       expectOciError(await putManifest(url, repo, 'v1', other.mediaType, other.bytes), 405, 'UNSUPPORTED');
       expect(digestOf((await getManifest(url, repo, 'v1')).body as Buffer)).toBe(image.digest);
     });
 
-    beyondReference('answers 405 with a plain-text "Method not allowed", not an OCI error', 'DELETE /v2/<name>/manifests/<digest> and /blobs/<digest> in read-only mode → 405 UNSUPPORTED', async () => {
+    beyondReference('answers 405 with a plain-text "Method not allowed", not an OCI error', /^expected an OCI error body, got: Method not allowed/, 'DELETE /v2/<name>/manifests/<digest> and /blobs/<digest> in read-only mode → 405 UNSUPPORTED', async () => {
       expectOciError(await http(url).delete(`/v2/${repo}/manifests/${image.digest}`), 405, 'UNSUPPORTED');
       expectOciError(await http(url).delete(`/v2/${repo}/blobs/${blobDigest}`), 405, 'UNSUPPORTED');
       expect((await getManifest(url, repo, image.digest)).status).toBe(200);

@@ -11,14 +11,17 @@ import {
   createTempDir,
   dropContainer,
   freePort,
+  type HttpRelay,
   listContainer,
   ociBlobPath,
   type OciImage,
   PrivateSwift,
+  type RelayedExchange,
   segmentOwners,
   skopeoCopy,
   skopeoRef,
   startBerth,
+  startHttpRelay,
   startIdentityEndpoint,
   type SwiftBackend,
   swiftBackend,
@@ -195,18 +198,20 @@ describe('berth on a Swift that fails under it', () => {
       await swift?.remove();
     });
 
-    /** Chunk 1, a pause past the token's life, chunk 2 sent slowly across a second expiry, then the closing PUT. */
-    async function chunkedUploadAcrossExpiries(berth: BerthProcess, repo: string): Promise<void> {
+    /**
+     * Chunk 1, a pause until Swift refuses the token the driver used for it, chunk 2 sent slowly
+     * across a second expiry, then the closing PUT. `relay` sits between berth and Swift.
+     */
+    async function chunkedUploadAcrossExpiries(berth: BerthProcess, repo: string, relay: HttpRelay): Promise<void> {
       const blob = randomBytes(3.5 * MiB);
       const digest = digestOf(blob);
-      const started = Date.now();
       const first = await http(berth.url)
         .patch(await startUpload(berth.url, repo))
         .set('Content-Type', 'application/octet-stream')
         .set('Content-Range', `0-${1.5 * MiB - 1}`)
         .send(blob.subarray(0, 1.5 * MiB));
       expect(first.status, first.text).toBe(202);
-      await sleep((tokenLifeSeconds + 1) * 1000);
+      await waitFor('Swift to refuse the token chunk 1 was stored with', () => tokenRefused(storageExchanges(relay).at(-1)!), 2 * tokenLifeSeconds * 1000);
       const second = await streamedRequest(
         berth.url,
         'PATCH',
@@ -222,34 +227,61 @@ describe('berth on a Swift that fails under it', () => {
         .set('Content-Range', `${3 * MiB}-${blob.length - 1}`)
         .send(blob.subarray(3 * MiB));
       expect(put.status, put.text).toBe(201);
-      // The upload outlived two tokens.
-      expect(Date.now() - started).toBeGreaterThan(2 * tokenLifeSeconds * 1000);
       const pulled = await http(berth.url).get(`/v2/${repo}/blobs/${digest}`).responseType('blob');
       expect(pulled.status).toBe(200);
       expect(digestOf(pulled.body as Buffer)).toBe(digest);
     }
 
+    /** Asks Swift itself (not through the relay, whose counts the test reads) whether a token is dead. */
+    async function tokenRefused(exchange: RelayedExchange): Promise<boolean> {
+      const account = exchange.path.split('/').slice(0, 3).join('/');
+      const answer = await fetch(new URL(account, swift.backend.authurl), { method: 'HEAD', headers: { 'x-auth-token': exchange.token ?? '' } });
+      return answer.status === 401;
+    }
+
+    /** The exchanges that carried a token berth had been given by `tokenRequests`' answers. */
+    function storageExchanges(relay: HttpRelay): RelayedExchange[] {
+      return relay.exchanges.filter((exchange) => exchange.path.startsWith('/v1/'));
+    }
+
     it('tempauth tokens of 3 s: the driver renews them between and during chunks, and the upload verifies', async () => {
-      const berth = await startBerthOnSwift(swift.backend, container);
+      const relay = await startHttpRelay(swift.backend.authurl);
+      const berth = await startBerthOnSwift({ ...swift.backend, authurl: `${relay.url}/auth/v1.0` }, container);
       try {
-        await chunkedUploadAcrossExpiries(berth, 'faults/token-renewed');
+        const tokensBefore = relay.exchanges.filter((exchange) => exchange.path === '/auth/v1.0').length;
+        await chunkedUploadAcrossExpiries(berth, 'faults/token-renewed', relay);
+        // The upload outlived two tokens: at least two new ones were asked for, and it went on with them.
+        const tokens = relay.exchanges.filter((exchange) => exchange.path === '/auth/v1.0');
+        expect(tokens.length - tokensBefore).toBeGreaterThanOrEqual(2);
+        expect(tokens.every((exchange) => exchange.status === 200)).toBe(true);
+        expect(new Set(storageExchanges(relay).map((exchange) => exchange.token)).size).toBeGreaterThanOrEqual(3);
       } finally {
         await berth.stop();
+        await relay.close();
       }
     });
 
     it('tokens that die before the time advertised: Swift refuses them (401), the driver authenticates again, and the upload verifies', async () => {
       // Keystone says an hour; tempauth ends the token after 3 s: only Swift's 401 tells.
-      const identity = await startIdentityEndpoint({ swiftAuthUrl: swift.backend.authurl, tokenLifetimeSeconds: 3600 });
+      const relay = await startHttpRelay(swift.backend.authurl);
+      const identity = await startIdentityEndpoint({ swiftAuthUrl: `${relay.url}/auth/v1.0`, tokenLifetimeSeconds: 3600 });
       const backend = { authurl: identity.v2Url, username: 'admin', password: 'admin', tenant: 'admin' };
       const berth = await startBerthOnSwift(backend, container);
       try {
         const before = identity.requests.length;
-        await chunkedUploadAcrossExpiries(berth, 'faults/token-refused');
+        await chunkedUploadAcrossExpiries(berth, 'faults/token-refused', relay);
+        const refusals = storageExchanges(relay).filter((exchange) => exchange.status === 401);
+        // Each expiry was met by a 401, and each 401 by a new token (never the refused one again).
+        expect(new Set(refusals.map((exchange) => exchange.token)).size).toBeGreaterThanOrEqual(2);
         expect(identity.requests.length - before).toBeGreaterThanOrEqual(2);
+        expect(identity.requests.slice(before).every((request) => request.status === 200)).toBe(true);
+        const last = storageExchanges(relay).at(-1)!;
+        expect(last.status).toBeLessThan(300);
+        expect(refusals.map((exchange) => exchange.token)).not.toContain(last.token);
       } finally {
         await berth.stop();
         await identity.close();
+        await relay.close();
       }
     });
   });

@@ -30,6 +30,11 @@ describe('swift driver: Keystone v2.0 through an identity endpoint in front of a
     if (backend) await dropContainer(backend, container);
   });
 
+  /** The catalog entries (`region/interface`) the driver's storage calls went through since `before`. */
+  function entriesUsed(endpoint: IdentityEndpoint, before: number): string[] {
+    return [...new Set(endpoint.storageRequests.slice(before).map((request) => `${request.region}/${request.interface}`))];
+  }
+
   /** Small and large writes, listing, move and delete: enough to prove the token and endpoint work. */
   async function roundTrip(driver: StorageDriver): Promise<void> {
     const base = `/keystone-${randomBytes(4).toString('hex')}`;
@@ -51,9 +56,12 @@ describe('swift driver: Keystone v2.0 through an identity endpoint in front of a
 
   it('v2.0 with a tenant, as the seed configuration: creates the container and works on it', async () => {
     const before = identity.requests.length;
+    const storageBefore = identity.storageRequests.length;
     // 128 KiB segments: the 300 kB write spans three of them.
     const driver = createStorageDriver('swift', { ...credentials, authurl: identity.v2Url, tenant: 'admin', chunksize: 128 * 1024 });
     await roundTrip(driver);
+    // No region set: the first object-store entry's public URL, as the reference takes it.
+    expect(entriesUsed(identity, storageBefore)).toEqual(['RegionTwo/public']);
     const sent = identity.requests.slice(before);
     expect(sent.map((request) => [request.version, request.status])).toEqual([[2, 200]]);
     expect(sent[0]!.body).toEqual({ auth: { passwordCredentials: { username: 'admin', password: 'admin' }, tenantName: 'admin' } });
@@ -62,6 +70,37 @@ describe('swift driver: Keystone v2.0 through an identity endpoint in front of a
     const head = await fetch(`${storageUrl}/${container}`, { method: 'HEAD', headers: { 'x-auth-token': token } });
     expect(head.status).toBe(204);
     expect(await listContainer(backend, container)).toEqual([]);
+  });
+
+  it('v2.0 with a region: the public URL of that region, listed last', async () => {
+    const before = identity.requests.length;
+    const storageBefore = identity.storageRequests.length;
+    const driver = createStorageDriver('swift', {
+      ...credentials,
+      authurl: identity.v2Url,
+      tenant: 'admin',
+      region: 'RegionOne',
+      chunksize: 128 * 1024,
+    });
+    await roundTrip(driver);
+    expect(entriesUsed(identity, storageBefore)).toEqual(['RegionOne/public']);
+    expect(identity.requests.slice(before).map((request) => [request.version, request.status])).toEqual([[2, 200]]);
+  });
+
+  it('v2.0 with a tenant id and the internal endpoint, listed last of its region', async () => {
+    const internal = await startIdentityEndpoint({ swiftAuthUrl: backend.authurl, wanted: { interface: 'internal' } });
+    try {
+      const driver = createStorageDriver('swift', { ...credentials, authurl: internal.v2Url, tenantid: 'admin', endpointtype: 'internal' });
+      await driver.putContent('/v2-internal/file', Buffer.from('x'));
+      await driver.delete('/v2-internal');
+      // No region set: the first region's internal URL.
+      expect(entriesUsed(internal, 0)).toEqual(['RegionTwo/internal']);
+      expect(internal.requests.map((request) => request.body)).toEqual([
+        { auth: { passwordCredentials: { username: 'admin', password: 'admin' }, tenantId: 'admin' } },
+      ]);
+    } finally {
+      await internal.close();
+    }
   });
 
   it('authenticates again when Swift refuses the token (401), without failing the call', async () => {

@@ -111,9 +111,16 @@ describe('swift driver: segments, manifests and their ownership on a real Swift'
   it('removes every segment on cancel, earlier writers included', async () => {
     const path = '/repo/_uploads/cancelled/data';
     await write(path, randomBytes(150_000), { commit: false });
+    const segmentCount = async () => (await listContainer(backend, container)).filter((name) => name.startsWith('segments/')).length;
+    const earlier = await segmentCount();
+    expect(earlier).toBeGreaterThan(0);
     const writer = await driver.writer(path, { append: true });
     writer.write(randomBytes(120_000));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Cancel once this writer's own segment is in Swift, so the cancel has one to remove.
+    for (const deadline = Date.now() + 30_000; (await segmentCount()) <= earlier; ) {
+      if (Date.now() > deadline) throw new Error('no segment of the appending writer reached Swift');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     await writer.cancel();
     expect(await listContainer(backend, container)).toEqual([]);
   });

@@ -17,6 +17,11 @@ export type BerthStartOptions = (
   /** Added to this process's environment: `REGISTRY_*` overrides, secrets… */
   readonly env?: NodeJS.ProcessEnv;
   readonly readyTimeoutMs?: number;
+  /**
+   * `log.level` of the distributed topology's service processes (default `info`, which their
+   * readiness needs); `debug` adds a line per message each one handles (RedisQueueServer).
+   */
+  readonly serviceLogLevel?: 'info' | 'debug';
   /** Extra arguments of `berth serve` before CONFIG, e.g. `['--service', 'manifest']`. */
   readonly args?: readonly string[];
   /**
@@ -115,7 +120,7 @@ export async function startBerth(options: BerthStartOptions): Promise<BerthProce
       // announced itself in Redis), which needs the info level whatever the file says.
       const starts = distributedServices.flatMap(({ service, count }) =>
         Array.from({ length: count }, async () => {
-          const server = await start(['--service', service], `${url}/v2/`, { REGISTRY_LOG_LEVEL: 'info' });
+          const server = await start(['--service', service], `${url}/v2/`, { REGISTRY_LOG_LEVEL: options.serviceLogLevel ?? 'info' });
           const instance: { -readonly [K in keyof BerthInstance]: BerthInstance[K] } = { service, process: server };
           instances.push(instance);
           const serving = await servingLine(server, service, options.readyTimeoutMs ?? 30_000);

@@ -1,14 +1,29 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { forward } from './http-relay';
 
 export interface IdentityEndpointOptions {
   /** The real Swift's tempauth URL (`http://127.0.0.1:PORT/auth/v1.0`), where tokens come from. */
   swiftAuthUrl: string;
   /** The lifetime the answers advertise; shorter than tempauth's to make clients renew early. */
   tokenLifetimeSeconds?: number;
-  /** The region of the real endpoints; a second region, `Nowhere`, points at a closed port. */
-  region?: string;
+  /**
+   * The catalog entry a client is meant to pick, listed last (default `RegionOne`, `public`):
+   * a client that takes the first entry instead, or ignores `region` or `endpointtype`, talks
+   * to another entry, and `storageRequests` shows it.
+   */
+  wanted?: { region?: string; interface?: EndpointInterface };
+}
+
+export type EndpointInterface = 'public' | 'internal' | 'admin';
+
+/** One request a client sent to an object-store URL of the catalog. */
+export interface StorageRequest {
+  region: string;
+  interface: EndpointInterface;
+  method: string;
+  status: number;
 }
 
 /** One token request as received, for tests that check what a client sent. */
@@ -25,6 +40,8 @@ export interface IdentityEndpoint {
   readonly v2Url: string;
   readonly v3Url: string;
   readonly requests: readonly IdentityRequest[];
+  /** Every request to the catalog's object-store URLs, with the entry it went through. */
+  readonly storageRequests: readonly StorageRequest[];
   /** The next `count` tokens handed out are ones Swift does not know: it answers them 401. */
   handOutRefusedTokens(count: number): void;
   close(): Promise<void>;
@@ -35,20 +52,35 @@ export interface IdentityEndpoint {
  * the seed configuration authenticates with v2.0. It answers `POST /v2.0/tokens` and
  * `POST /v3/auth/tokens` by asking the real Swift's tempauth for a token with the same
  * credentials (user `<project>:<username>`, key `<password>`) and hands that token out in
- * a service catalog whose object-store endpoint is the real Swift's storage URL. A client
- * that passes through it therefore talks to a real Swift with a real token.
+ * a service catalog. Each region (the wanted one and `RegionTwo`) and interface has an
+ * object-store URL of its own on this endpoint, `/swift/<region>/<interface>/v1/AUTH_…`, which
+ * relays to the real Swift's storage URL and records the call. A client that passes through
+ * it therefore talks to a real Swift with a real token, and the test sees which entry it chose.
  */
 export async function startIdentityEndpoint(options: IdentityEndpointOptions): Promise<IdentityEndpoint> {
   const requests: IdentityRequest[] = [];
+  const storageRequests: StorageRequest[] = [];
   let refusedToHandOut = 0;
   const lifetime = options.tokenLifetimeSeconds ?? 3600;
-  const region = options.region ?? 'RegionOne';
+  const wanted = { region: options.wanted?.region ?? 'RegionOne', interface: options.wanted?.interface ?? 'public' };
+  const regions = ['RegionTwo', wanted.region];
+  const interfaces = (['public', 'internal', 'admin'] as const).filter((kind) => kind !== wanted.interface).concat(wanted.interface);
+  /** Where `/swift/<region>/<interface>/…` goes: the origin of the storage URL tempauth gave. */
+  let swiftOrigin: string | undefined;
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => answer(res, 500, { error: { code: 500, message: String(error) } }));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const storage = /^\/swift\/([^/]+)\/(public|internal|admin)(\/.*)$/.exec(req.url ?? '');
+    if (storage !== null && swiftOrigin !== undefined) {
+      const [, entryRegion, entryInterface, rest] = storage as unknown as [string, string, EndpointInterface, string];
+      forward(req, res, `${swiftOrigin}${rest}`, (status) =>
+        storageRequests.push({ region: entryRegion, interface: entryInterface, method: req.method ?? '', status }),
+      );
+      return;
+    }
     const path = (req.url ?? '').split('?')[0]!.replace(/\/+$/, '');
     if (req.method !== 'POST' || (path !== '/v2.0/tokens' && path !== '/v3/auth/tokens')) {
       answer(res, 404, { error: { code: 404, message: `no route for ${req.method} ${path}` } });
@@ -82,24 +114,34 @@ export async function startIdentityEndpoint(options: IdentityEndpointOptions): P
     }
     const issued = new Date();
     const expires = new Date(issued.getTime() + lifetime * 1000);
-    const nowhere = 'http://127.0.0.1:9/v1/AUTH_nowhere';
+    const storageUrl = new URL(swift.storageUrl);
+    swiftOrigin = storageUrl.origin;
+    const objectStore = (region: string, kind: EndpointInterface) => `${url}/swift/${region}/${kind}${storageUrl.pathname}`;
     record(version, body, version === 2 ? 200 : 201);
     if (version === 2) {
-      const endpoint = (url: string, name: string) => ({ region: name, publicURL: url, internalURL: url, adminURL: url });
+      // v2.0 lists one entry per region, with a URL per interface.
+      const storeEntry = (name: string) => ({
+        region: name,
+        publicURL: objectStore(name, 'public'),
+        internalURL: objectStore(name, 'internal'),
+        adminURL: objectStore(name, 'admin'),
+      });
+      const identityUrl = `${url}/v2.0`;
       answer(res, 200, {
         access: {
           token: { id: token, issued_at: issued.toISOString(), expires: expires.toISOString(), tenant: { id: credentials.project, name: credentials.project } },
           serviceCatalog: [
-            { type: 'identity', name: 'keystone', endpoints: [endpoint(`${url}/v2.0`, region)] },
-            { type: 'object-store', name: 'swift', endpoints: [endpoint(swift.storageUrl, region), endpoint(nowhere, 'Nowhere')] },
+            { type: 'identity', name: 'keystone', endpoints: [{ region: wanted.region, publicURL: identityUrl, internalURL: identityUrl, adminURL: identityUrl }] },
+            { type: 'object-store', name: 'swift', endpoints: regions.map(storeEntry) },
           ],
           user: { id: credentials.username, name: credentials.username, roles: [{ name: 'admin' }] },
         },
       });
       return;
     }
-    const endpoints = (url: string, name: string) =>
-      (['public', 'internal', 'admin'] as const).map((kind) => ({ interface: kind, region: name, region_id: name, url, id: `${name}-${kind}` }));
+    const entry = (name: string, kind: EndpointInterface, entryUrl: string) => ({ interface: kind, region: name, region_id: name, url: entryUrl, id: `${name}-${kind}` });
+    // v3 lists one entry per region and interface: every other one before the wanted one.
+    const storeEntries = regions.flatMap((name) => interfaces.map((kind) => entry(name, kind, objectStore(name, kind))));
     answer(
       res,
       201,
@@ -111,8 +153,8 @@ export async function startIdentityEndpoint(options: IdentityEndpointOptions): P
           user: { id: credentials.username, name: credentials.username, domain: { id: 'default', name: 'Default' } },
           project: { id: credentials.project, name: credentials.project, domain: { id: 'default', name: 'Default' } },
           catalog: [
-            { type: 'identity', name: 'keystone', endpoints: endpoints(`${url}/v3`, region) },
-            { type: 'object-store', name: 'swift', endpoints: [...endpoints(swift.storageUrl, region), ...endpoints(nowhere, 'Nowhere')] },
+            { type: 'identity', name: 'keystone', endpoints: interfaces.map((kind) => entry(wanted.region, kind, `${url}/v3`)) },
+            { type: 'object-store', name: 'swift', endpoints: storeEntries },
           ],
         },
       },
@@ -135,6 +177,7 @@ export async function startIdentityEndpoint(options: IdentityEndpointOptions): P
     v2Url: `${url}/v2.0`,
     v3Url: `${url}/v3`,
     requests,
+    storageRequests,
     handOutRefusedTokens(count: number) {
       refusedToHandOut = count;
     },

@@ -15,15 +15,19 @@ export {
   type ReferenceRegistry,
   type ReferenceRegistryOptions,
 } from './reference-registry';
+export { startHttpRelay, type HttpRelay, type RelayedExchange } from './http-relay';
 export { filesystemRegistryConfig } from './registry-config';
-export { ServerProcess, waitForHttp, type ServerProcessOptions } from './server-process';
+export { type LineWatch, ServerProcess, waitForHttp, type ServerProcessOptions } from './server-process';
 export { SkopeoError, skopeoCopy, skopeoInspect, skopeoRef, type SkopeoCopyOptions } from './skopeo';
+export { skipDeliberately } from './deliberate-skip';
 export { createTempDir, type TempDir } from './temp-dir';
 export {
   startIdentityEndpoint,
   type IdentityEndpoint,
   type IdentityEndpointOptions,
   type IdentityRequest,
+  type EndpointInterface,
+  type StorageRequest,
 } from './identity-endpoint';
 export { dropContainer, listContainer, PrivateSwift, segmentOwners, type SwiftBackend, swiftBackend, swiftSession, type SwiftStorageSession } from './swift-backend';
 export { PrivateRedis } from './private-redis';

@@ -18,14 +18,32 @@ export interface ServerProcessOptions {
 /** Keeps the last bytes of a child's output: enough for an error message, bounded for long benches. */
 class OutputTail {
   private text = '';
+  /** The unfinished last line, kept apart so watchers see whole lines only. */
+  private partial = '';
+  private readonly watchers = new Set<(line: string) => void>();
   constructor(private readonly limit = 64 * 1024) {}
   append(chunk: Buffer): void {
-    this.text += chunk.toString('utf8');
+    const text = chunk.toString('utf8');
+    this.text += text;
     if (this.text.length > this.limit) this.text = this.text.slice(-this.limit);
+    if (this.watchers.size === 0) return;
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop()!;
+    for (const line of lines) for (const watcher of this.watchers) watcher(line);
+  }
+  watch(watcher: (line: string) => void): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
   }
   toString(): string {
     return this.text;
   }
+}
+
+/** The lines of a process's stderr that matched, from the moment the watch began. */
+export interface LineWatch {
+  readonly lines: readonly string[];
+  stop(): void;
 }
 
 /** A server spawned as a child process, started when its ready URL answers. */
@@ -97,6 +115,18 @@ export class ServerProcess {
 
   get stderr(): string {
     return this.stderrTail.toString();
+  }
+
+  /**
+   * Collects every stderr line (where berth logs) that matches `pattern` from now on, however
+   * much is written: the tail above keeps only the last 64 KiB.
+   */
+  watchStderr(pattern: RegExp): LineWatch {
+    const lines: string[] = [];
+    const stop = this.stderrTail.watch((line) => {
+      if (pattern.test(line)) lines.push(line);
+    });
+    return { lines, stop };
   }
 
   /** Sends a signal without waiting: for tests of crash and shutdown behaviour. */

@@ -151,7 +151,9 @@ export async function segmentOwners(backend: SwiftBackend, container: string): P
   const { token, storageUrl } = await swiftSession(backend);
   const headers = { 'x-auth-token': token };
   const listing = await fetch(`${storageUrl}/${container}?format=json&limit=10000`, { headers });
-  const entries = listing.status === 200 ? ((await listing.json()) as Array<{ name: string; bytes: number; slo_etag?: string }>) : [];
+  // An empty map must mean "no segments", never "the listing failed": callers assert over it.
+  if (listing.status !== 200) throw new Error(`listing ${container} answered ${listing.status}, not 200`);
+  const entries = (await listing.json()) as Array<{ name: string; bytes: number; slo_etag?: string }>;
   const owners = new Map(entries.filter((entry) => entry.name.startsWith('segments/')).map((entry) => [entry.name, [] as string[]]));
   for (const entry of entries.filter((candidate) => candidate.name.startsWith('files/'))) {
     let owned: string[] = [];

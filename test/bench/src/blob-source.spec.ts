@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { JsonBlob, SyntheticBlob } from './blob-source';
+import { JsonBlob, matchesAt, SyntheticBlob } from './blob-source';
 
 const concat = (chunks: Iterable<Buffer>): Buffer => Buffer.concat([...chunks]);
 const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -31,5 +31,22 @@ describe('JsonBlob', () => {
     const blob = new JsonBlob({ os: 'linux' });
     expect(concat(blob.chunks()).toString()).toBe('{"os":"linux"}');
     expect(blob.digest).toBe(sha256(Buffer.from('{"os":"linux"}')));
+  });
+});
+
+describe('matchesAt', () => {
+  const blob = new SyntheticBlob(2 * 1024 * 1024 + 7);
+  const whole = concat(blob.chunks());
+
+  it('accepts the blob\'s own bytes, in pieces cut anywhere', () => {
+    const cuts = [0, 5, 32, 40_000, 1024 * 1024 + 3, blob.size];
+    for (const [index, end] of cuts.slice(1).entries()) expect(matchesAt(blob, cuts[index]!, whole.subarray(cuts[index], end))).toBe(true);
+  });
+
+  it('refuses another blob of the same size (they differ in their first 32 bytes only), a shifted piece, and bytes past the end', () => {
+    const other = concat(new SyntheticBlob(blob.size).chunks());
+    expect(matchesAt(blob, 0, other.subarray(0, 64 * 1024))).toBe(false);
+    expect(matchesAt(blob, 1, whole.subarray(0, 1000))).toBe(false);
+    expect(matchesAt(blob, blob.size - 3, Buffer.alloc(4))).toBe(false);
   });
 });

@@ -61,3 +61,18 @@ export class JsonBlob implements BlobContent {
     yield this.bytes.subarray(start, end);
   }
 }
+
+/**
+ * Whether `bytes` are `blob`'s bytes from `start` on: compared byte for byte with what was
+ * pushed, which costs the pull far less than hashing it, and tells apart two blobs that differ
+ * in one byte.
+ */
+export function matchesAt(blob: BlobContent, start: number, bytes: Buffer): boolean {
+  if (start + bytes.length > blob.size) return false;
+  let offset = 0;
+  for (const slice of blob.chunks(start, start + bytes.length)) {
+    if (!slice.equals(bytes.subarray(offset, offset + slice.length))) return false;
+    offset += slice.length;
+  }
+  return true;
+}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BenchHttpClient } from './bench-http-client';
-import type { BlobContent } from './blob-source';
+import { type BlobContent, matchesAt } from './blob-source';
 
 const octetStream = { 'Content-Type': 'application/octet-stream' };
 export const ociManifestType = 'application/vnd.oci.image.manifest.v1+json';
@@ -39,33 +39,37 @@ export class RegistryClient {
     await this.http.send('PUT', location, { headers: { 'Content-Length': 0 }, expect: [201] });
   }
 
-  /** GET the blob (following any redirect) and count its bytes; hashes them when asked. */
-  async pullBlob(repository: string, blob: BlobContent, verify = false): Promise<void> {
-    const hash = verify ? createHash('sha256') : undefined;
-    const bytes = await this.http.download(new URL(`/v2/${repository}/blobs/${blob.digest}`, this.baseUrl), (chunk) =>
-      hash?.update(chunk),
-    );
+  /** GET the blob (following any redirect) and compare every byte with what was pushed. */
+  async pullBlob(repository: string, blob: BlobContent): Promise<void> {
+    let position = 0;
+    let firstMismatch: number | undefined;
+    const bytes = await this.http.download(new URL(`/v2/${repository}/blobs/${blob.digest}`, this.baseUrl), (chunk) => {
+      if (firstMismatch === undefined && !matchesAt(blob, position, chunk)) firstMismatch = position;
+      position += chunk.length;
+    });
     if (bytes !== blob.size) throw new Error(`pulled ${bytes} bytes of ${blob.digest}, expected ${blob.size}`);
-    const digest = hash === undefined ? undefined : `sha256:${hash.digest('hex')}`;
-    if (digest !== undefined && digest !== blob.digest) throw new Error(`pulled ${blob.digest} but got ${digest}`);
+    if (firstMismatch !== undefined) throw new Error(`pulled ${blob.digest}: the bytes from offset ${firstMismatch} on are not those pushed`);
   }
 
-  /** PUT an OCI image manifest under `reference` (a tag); returns the manifest's digest. */
-  async putManifest(repository: string, reference: string, manifest: object): Promise<string> {
+  /** PUT an OCI image manifest under `reference` (a tag); returns the exact bytes sent. */
+  async putManifest(repository: string, reference: string, manifest: object): Promise<Buffer> {
     const bytes = Buffer.from(JSON.stringify(manifest));
     await this.http.send('PUT', new URL(`/v2/${repository}/manifests/${reference}`, this.baseUrl), {
       headers: { 'Content-Type': ociManifestType, 'Content-Length': bytes.length },
       body: [bytes],
       expect: [201],
     });
-    return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    return bytes;
   }
 
-  async manifestRequest(method: 'GET' | 'HEAD', repository: string, reference: string): Promise<void> {
-    await this.http.send(method, new URL(`/v2/${repository}/manifests/${reference}`, this.baseUrl), {
-      headers: { Accept: ociManifestType },
-      expect: [200],
-    });
+  /** HEAD or GET a manifest pushed as `pushed`: a GET's body must be those bytes, a HEAD must name their digest. */
+  async manifestRequest(method: 'GET' | 'HEAD', repository: string, reference: string, pushed: Buffer): Promise<void> {
+    const url = new URL(`/v2/${repository}/manifests/${reference}`, this.baseUrl);
+    const response = await this.http.send(method, url, { headers: { Accept: ociManifestType }, expect: [200] });
+    if (method === 'GET' && !response.body.equals(pushed)) throw new Error(`GET ${url.href}: the body is not the manifest pushed`);
+    const digest = `sha256:${createHash('sha256').update(pushed).digest('hex')}`;
+    const answered = response.headers['docker-content-digest'];
+    if (answered !== digest) throw new Error(`${method} ${url.href}: Docker-Content-Digest ${String(answered)}, expected ${digest}`);
   }
 
   private async startUpload(repository: string): Promise<URL> {

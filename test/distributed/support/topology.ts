@@ -1,4 +1,4 @@
-import { type BerthProcess, createTempDir, freePort, startBerth, type TempDir } from '@berth/testing';
+import { type BerthProcess, type BerthStartOptions, createTempDir, freePort, startBerth, type TempDir } from '@berth/testing';
 import { e2eConfig } from '../../e2e/support/registry-under-test';
 import { PrivateRedis } from '@berth/testing';
 
@@ -6,18 +6,22 @@ import { PrivateRedis } from '@berth/testing';
 export interface Topology {
   readonly berth: BerthProcess;
   readonly redis: PrivateRedis;
+  /** The filesystem driver's root directory. */
+  readonly root: string;
   stop(): Promise<void>;
 }
 
-export async function startTopology(): Promise<Topology> {
+export async function startTopology(options: Pick<BerthStartOptions, 'serviceLogLevel'> = {}): Promise<Topology> {
   const work: TempDir = await createTempDir('berth-distributed-');
   const redis = await PrivateRedis.start();
   try {
-    const config = { ...e2eConfig(`${work.path}/registry`, await freePort()), redis: { addr: redis.addr } };
-    const berth = await startBerth({ config, topology: 'distributed', readyTimeoutMs: 60_000 });
+    const root = `${work.path}/registry`;
+    const config = { ...e2eConfig(root, await freePort()), redis: { addr: redis.addr } };
+    const berth = await startBerth({ config, topology: 'distributed', readyTimeoutMs: 60_000, ...options });
     return {
       berth,
       redis,
+      root,
       stop: async () => {
         await berth.stop();
         await redis.kill();

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
 import { firstRunDelayMs } from './first-run-delay';
 import { InProcessJobScheduler } from './in-process-job-scheduler';
@@ -38,17 +39,26 @@ describe(InProcessJobScheduler.name, () => {
   });
 
   it('a failed run is logged and the next one still comes', async () => {
+    // The log as the process writes it: every error line Nest's Logger is given.
+    const errors: string[] = [];
+    Logger.overrideLogger({ log() {}, warn() {}, error: (message: unknown, ...context: unknown[]) => errors.push(`${String(context.at(-1))}: ${String(message)}`) });
     let runs = 0;
-    const job = await new InProcessJobScheduler().schedule({
-      name: 'purge',
-      intervalMs: 20,
-      run: async () => {
-        runs++;
-        throw new Error('storage away');
-      },
-    });
-    await until(() => runs >= 2);
-    await job.stop();
+    try {
+      const job = await new InProcessJobScheduler().schedule({
+        name: 'purge',
+        intervalMs: 20,
+        run: async () => {
+          runs++;
+          throw new Error('storage away');
+        },
+      });
+      await until(() => runs >= 2);
+      await job.stop();
+    } finally {
+      Logger.overrideLogger(true);
+    }
+    expect(errors.length).toBeGreaterThanOrEqual(1);
+    expect(errors[0]).toBe('jobs: purge failed: storage away');
   });
 
   it('stop aborts a run in progress and waits for it to end', async () => {

@@ -133,6 +133,8 @@ export class RedisQueueServer extends Server implements CustomTransportStrategy 
         // The services' RpcErrorFilter throws wire forms; a bare Error came from outside it.
         reply = { id: request.id, err: error instanceof Error ? asOciError(error, this.log).toWire() : OciError.fromWire(error).toWire() };
       }
+      // One line per message this instance ran: how the tests count that each ran exactly once.
+      this.log.debug(`handled ${request.pattern} ${request.id}`);
       if (handler.isEventHandler) return;
     }
     if (request.replyTo === '') return;

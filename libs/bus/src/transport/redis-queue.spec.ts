@@ -101,6 +101,28 @@ async function withConnection<T>(redis: RedisSettings, use: (connection: Redis) 
   }
 }
 
+/** How many requests wait in this test's queues (the lists under its key prefix). */
+async function queuedRequests(redis: RedisSettings): Promise<number> {
+  const connection = new Redis({ host: redis.host, port: redis.port, db: redis.db });
+  try {
+    let count = 0;
+    for (const key of await connection.keys(`${redis.keyPrefix}:*`)) {
+      if ((await connection.type(key)) === 'list') count += await connection.llen(key);
+    }
+    return count;
+  } finally {
+    connection.disconnect();
+  }
+}
+
+async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 describe('Redis queue transport', () => {
   it('with two replicas, each request is handled by exactly one of them', async () => {
     const redis = settings();
@@ -125,16 +147,14 @@ describe('Redis queue transport', () => {
     expect(error).toBeInstanceOf(OciError);
     expect(error).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
     expect(Date.now() - started).toBeLessThan(2_000);
-    await sleep(200);
-    expect(await keysOf(redis)).toEqual([]);
+    await until('the queue to empty itself', async () => (await keysOf(redis)).length === 0, 1_000);
   });
 
   it('a request sent while no replica runs is answered once one starts', async () => {
     const redis = settings();
     const calls = client(redis, 10_000);
     const reply = calls.send('test.echo', { id: 'early' });
-    await sleep(500);
-    expect(runs.size).toBe(0);
+    await until('the request to wait in its queue', async () => (await queuedRequests(redis)) === 1);
     await startReplica(redis, 'late');
     await expect(reply).resolves.toEqual({ id: 'early', replica: 'late' });
   });
@@ -149,10 +169,14 @@ describe('Redis queue transport', () => {
         return proxy;
       })(),
     );
-    await expect(stale.send('test.echo', { id: 'stale' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    const staleReply = stale.send('test.echo', { id: 'stale' });
+    await until('the stale request to wait in the queue', async () => (await queuedRequests(redis)) === 1);
     // Queued after the stale one: once the replica answers this, it has seen the stale one too.
+    // Its longer wait keeps the queue alive past the stale caller's.
     const fresh = calls.send('test.echo', { id: 'fresh' });
-    await sleep(100);
+    await until('both requests to wait in the queue', async () => (await queuedRequests(redis)) === 2);
+    await expect(staleReply).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(await queuedRequests(redis)).toBe(2);
     await startReplica(redis, 'late');
     await expect(fresh).resolves.toMatchObject({ id: 'fresh' });
     expect(runs.has('stale')).toBe(false);
@@ -203,7 +227,7 @@ describe('Redis queue transport', () => {
     await expect(calls.send('test.echo', { id: 'before' })).resolves.toMatchObject({ id: 'before' });
 
     const inFlight = calls.send('test.echo', { id: 'during', delayMs: 1_000 }).catch((caught: unknown) => caught);
-    await sleep(200);
+    await until('the replica to take the request', async () => runs.has('during'));
     const started = Date.now();
     await server.kill();
     const error = await inFlight;

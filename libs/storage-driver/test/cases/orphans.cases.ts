@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
+import { skipDeliberately } from '@berth/testing';
 import { readAll, type SuiteContext, writeAndCommit } from '../suite-context';
 
 /** Only for drivers that offer `purgeOrphans` (their files do not own all their bytes). */
@@ -8,7 +9,7 @@ export function orphanCases(suite: SuiteContext): void {
   describe('purgeOrphans', () => {
     it('never removes the bytes of a file, committed, moved or closed for a later append', async (context) => {
       const purge = suite.driver.purgeOrphans;
-      if (purge === undefined) return context.skip();
+      if (purge === undefined) return skipDeliberately(context, 'the driver has no purgeOrphans: its files own all their bytes');
       const committed = [randomBytes(3_000_000), randomBytes(2_500_000)];
       await writeAndCommit(suite.driver, suite.path('committed'), committed);
       const moved = randomBytes(2_000_000);
