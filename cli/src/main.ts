@@ -2,7 +2,7 @@
 import './runtime-defaults';
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, printConfig } from '@berth/config';
+import { ConfigError, ListenError, loadConfig, printConfig } from '@berth/config';
 import { StorageDriverFailure } from '@berth/storage-driver';
 import { probe, ProbeFailure } from './probe';
 import { serve } from './serve';
@@ -82,13 +82,17 @@ main(process.argv.slice(2)).then(
     if (error instanceof ConfigError || error instanceof UsageError || error instanceof StorageDriverFailure) {
       console.error(`berth: ${error.message}`);
       process.exitCode = 2;
-    } else if (error instanceof ProbeFailure) {
-      // Not serving is the probe's answer, not a fault of berth: one line, exit 1.
+    } else if (error instanceof ProbeFailure || error instanceof ListenError) {
+      // Not serving is the probe's answer, not a fault of berth; a port that cannot be bound is
+      // no fault of the file (exit 1, as the reference): one line either way.
       console.error(`berth: ${error.message}`);
       process.exitCode = 1;
     } else {
       console.error('berth:', error);
       process.exitCode = 1;
     }
+    // What a failed start had opened already (Redis connections, timers) must not keep a
+    // process that serves nothing alive.
+    process.exit();
   },
 );
