@@ -25,7 +25,7 @@ export function servableDriver(config: BerthConfig, source: string, service?: Se
       problems.push(...error.problems.map((problem) => ({ ...problem, source })));
     }
   }
-  if ((service === 'upload' || service === 'gateway') && config.http.secret === undefined) {
+  if ((service === 'upload' || service === 'gateway') && !config.http.secret) {
     // Each upload instance would sign upload state with a secret of its own, and a chunk that
     // reaches another instance than the last one would fail. The gateway asks too: it is the
     // one process every cluster has, started from the same file as the upload instances.
