@@ -1,6 +1,6 @@
 import { mkdir, rename, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type BerthProcess, type BerthTopology, createTempDir, freePort, PrivateSwift, startBerth, type TempDir } from '@berth/testing';
+import { type BerthTopology, createTempDir, freePort, PrivateSwift, startBerth, startReferenceRegistry, type TempDir } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -26,10 +26,10 @@ function healthConfig(storage: Record<string, unknown>, port: number): Record<st
 }
 
 /** Milliseconds until `GET /v2/` answers `status`, polled; fails after `limitMs`. */
-async function millisecondsUntil(berth: BerthProcess, status: number, limitMs: number): Promise<number> {
+async function millisecondsUntil(url: string, status: number, limitMs: number): Promise<number> {
   const started = Date.now();
   for (;;) {
-    const response = await fetch(`${berth.url}/v2/`);
+    const response = await fetch(`${url}/v2/`);
     const body = await response.text();
     if (response.status === status) {
       if (status === 503) expect(JSON.parse(body)).toMatchObject({ errors: [{ code: 'UNAVAILABLE', detail: 'health check failed: please see /debug/health' }] });
@@ -41,16 +41,16 @@ async function millisecondsUntil(berth: BerthProcess, status: number, limitMs: n
 }
 
 /** The outage, then the recovery, timed in intervals. */
-async function expectOutageSeen(what: string, berth: BerthProcess, outage: { begin(): Promise<void>; end(): Promise<void> }): Promise<void> {
-  expect((await fetch(`${berth.url}/v2/`)).status).toBe(200);
+async function expectOutageSeen(what: string, url: string, outage: { begin(): Promise<void>; end(): Promise<void> }): Promise<void> {
+  expect((await fetch(`${url}/v2/`)).status).toBe(200);
   await outage.begin();
   let unhealthyAfter: number;
   try {
-    unhealthyAfter = await millisecondsUntil(berth, 503, (threshold + 3) * interval);
+    unhealthyAfter = await millisecondsUntil(url, 503, (threshold + 3) * interval);
   } finally {
     await outage.end();
   }
-  const healthyAfter = await millisecondsUntil(berth, 200, 3 * interval);
+  const healthyAfter = await millisecondsUntil(url, 200, 3 * interval);
   console.log(`[health] ${what}: 503 after ${unhealthyAfter} ms, 200 again after ${healthyAfter} ms (interval ${interval} ms, threshold ${threshold})`);
   expect(unhealthyAfter).toBeGreaterThanOrEqual((threshold - 1) * interval - tolerance);
   expect(unhealthyAfter).toBeLessThanOrEqual((threshold + 1) * interval + tolerance);
@@ -73,7 +73,7 @@ describe('the storage-driver health check sees the backend go and come back', ()
     await mkdir(root, { recursive: true });
     const berth = await startBerth({ config: healthConfig({ filesystem: { rootdirectory: root } }, await freePort()), topology: 'all-in-one' });
     try {
-      await expectOutageSeen('filesystem', berth, {
+      await expectOutageSeen('filesystem', berth.url, {
         begin: async () => {
           await rename(root, `${root}.away`);
           await symlink(root, root);
@@ -106,17 +106,28 @@ describe('the storage-driver health check sees the backend go and come back', ()
       it(`${topology}: the proxy stopped (connections refused) → 503 within threshold + 1 intervals; started again → 200 within one`, async () => {
         const berth = await onSwift(`berth-health-${topology}`, topology);
         try {
-          await expectOutageSeen(`swift ${topology}, proxy stopped`, berth, { begin: () => swift.stopProxy(), end: () => swift.startProxy() });
+          await expectOutageSeen(`swift ${topology}, proxy stopped`, berth.url, { begin: () => swift.stopProxy(), end: () => swift.startProxy() });
         } finally {
           await berth.stop();
         }
       });
     }
 
+    it('the reference registry on the same Swift, the yardstick: the proxy stopped → 503 within threshold + 1 intervals; started again → 200 within one', async () => {
+      const port = await freePort();
+      const config = healthConfig({ swift: { ...swift.backend, container: 'berth-health-reference' } }, port);
+      const reference = await startReferenceRegistry({ rootDirectory: work.path, port, extraConfig: config });
+      try {
+        await expectOutageSeen('the reference on swift, proxy stopped', reference.url, { begin: () => swift.stopProxy(), end: () => swift.startProxy() });
+      } finally {
+        await reference.stop();
+      }
+    });
+
     it('all-in-one: the proxy frozen (connections accepted, never answered) → each check gives up at its interval: 503 within threshold + 1 intervals', async () => {
       const berth = await onSwift('berth-health-hung', 'all-in-one');
       try {
-        await expectOutageSeen('swift all-in-one, proxy frozen', berth, { begin: () => swift.pauseProxy(), end: () => swift.resumeProxy() });
+        await expectOutageSeen('swift all-in-one, proxy frozen', berth.url, { begin: () => swift.pauseProxy(), end: () => swift.resumeProxy() });
       } finally {
         await berth.stop();
       }
