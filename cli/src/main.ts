@@ -2,11 +2,12 @@
 import './runtime-defaults';
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, printConfig } from '@berth/config';
+import { ConfigError, ListenError, loadConfig, printConfig } from '@berth/config';
 import { StorageDriverFailure } from '@berth/storage-driver';
 import { probe, ProbeFailure } from './probe';
 import { serve } from './serve';
-import { isServiceName, serviceNames } from './serve-service';
+import { servableDriver } from './servable';
+import { isServiceName, type ServiceName, serviceNames } from './serve-service';
 
 const usage = `berth: a container image registry, a drop-in replacement for Docker's registry:2
 
@@ -17,7 +18,9 @@ Usage:
   berth probe --service NAME CONFIG     exit 0 if this host's instance of NAME serves (a container
                                         health check): the gateway answers GET /v2/; the others
                                         are announced in Redis, upload's listener answers
-  berth config check CONFIG             validate CONFIG (with REGISTRY_* overrides) and exit
+  berth config check [--service NAME] CONFIG
+                                        validate CONFIG (with REGISTRY_* overrides) as berth serve
+                                        [--service NAME] would, without starting anything; exit
   berth config print CONFIG             print the effective configuration, secrets masked
   berth --help                          this text
 
@@ -37,11 +40,8 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'serve': {
-      const service = values.service;
-      if (service !== undefined && !isServiceName(service)) {
-        throw new UsageError(`unknown service "${service}": use ${serviceNames.join(', ')}`);
-      }
-      await serve(loadConfig(single(rest, 'berth serve [--service NAME] CONFIG')), service);
+      const file = single(rest, 'berth serve [--service NAME] CONFIG');
+      await serve(loadConfig(file), file, serviceOf(values.service));
       return 0;
     }
     case 'probe': {
@@ -54,10 +54,12 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'config': {
       const [action, ...files] = rest;
-      const file = single(files, 'berth config check|print CONFIG');
+      const file = single(files, 'berth config check [--service NAME]|print CONFIG');
       const config = loadConfig(file);
-      if (action === 'check') console.log(`${file}: ok`);
-      else if (action === 'print') process.stdout.write(printConfig(config));
+      if (action === 'check') {
+        servableDriver(config, file, serviceOf(values.service));
+        console.log(`${file}: ok`);
+      } else if (action === 'print') process.stdout.write(printConfig(config));
       else throw new UsageError(`unknown config action "${action ?? ''}": use check or print`);
       return 0;
     }
@@ -67,6 +69,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+function serviceOf(service: string | undefined): ServiceName | undefined {
+  if (service !== undefined && !isServiceName(service)) throw new UsageError(`unknown service "${service}": use ${serviceNames.join(', ')}`);
+  return service;
+}
 
 function single(args: string[], form: string): string {
   if (args.length !== 1 || args[0] === undefined) throw new UsageError(`usage: ${form}`);
@@ -82,13 +89,17 @@ main(process.argv.slice(2)).then(
     if (error instanceof ConfigError || error instanceof UsageError || error instanceof StorageDriverFailure) {
       console.error(`berth: ${error.message}`);
       process.exitCode = 2;
-    } else if (error instanceof ProbeFailure) {
-      // Not serving is the probe's answer, not a fault of berth: one line, exit 1.
+    } else if (error instanceof ProbeFailure || error instanceof ListenError) {
+      // Not serving is the probe's answer, not a fault of berth; a port that cannot be bound is
+      // no fault of the file (exit 1, as the reference): one line either way.
       console.error(`berth: ${error.message}`);
       process.exitCode = 1;
     } else {
       console.error('berth:', error);
       process.exitCode = 1;
     }
+    // What a failed start had opened already (Redis connections, timers) must not keep a
+    // process that serves nothing alive.
+    process.exit();
   },
 );

@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { hostname } from 'node:os';
-import { openRedis, redisSettingsFrom, ServiceDirectory, withTimeout } from '@berth/bus';
+import { openRedis, redisSettingsFrom, ServiceDirectory } from '@berth/bus';
+import { withTimeout } from '@berth/contracts';
 import { type BerthConfig, parseListenAddress } from '@berth/config';
 import { UPLOAD_SERVICE } from '@berth/contracts';
 import type { ServiceName } from './serve-service';

@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { type BerthConfig, parseListenAddress } from '@berth/config';
+import { type BerthConfig, ListenError, parseListenAddress } from '@berth/config';
 import type { JsonLogger } from './json-logger';
 
 /** Longer than Go's `http.Transport.IdleConnTimeout` (90 s), so the client is the one to close. */
@@ -7,8 +7,19 @@ const IDLE_CONNECTION_MS = 120_000;
 
 /** The gateway's public listener on `http.addr`, as registry clients expect it. */
 export async function listenPublicly(app: INestApplication, config: BerthConfig, logger: JsonLogger): Promise<void> {
-  const { host, port } = parseListenAddress(config.http.addr);
-  await (host === undefined ? app.listen(port) : app.listen(port, host));
+  const addr = config.http.addr;
+  const { host, port } = parseListenAddress(addr);
+  await app.init();
+  try {
+    // No host is every interface, as in Go; Fastify's own default would be localhost alone.
+    // `::` takes IPv4 too; a kernel without IPv6 gets `0.0.0.0`, as Node's own default does.
+    await bind(app, port, host ?? '::').catch((error: NodeJS.ErrnoException) => {
+      if (host !== undefined || error.code !== 'EAFNOSUPPORT') throw error;
+      return bind(app, port, '0.0.0.0');
+    });
+  } catch (error) {
+    throw new ListenError('http.addr', addr, error);
+  }
   const server = app.getHttpServer() as import('node:http').Server;
   // Node ends any request after 5 minutes by default; a large blob upload may take longer.
   server.requestTimeout = 0;
@@ -17,4 +28,14 @@ export async function listenPublicly(app: INestApplication, config: BerthConfig,
   // (Go) keeps idle connections open; Go clients (docker, skopeo) drop theirs after 90 s.
   server.keepAliveTimeout = IDLE_CONNECTION_MS;
   logger.log(`listening on ${host ?? '*'}:${port}`, 'berth');
+}
+
+/**
+ * Through the adapter rather than `app.listen`, which logs a failure before it rethrows it:
+ * a listener that cannot bind is said once, in the one line `berth` exits with.
+ */
+function bind(app: INestApplication, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    app.getHttpAdapter().listen(port, host, (error?: Error) => (error ? reject(error) : resolve()));
+  });
 }

@@ -101,11 +101,13 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
         httpAdapter(),
         { logger },
       );
-      upload.connectMicroservice({ strategy: queueServer(redis, instanceId) });
       const bytes = new StreamMessageServer({ addr: config.berth.upload.addr, patterns: STREAMED_UPLOAD_PATTERNS });
-      upload.connectMicroservice({ strategy: bytes });
+      const listener = upload.connectMicroservice({ strategy: bytes });
+      const queue = upload.connectMicroservice({ strategy: queueServer(redis, instanceId) });
       upload.enableShutdownHooks();
-      await upload.startAllMicroservices();
+      // The listener first: an instance that cannot bind its port takes no request off the queue.
+      await listener.listen();
+      await queue.listen();
       await upload.init();
       app = upload;
       address = bytes.address ?? '';

@@ -1,17 +1,18 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { InProcessBus, InProcessClient, InProcessHealthBoard, InProcessJobScheduler, InProcessServer, linkCacheOf, NestMessageClient } from '@berth/bus';
-import { type BerthConfig, ConfigError, storageDriverOf } from '@berth/config';
+import type { BerthConfig } from '@berth/config';
 import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
-import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
+import type { StorageDriver } from '@berth/storage-driver';
 import { UploadModule } from '@berth/upload';
 import { httpAdapter } from './http-platform';
 import { JsonLogger } from './json-logger';
 import { listenPublicly } from './public-listener';
 import { RuntimeModule } from './runtime.module';
+import { servableDriver } from './servable';
 import { type ServiceName, serveService } from './serve-service';
 
 @Module({})
@@ -39,21 +40,11 @@ class AllInOneModule {
 /**
  * Runs the registry until SIGINT/SIGTERM: every service in this process over the in-process
  * bus (no Redis needed), or, with `service`, that one service talking to the others over Redis.
+ * `source` names the configuration file in what serve refuses.
  */
-export async function serve(config: BerthConfig, service?: ServiceName): Promise<void> {
-  if (config.auth !== undefined) {
-    // Serving without the authentication the file asks for would open the registry to all.
-    throw new ConfigError([
-      {
-        source: 'config',
-        key: 'auth',
-        message: 'authentication is not enforced by this version of berth yet; remove the auth section to serve without it',
-      },
-    ]);
-  }
-  // Built before Nest: a driver that cannot be made is the operator's error, said in one line.
-  const { name, params } = storageDriverOf(config);
-  const driver = createStorageDriver(name, params);
+export async function serve(config: BerthConfig, source: string, service?: ServiceName): Promise<void> {
+  // Everything serve refuses is said before anything starts, in the words of `config check`.
+  const driver = servableDriver(config, source, service);
   await driver.ready?.();
   const logger = new JsonLogger(config.log);
   if (service !== undefined) return serveService(config, service, driver, logger);

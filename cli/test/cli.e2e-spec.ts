@@ -37,7 +37,7 @@ describe('the berth command', () => {
   it('berth --help explains every command', async () => {
     const { code, stdout } = await berth(['--help']);
     expect(code).toBe(0);
-    for (const command of ['berth serve CONFIG', 'berth config check CONFIG', 'berth config print CONFIG']) {
+    for (const command of ['berth serve CONFIG', 'berth config check [--service NAME] CONFIG', 'berth config print CONFIG']) {
       expect(stdout).toContain(command);
     }
   });
@@ -186,6 +186,6 @@ describe('the berth command', () => {
     await writeFile(file, 'version: 0.1\nstorage: {s3: {region: us-east-1, bucket: images}}\nhttp: {addr: "127.0.0.1:0"}\n');
     const { code, stderr } = await berth(['serve', file]);
     expect(code).toBe(2);
-    expect(stderr.trim()).toBe('berth: the s3 driver is not available in this build yet');
+    expect(stderr.trim()).toBe(`berth: ${file}: storage.s3: the s3 driver is not available in this build yet`);
   });
 });

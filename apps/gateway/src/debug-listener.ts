@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { BERTH_CONFIG, type BerthConfig, parseListenAddress } from '@berth/config';
+import { BERTH_CONFIG, type BerthConfig, ListenError, parseListenAddress } from '@berth/config';
 import { HEALTH_BOARD, type HealthBoard, type HealthReport } from '@berth/contracts';
 import { type HttpRequest, type HttpResponse, requestTarget, sendGoNotFound, sendJson } from './http-answers';
 
@@ -26,7 +26,7 @@ export class DebugListener implements OnApplicationBootstrap, OnApplicationShutd
     const { host, port } = parseListenAddress(addr, 'http.debug.addr');
     const server = createServer((req, res) => void this.answer(req, res));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (error) => reject(new ListenError('http.debug.addr', addr, error)));
       server.listen(port, host, () => resolve());
     });
     this.server = server;

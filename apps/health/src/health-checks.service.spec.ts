@@ -9,23 +9,27 @@ import { createStorageDriver, type StorageDriver, StorageDriverError } from '@be
 import { afterEach, describe, expect, it } from 'vitest';
 import { HealthChecksService } from './health-checks.service';
 
-/** The inmemory driver, with a switch that makes the backend fail as a stopped server would. */
-function switchableDriver(): { driver: StorageDriver; down: (isDown: boolean) => void } {
+/**
+ * The inmemory driver, with a switch that makes the backend fail as a stopped server would
+ * (`down`), or never answer as a stopped-but-listening one would (`hung`).
+ */
+function switchableDriver(): { driver: StorageDriver; down: (state: boolean | 'hung') => void } {
   const real = createStorageDriver('inmemory', {});
-  let isDown = false;
+  let state: boolean | 'hung' = false;
   const driver = new Proxy(real, {
     get(target, key, receiver) {
-      if (key === 'stat' && isDown) return () => Promise.reject(new StorageDriverError('connection refused', 'inmemory'));
+      if (key === 'stat' && state === 'hung') return () => new Promise(() => undefined);
+      if (key === 'stat' && state) return () => Promise.reject(new StorageDriverError('connection refused', 'inmemory'));
       return Reflect.get(target, key, receiver) as unknown;
     },
   });
-  return { driver, down: (value) => (isDown = value) };
+  return { driver, down: (value) => (state = value) };
 }
 
-function service(threshold: number) {
+function service(threshold: number, interval = 10_000) {
   const { driver, down } = switchableDriver();
   const board = new InProcessHealthBoard();
-  const config = { health: { storagedriver: { enabled: true, interval: 10_000, threshold }, file: [], http: [], tcp: [] } } as unknown as BerthConfig;
+  const config = { health: { storagedriver: { enabled: true, interval, threshold }, file: [], http: [], tcp: [] } } as unknown as BerthConfig;
   return { sut: new HealthChecksService(driver, board, config), board, down };
 }
 
@@ -58,6 +62,26 @@ describe(HealthChecksService.name, () => {
     await sut.check();
     down(true);
     expect((await sut.check()).healthy).toBe(true);
+  });
+
+  it('a storage driver that never answers fails at each interval: unhealthy after threshold intervals, not later', async () => {
+    const interval = 500;
+    const threshold = 3;
+    const { sut, board, down } = service(threshold, interval);
+    down('hung');
+    const started = Date.now();
+    sut.onApplicationBootstrap();
+    try {
+      while ((await board.current())?.healthy !== false) await new Promise((resolve) => setTimeout(resolve, 10));
+      const elapsed = Date.now() - started;
+      // Each run gives up at its interval and the next follows at once (skipping the tick that
+      // came while a run hung took one interval more): half an interval of tolerance.
+      expect(elapsed).toBeGreaterThanOrEqual(threshold * interval - 10);
+      expect(elapsed).toBeLessThan((threshold + 0.5) * interval);
+      expect((await board.current())?.checks.storagedriver_inmemory?.lastError).toBe('inmemory: no answer within 500ms');
+    } finally {
+      sut.onApplicationShutdown();
+    }
   });
 
   describe('file, http and tcp checks', () => {

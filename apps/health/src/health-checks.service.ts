@@ -21,7 +21,8 @@ export class HealthChecksService implements OnApplicationBootstrap, OnApplicatio
   private readonly logger = new Logger('health');
   private readonly checks: HealthCheck[];
   private readonly states = new Map<HealthCheck, CheckState>();
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly timers = new Map<HealthCheck, NodeJS.Timeout>();
+  private stopped = false;
 
   constructor(
     @Inject(STORAGE_DRIVER) driver: StorageDriver,
@@ -33,20 +34,33 @@ export class HealthChecksService implements OnApplicationBootstrap, OnApplicatio
   }
 
   onApplicationBootstrap(): void {
-    for (const check of this.checks) {
-      this.timers.push(setInterval(() => void this.runAndPublish(check), check.intervalMs));
-      void this.runAndPublish(check);
-    }
+    for (const check of this.checks) this.schedule(check, 0);
   }
 
   onApplicationShutdown(): void {
-    for (const timer of this.timers) clearInterval(timer);
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
   }
 
   /** Every check once, then the verdict published and returned. */
   async check(): Promise<HealthReport> {
     for (const check of this.checks) await this.run(check);
     return this.publish();
+  }
+
+  /**
+   * Runs `check` after `delayMs`, then once per interval counted from each run's start. A run
+   * that took its whole interval (a backend that never answers, given up at the interval) is
+   * followed at once, as Go's ticker in the reference does, so that `threshold` such runs
+   * take `threshold` intervals rather than skipping every other tick.
+   */
+  private schedule(check: HealthCheck, delayMs: number): void {
+    if (this.stopped) return;
+    const timer = setTimeout(() => {
+      const startedAt = Date.now();
+      void this.runAndPublish(check).then(() => this.schedule(check, Math.max(0, check.intervalMs - (Date.now() - startedAt))));
+    }, delayMs);
+    this.timers.set(check, timer);
   }
 
   /** From a timer: never throws (a board that cannot be written, Redis down, is logged). */

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { type BerthConfig, parseListenAddress } from '@berth/config';
+import { type BerthConfig, formatGoDuration, parseListenAddress } from '@berth/config';
+import { withTimeout } from '@berth/contracts';
 import { pathExists, type StorageDriver } from '@berth/storage-driver';
 
 /** One check `health:` names: fails by throwing; `threshold` failures in a row make it unhealthy. */
@@ -15,15 +16,22 @@ export interface HealthCheck {
  * The checks of `health:`, named as the reference names them (registry/handlers/app.go):
  * `storagedriver_<driver>`, each file's path, each URI, each TCP address. A threshold of 0
  * counts the first failure, as the reference's plain periodic checker does. A check without
- * a timeout gives up after its interval: an endpoint that never answers fails the check rather
- * than holding it (a run still in flight when the next is due is not started twice).
+ * a timeout (the storage driver's has no key for one) gives up after its interval: a backend
+ * or endpoint that never answers fails the check rather than holding it.
  */
 export function configuredChecks(config: BerthConfig, driver: StorageDriver): HealthCheck[] {
   const { storagedriver, file, http, tcp } = config.health;
   const atLeastOne = (threshold: number) => Math.max(threshold, 1);
   return [
     ...(storagedriver.enabled
-      ? [{ name: `storagedriver_${driver.name}`, intervalMs: storagedriver.interval, threshold: storagedriver.threshold, run: () => statRoot(driver) }]
+      ? [
+          {
+            name: `storagedriver_${driver.name}`,
+            intervalMs: storagedriver.interval,
+            threshold: storagedriver.threshold,
+            run: () => withTimeout(statRoot(driver), storagedriver.interval, `${driver.name}: no answer within ${formatGoDuration(storagedriver.interval)}`),
+          },
+        ]
       : []),
     ...file.map((check) => ({ name: check.file, intervalMs: check.interval, threshold: atLeastOne(check.threshold), run: () => fileAbsent(check.file) })),
     ...http.map((check) => ({
@@ -41,7 +49,10 @@ export function configuredChecks(config: BerthConfig, driver: StorageDriver): He
   ];
 }
 
-/** The backend answers: an empty storage (root not found) is healthy. */
+/**
+ * The backend answers: every driver's stat of the root reaches its backend (Swift: a HEAD of
+ * the container). An empty storage (root not found) is healthy.
+ */
 async function statRoot(driver: StorageDriver): Promise<void> {
   await pathExists(driver, '/');
 }

@@ -9,7 +9,6 @@ export { ServiceDirectory, type ServiceInstance } from './transport/service-dire
 // Redis: connections and the names of every key.
 export { BusKeys } from './redis/bus-keys';
 export { disconnectNow, openRedis, redisSettingsFrom, type RedisRole, type RedisSettings } from './redis/redis-connection';
-export { withTimeout } from './redis/with-timeout';
 // The implementations of the contracts' JobScheduler, LinkCache and HealthBoard.
 export { InProcessJobScheduler } from './job-scheduler/in-process-job-scheduler';
 export { RedisJobScheduler } from './job-scheduler/redis-job-scheduler';

@@ -1,7 +1,7 @@
 export { BERTH_CONFIG } from './berth-config.token';
 export { ConfigError, type ConfigProblem } from './config-error';
 export { formatGoDuration, parseGoDuration } from './duration';
-export { parseListenAddress, splitHostPort } from './listen-address';
+export { ListenError, parseListenAddress, splitHostPort } from './listen-address';
 export { type LoadedConfig, type LoadOptions, loadConfig, loadConfigFromString, parseConfig } from './load-config';
 export { maskSecrets, redact } from './mask-secrets';
 export { printConfig } from './print-config';

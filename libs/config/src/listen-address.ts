@@ -23,3 +23,23 @@ export function parseListenAddress(addr: string, key = 'http.addr'): { host: str
   if (parts === undefined) throw new Error(`${key}: "${addr}" is not host:port`);
   return parts;
 }
+
+/** What the kernel's refusals to bind mean to an operator. */
+const bindRefusals: Record<string, string> = {
+  EADDRINUSE: 'address already in use',
+  EACCES: 'permission denied (a port below 1024 needs privileges)',
+  EADDRNOTAVAIL: 'no interface of this host has that address',
+};
+
+/**
+ * A listener that could not bind: one line naming the key and the address, as the operator
+ * wrote them (`http.addr: cannot listen on :5000: address already in use`).
+ */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+
+  constructor(key: string, addr: string, cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? '';
+    super(`${key}: cannot listen on ${addr}: ${bindRefusals[code] ?? (cause instanceof Error ? cause.message : String(cause))}`, { cause });
+  }
+}

@@ -4,3 +4,4 @@ export * from './service-client';
 export * from './health.contract';
 export * from './link-cache.contract';
 export * from './job-scheduler.contract';
+export { withTimeout } from './with-timeout';

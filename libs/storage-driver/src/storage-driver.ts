@@ -47,7 +47,11 @@ export interface StorageDriver {
    */
   writer(path: string, options?: { append?: boolean }): Promise<FileWriter>;
 
-  /** Metadata for the file or directory at `path`; `PathNotFoundError` when there is none. */
+  /**
+   * Metadata for the file or directory at `path`; `PathNotFoundError` when there is none.
+   * The root (`/`) is asked of the backend, never answered from memory: the storage-driver
+   * health check stats it to learn whether the backend answers.
+   */
   stat(path: string): Promise<FileInfo>;
 
   /** The full paths of the direct children of the directory `path`; `PathNotFoundError` when it does not exist. */

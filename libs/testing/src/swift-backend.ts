@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -107,10 +107,32 @@ export class PrivateSwift {
     await this.script('start');
   }
 
+  /**
+   * Freezes the proxy and its workers (SIGSTOP to its process group): connections are still
+   * accepted by the kernel and never answered, a backend that hangs rather than refuses.
+   */
+  async pauseProxy(): Promise<void> {
+    process.kill(-(await this.proxyPid()), 'SIGSTOP');
+  }
+
+  /** Lets a paused proxy run again: it answers what waited. */
+  async resumeProxy(): Promise<void> {
+    process.kill(-(await this.proxyPid()), 'SIGCONT');
+  }
+
   /** Stops every server of this instance and removes its state directory. */
   async remove(): Promise<void> {
     await this.script('stop');
-    await rm(resolve(swiftScript, '../../../.state', `swift-${this.port}`), { recursive: true, force: true });
+    await rm(this.stateDir(), { recursive: true, force: true });
+  }
+
+  /** swift.sh starts each server as the leader of its own process group; its pid is in run/. */
+  private async proxyPid(): Promise<number> {
+    return Number((await readFile(resolve(this.stateDir(), 'run', 'proxy-server.pid'), 'utf8')).trim());
+  }
+
+  private stateDir(): string {
+    return resolve(swiftScript, '../../../.state', `swift-${this.port}`);
   }
 
   private async script(action: string): Promise<void> {

@@ -1,10 +1,9 @@
 import { Logger } from '@nestjs/common';
-import type { JobScheduler, RepeatableJob, ScheduledJob } from '@berth/contracts';
+import { type JobScheduler, type RepeatableJob, type ScheduledJob, withTimeout } from '@berth/contracts';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { BusKeys } from '../redis/bus-keys';
 import { disconnectNow, openRedis, type RedisSettings } from '../redis/redis-connection';
-import { withTimeout } from '../redis/with-timeout';
 import { firstRunDelayMs } from './first-run-delay';
 
 /** Finished runs kept in Redis for an operator to look at (BullMQ keeps them all otherwise). */

@@ -1,8 +1,7 @@
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { LINK_CACHE_TTL_MS, type LinkCache } from '@berth/contracts';
+import { LINK_CACHE_TTL_MS, type LinkCache, withTimeout } from '@berth/contracts';
 import type { Redis } from 'ioredis';
 import { BusKeys } from '../redis/bus-keys';
-import { withTimeout } from '../redis/with-timeout';
 
 export interface RedisLinkCacheOptions {
   ttlMs?: number;

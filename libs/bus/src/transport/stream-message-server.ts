@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { parseListenAddress } from '@berth/config';
+import { ListenError, parseListenAddress } from '@berth/config';
 import { asOciError, OciError } from '@berth/oci';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { decodeMessage, HAS_BODY_HEADER, MESSAGE_HEADER, MESSAGE_PATH } from './stream-message-client';
@@ -47,7 +47,7 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
     http.requestTimeout = 0;
     http.keepAliveTimeout = 65_000;
     this.http = http;
-    http.once('error', callback);
+    http.once('error', (error) => callback(new ListenError('berth.upload.addr', this.options.addr, error)));
     http.listen(port, host, () => {
       const bound = http.address() as AddressInfo;
       this.boundAddress = `${reachableHost(bound)}:${bound.port}`;

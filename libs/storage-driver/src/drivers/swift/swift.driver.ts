@@ -152,7 +152,7 @@ export class SwiftDriver implements StorageDriver {
 
   async stat(path: string): Promise<FileInfo> {
     const objects = await this.objects();
-    if (path === ROOT_PATH) return { path, isDir: true, size: 0, modTime: new Date(0) };
+    if (path === ROOT_PATH) return this.statContainer();
     const stored = await objects.head(this.layout.objectName(path));
     if (stored !== undefined) return { path, isDir: false, size: stored.size, modTime: stored.modTime };
     // Directories are implied by the names below them.
@@ -160,6 +160,20 @@ export class SwiftDriver implements StorageDriver {
       return { path, isDir: true, size: 0, modTime: listingTime(entry) };
     }
     throw new PathNotFoundError(path, this.name);
+  }
+
+  /**
+   * The root is the container, asked of Swift every time: the health check stats `/` to learn
+   * whether the backend answers, as the reference's stat (a listing) does.
+   */
+  private async statContainer(): Promise<FileInfo> {
+    const response = await this.client.object('HEAD', undefined);
+    await response.body.dump();
+    if (response.status < 200 || response.status >= 300) {
+      throw new SwiftStatusError(response.status, `checking container ${this.params.container}`);
+    }
+    const modified = new Date(response.headers['last-modified'] ?? Number.NaN);
+    return { path: ROOT_PATH, isDir: true, size: 0, modTime: Number.isNaN(modified.getTime()) ? new Date(0) : modified };
   }
 
   async list(path: string): Promise<string[]> {

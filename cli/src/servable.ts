@@ -1,0 +1,47 @@
+import { redisSettingsFrom } from '@berth/bus';
+import { type BerthConfig, ConfigError, type ConfigProblem, storageDriverOf } from '@berth/config';
+import { createStorageDriver, DriverUnavailableError, type StorageDriver } from '@berth/storage-driver';
+import type { ServiceName } from './serve-service';
+
+/**
+ * Everything `berth serve [--service NAME]` refuses to start with, found before anything starts
+ * and said in one `ConfigError` naming `source`, the file. `berth config check` asks the same
+ * question, so it says ok only for a file that serve takes. Returns the storage driver to serve
+ * on, not yet connected (reaching the backend is serve's first step).
+ */
+export function servableDriver(config: BerthConfig, source: string, service?: ServiceName): StorageDriver {
+  const problems: ConfigProblem[] = [];
+  const refuse = (key: string, message: string) => problems.push({ source, key, message });
+  if (config.auth !== undefined) {
+    // Serving without the authentication the file asks for would open the registry to all.
+    refuse('auth', 'authentication is not enforced by this version of berth yet; remove the auth section to serve without it');
+  }
+  if (config.http.net === 'unix') refuse('http.net', 'unix sockets are not served by this version of berth yet; use tcp and a HOST:PORT http.addr');
+  if (service !== undefined) {
+    try {
+      redisSettingsFrom(config);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems.map((problem) => ({ ...problem, source })));
+    }
+  }
+  if ((service === 'upload' || service === 'gateway') && !config.http.secret) {
+    // Each upload instance would sign upload state with a secret of its own, and a chunk that
+    // reaches another instance than the last one would fail. The gateway asks too: it is the
+    // one process every cluster has, started from the same file as the upload instances.
+    refuse(
+      'http.secret',
+      'missing: services run apart need one secret for upload state, or a push whose chunks reach two upload instances fails (BLOB_UPLOAD_INVALID); set http.secret (or REGISTRY_HTTP_SECRET) to the same random string for every instance',
+    );
+  }
+  const { name, params } = storageDriverOf(config);
+  let driver: StorageDriver | undefined;
+  try {
+    driver = createStorageDriver(name, params);
+  } catch (error) {
+    if (!(error instanceof DriverUnavailableError)) throw error;
+    refuse(`storage.${name}`, error.message);
+  }
+  if (driver === undefined || problems.length > 0) throw new ConfigError(problems);
+  return driver;
+}

@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createTempDir, repoRoot, type TempDir } from '@berth/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** Debian's default registry config, as the docker-registry package ships it: it has auth.htpasswd. */
+const debianConfig = join(repoRoot, 'cli', 'test', 'fixtures', 'debian-registry-config.yml');
+const redisAddr = process.env.BERTH_TEST_REDIS_ADDR ?? '127.0.0.1:6379';
+
+/**
+ * Runs the built `berth` command to its end; a `serve` that started after all is killed at
+ * `limitMs` (its signal then tells the test it did not refuse).
+ */
+function berth(args: string[], env: NodeJS.ProcessEnv = {}, limitMs = 20_000) {
+  return new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) => {
+    const options = { env: { ...process.env, ...env }, timeout: limitMs };
+    execFile(process.execPath, [join(repoRoot, 'cli/dist/main.js'), ...args], options, (error, stdout, stderr) => {
+      const failed = error as (Error & { code?: number; signal?: string }) | null;
+      resolve({ code: failed ? (failed.code ?? null) : 0, signal: failed?.signal ?? null, stdout, stderr });
+    });
+  });
+}
+
+describe('berth config check says what berth serve would refuse, in the same words', () => {
+  let work: TempDir;
+
+  beforeAll(async () => {
+    work = await createTempDir('berth-cli-check-');
+  });
+
+  afterAll(async () => {
+    await work?.remove();
+  });
+
+  async function configFile(text: string): Promise<string> {
+    const file = join(work.path, `config-${Math.random().toString(36).slice(2)}.yml`);
+    await writeFile(file, text);
+    return file;
+  }
+
+  it("Debian's default config (auth.htpasswd): check refuses it with serve's own line, exit 2", async () => {
+    const checked = await berth(['config', 'check', debianConfig]);
+    const served = await berth(['serve', debianConfig]);
+    expect(checked.code).toBe(2);
+    expect(checked.stdout).toBe('');
+    expect(checked.stderr.trim()).toBe(
+      `berth: ${debianConfig}: auth: authentication is not enforced by this version of berth yet; remove the auth section to serve without it`,
+    );
+    expect(served).toMatchObject({ code: 2, stderr: checked.stderr });
+  });
+
+  it('reports every refusal at once: auth, a unix socket, a driver not in this build', async () => {
+    const file = await configFile('version: 0.1\nstorage: {s3: {region: us-east-1, bucket: images}}\nhttp: {addr: /run/berth.sock, net: unix}\nauth: {silly: {realm: r, service: s}}\n');
+    const checked = await berth(['config', 'check', file]);
+    expect(checked.code).toBe(2);
+    expect(checked.stderr.trim().split('\n')).toEqual([
+      `berth: ${file}: auth: authentication is not enforced by this version of berth yet; remove the auth section to serve without it`,
+      `${file}: http.net: unix sockets are not served by this version of berth yet; use tcp and a HOST:PORT http.addr`,
+      `${file}: storage.s3: the s3 driver is not available in this build yet`,
+    ]);
+    expect(await berth(['serve', file])).toMatchObject({ code: 2, stderr: checked.stderr });
+  });
+
+  describe('--service without http.secret', () => {
+    const secretLine = (file: string) =>
+      `berth: ${file}: http.secret: missing: services run apart need one secret for upload state, or a push whose chunks reach two upload instances fails (BLOB_UPLOAD_INVALID); set http.secret (or REGISTRY_HTTP_SECRET) to the same random string for every instance`;
+
+    for (const service of ['upload', 'gateway']) {
+      it(`${service}: check and serve refuse it in one line saying why; REGISTRY_HTTP_SECRET mends it`, async () => {
+        const file = await configFile(`version: 0.1\nstorage: {inmemory: {}}\nhttp: {addr: "127.0.0.1:0"}\nredis: {addr: "${redisAddr}"}\n`);
+        const checked = await berth(['config', 'check', '--service', service, file]);
+        expect(checked.code).toBe(2);
+        expect(checked.stderr.trim()).toBe(secretLine(file));
+        expect(await berth(['serve', '--service', service, file])).toMatchObject({ code: 2, stderr: checked.stderr });
+        expect(await berth(['config', 'check', '--service', service, file], { REGISTRY_HTTP_SECRET: 'one-for-all' })).toMatchObject({
+          code: 0,
+          stdout: `${file}: ok\n`,
+        });
+      });
+    }
+
+    it('manifest and health need none, nor does the all-in-one (one process, one secret)', async () => {
+      const file = await configFile(`version: 0.1\nstorage: {inmemory: {}}\nredis: {addr: "${redisAddr}"}\n`);
+      for (const args of [['--service', 'manifest'], ['--service', 'health'], []]) {
+        expect(await berth(['config', 'check', ...args, file]), args.join(' ')).toMatchObject({ code: 0, stdout: `${file}: ok\n` });
+      }
+    });
+
+    it('check --service also wants what serve --service wants of redis, in the same line', async () => {
+      const file = await configFile('version: 0.1\nstorage: {inmemory: {}}\nhttp: {secret: s3cr3t-value}\n');
+      const checked = await berth(['config', 'check', '--service', 'manifest', file]);
+      expect(checked.code).toBe(2);
+      expect(checked.stderr.trim()).toBe(`berth: ${file}: redis.addr: missing: services run apart (--service) talk over Redis; set redis.addr to HOST:PORT`);
+      expect(await berth(['serve', '--service', 'manifest', file])).toMatchObject({ code: 2, stderr: checked.stderr });
+    });
+  });
+});
