@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { InProcessBus, InProcessClient, InProcessHealthBoard, InProcessJobScheduler, InProcessServer, linkCacheOf, NestMessageClient } from '@berth/bus';
 import { type BerthConfig, ConfigError, storageDriverOf } from '@berth/config';
@@ -56,6 +56,8 @@ export async function serve(config: BerthConfig, service?: ServiceName): Promise
   const driver = createStorageDriver(name, params);
   await driver.ready?.();
   const logger = new JsonLogger(config.log);
+  // Lines of the libraries before Nest starts (a Redis or storage still away) in the same form.
+  Logger.overrideLogger(logger);
   if (service !== undefined) return serveService(config, service, driver, logger);
 
   const bus = new InProcessBus();
