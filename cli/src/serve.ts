@@ -13,6 +13,7 @@ import { JsonLogger } from './json-logger';
 import { listenPublicly } from './public-listener';
 import { RuntimeModule } from './runtime.module';
 import { type ServiceName, serveService } from './serve-service';
+import { untilStorageAnswers } from './storage-ready';
 
 @Module({})
 class AllInOneModule {
@@ -54,10 +55,10 @@ export async function serve(config: BerthConfig, service?: ServiceName): Promise
   // Built before Nest: a driver that cannot be made is the operator's error, said in one line.
   const { name, params } = storageDriverOf(config);
   const driver = createStorageDriver(name, params);
-  await driver.ready?.();
   const logger = new JsonLogger(config.log);
   // Lines of the libraries before Nest starts (a Redis or storage still away) in the same form.
   Logger.overrideLogger(logger);
+  await untilStorageAnswers(driver, logger);
   if (service !== undefined) return serveService(config, service, driver, logger);
 
   const bus = new InProcessBus();
