@@ -84,7 +84,7 @@ describe('instances started before their Redis', () => {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       const instance: Instance = { service, child, log: '' };
-      child.stderr!.on('data', (chunk: Buffer) => (instance.log += chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => (instance.log += chunk.toString('utf8')));
       instances.push(instance);
     }
     for (const instance of instances) {
