@@ -15,6 +15,7 @@ import {
   type RedisSettings,
   ServiceDirectory,
   StreamMessageServer,
+  untilRedisAnswers,
 } from '@berth/bus';
 import type { BerthConfig } from '@berth/config';
 import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, MANIFEST_CLIENT, STREAMED_UPLOAD_PATTERNS, UPLOAD_CLIENT, UPLOAD_SERVICE } from '@berth/contracts';
@@ -66,6 +67,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
   const lifecycle = new RedisLifecycle();
   const commands = openRedis(redis, 'command', `${instanceId}`);
   lifecycle.closers.push(() => commands.quit());
+  await untilRedisAnswers(commands, redis, logger);
   const directory = new ServiceDirectory(commands, redis.keyPrefix);
   const timeoutMs = config.berth.bus.requesttimeout;
   const common = { provide: REDIS_LIFECYCLE, useValue: lifecycle };

@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { InProcessBus, InProcessClient, InProcessHealthBoard, InProcessJobScheduler, InProcessServer, linkCacheOf, NestMessageClient } from '@berth/bus';
 import type { BerthConfig } from '@berth/config';
@@ -14,6 +14,7 @@ import { listenPublicly } from './public-listener';
 import { RuntimeModule } from './runtime.module';
 import { servableDriver } from './servable';
 import { type ServiceName, serveService } from './serve-service';
+import { untilStorageAnswers } from './storage-ready';
 
 @Module({})
 class AllInOneModule {
@@ -45,8 +46,10 @@ class AllInOneModule {
 export async function serve(config: BerthConfig, source: string, service?: ServiceName): Promise<void> {
   // Everything serve refuses is said before anything starts, in the words of `config check`.
   const driver = servableDriver(config, source, service);
-  await driver.ready?.();
   const logger = new JsonLogger(config.log);
+  // Lines of the libraries before Nest starts (a Redis or storage still away) in the same form.
+  Logger.overrideLogger(logger);
+  await untilStorageAnswers(driver, logger);
   if (service !== undefined) return serveService(config, service, driver, logger);
 
   const bus = new InProcessBus();

@@ -9,6 +9,7 @@ export { ServiceDirectory, type ServiceInstance } from './transport/service-dire
 // Redis: connections and the names of every key.
 export { BusKeys } from './redis/bus-keys';
 export { disconnectNow, openRedis, redisSettingsFrom, type RedisRole, type RedisSettings } from './redis/redis-connection';
+export { untilRedisAnswers } from './redis/redis-wait';
 // The implementations of the contracts' JobScheduler, LinkCache and HealthBoard.
 export { InProcessJobScheduler } from './job-scheduler/in-process-job-scheduler';
 export { RedisJobScheduler } from './job-scheduler/redis-job-scheduler';

@@ -14,5 +14,6 @@ export { createStorageDriver, type DriverParamsResult, parseDriverParams } from 
 export { type DriverName, type DriverParams, driverNames, driverParams } from './params';
 export { assertValidPath, ROOT_PATH } from './path';
 export { BaseDriver } from './base/base-driver';
+export { unreachableCode } from './unreachable';
 export { walkByListing } from './walk';
 export { STORAGE_DRIVER } from './storage-driver.token';

@@ -1,4 +1,5 @@
 import { PathNotFoundError, StorageDriverError, StorageDriverFailure } from '../../errors';
+import { StalledCallError } from './host-files';
 
 /** Node's system error codes that mean "nothing at this driver path". */
 const NOT_FOUND_CODES = new Set(['ENOENT', 'ENOTDIR']);
@@ -15,6 +16,7 @@ export function isNotFound(error: unknown): boolean {
 export function asDriverFailure(error: unknown, path: string, driverName: string): StorageDriverFailure {
   if (error instanceof StorageDriverFailure) return error;
   if (isNotFound(error)) return new PathNotFoundError(path, driverName);
+  if (error instanceof StalledCallError) return new StorageDriverError(`${path}: ${error.message}`, driverName, error);
   const code = error instanceof Error ? ((error as NodeJS.ErrnoException).code ?? error.name) : 'error';
   return new StorageDriverError(`${code} on ${path}`, driverName, error);
 }

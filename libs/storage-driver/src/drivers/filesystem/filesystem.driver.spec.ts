@@ -25,6 +25,14 @@ describe('filesystem driver on disk', () => {
     expect(readFileSync(join(root, path), 'utf8')).toBe('sha256:abc');
   });
 
+  it('reads small files whole at the sizes where its reads grow (16 KiB, then doubling)', async () => {
+    for (const size of [0, 16 * 1024 - 1, 16 * 1024, 16 * 1024 + 1, 48 * 1024, 100 * 1024]) {
+      const bytes = Buffer.alloc(size, size % 251);
+      writeFileSync(join(root, `sized-${size}`), bytes);
+      expect((await driver.getContent(`/sized-${size}`)).equals(bytes), `${size} bytes`).toBe(true);
+    }
+  });
+
   it('continues in a second driver instance what the first ended without commit', async () => {
     const other = createStorageDriver('filesystem', { rootdirectory: root });
     const first = await driver.writer('/_uploads/u/data');

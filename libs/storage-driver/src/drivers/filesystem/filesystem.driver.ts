@@ -10,7 +10,7 @@ import { walkByListing } from '../../walk';
 import { asDriverFailure, isNotFound } from './filesystem-errors';
 import { FileReadStream } from './file-read-stream';
 import { FilesystemWriter } from './filesystem-writer';
-import { closeFile, fstatFile, openFile, readSmallFile, statInPlace } from './host-files';
+import { closeFile, fstatFile, openFile, readSmallFile, statFile } from './host-files';
 
 /**
  * The size of each read of a blob stream. Node's default (64 KiB) costs a thread-pool round
@@ -99,7 +99,7 @@ export class FilesystemDriver implements StorageDriver {
 
   async stat(path: string): Promise<FileInfo> {
     try {
-      const info = await statInPlace(this.hostPath(path));
+      const info = await statFile(this.hostPath(path));
       if (info === undefined) throw new PathNotFoundError(path, this.name);
       return this.fileInfo(path, info);
     } catch (error) {
