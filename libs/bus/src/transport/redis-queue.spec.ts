@@ -30,7 +30,7 @@ interface TestMessages {
   [UploadPattern.Append]: { request: { id: string }; reply: { id: string } };
 }
 
-/** Which replica ran which request: the count that proves "exactly once". */
+/** Which replica ran which request: the count that proves each ran once. */
 const runs = new Map<string, string[]>();
 
 function replicaModule(replica: string): DynamicModule {
@@ -39,7 +39,7 @@ function replicaModule(replica: string): DynamicModule {
   class TestController {
     /**
      * As the upload service declares it: the Redis transport must leave it to the stream
-     * transport. Declared first, so a BLPOP that included its list would pop it first.
+     * transport. Declared first, so a read that included its queue would take it first.
      */
     @MessagePattern(UploadPattern.Append)
     append(@Payload() request: { id: string }): { id: string } {
@@ -196,7 +196,7 @@ describe('Redis queue transport', () => {
     const queue = new BusKeys(redis.keyPrefix).requests(UploadPattern.Append);
     const envelope = { id: 'bytes', pattern: UploadPattern.Append, data: { id: 'bytes' }, replyTo: '', deadline: Date.now() + 60_000 };
     await withConnection(redis, (connection) => connection.xadd(queue, '*', 'm', JSON.stringify(envelope)));
-    // Queued after it: a BLPOP that included its list would have popped it before this one.
+    // Queued after it: a read that included its queue would have taken it before this one.
     await expect(client(redis, 5_000).send('test.echo', { id: 'after' })).resolves.toMatchObject({ id: 'after' });
     expect(runs.has('bytes')).toBe(false);
     expect(await withConnection(redis, (connection) => connection.xlen(queue))).toBe(1);
