@@ -18,10 +18,11 @@ export function isReplayable(pattern: string): boolean {
 export const REPLICA_GROUP = 'replicas';
 
 /**
- * A request as it waits in a pattern's queue (the `m` field of a stream entry). `deadline` (ms since the epoch) is when the
- * caller stops waiting: a replica that pops it later drops it unanswered, so a queue that
- * filled while no replica ran does not replay stale work. Instances of one cluster share
- * a clock closely enough for this (seconds of timeout against milliseconds of skew).
+ * A request as it waits in a pattern's queue (the `m` field of a stream entry). `deadline`
+ * (ms since the epoch) is when the caller stops waiting: a replica that takes it later drops
+ * it unanswered, so a queue that filled while no replica ran does not replay stale work.
+ * Instances of one cluster share a clock closely enough for this (seconds of timeout against
+ * milliseconds of skew).
  */
 export interface RequestEnvelope {
   id: string;
