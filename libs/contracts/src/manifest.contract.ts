@@ -14,6 +14,14 @@ export const ManifestPattern = {
   Referrers: 'manifest.referrers.list',
 } as const;
 
+/**
+ * The messages a second run would answer differently from the first (a delete finds nothing the
+ * second time, 404): when the instance that took one dies before answering, the bus answers it 503
+ * rather than run it again. Every other manifest message is idempotent: a PUT writes the same
+ * content-addressed revision and the same tag link again, the rest only read.
+ */
+export const UNREPLAYABLE_MANIFEST_PATTERNS: readonly string[] = [ManifestPattern.Delete];
+
 export interface ManifestMessages {
   [ManifestPattern.Get]: {
     /** `reference` is a tag or a digest, already validated by the gateway. `withContent: false` for HEAD. */

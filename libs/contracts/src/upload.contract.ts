@@ -27,6 +27,15 @@ export const UploadPattern = {
  */
 export const STREAMED_UPLOAD_PATTERNS: readonly string[] = [UploadPattern.Append, UploadPattern.Finish];
 
+/**
+ * The messages a second run would answer differently from the first: a cancelled session or an
+ * unlinked blob is unknown the second time (404). When the instance that took one dies before
+ * answering, the bus answers it 503 rather than run it again. `upload.start` is replayed: a second
+ * run opens another session (the first, never handed out, goes with upload purging) or mounts the
+ * same blob again; `upload.status` only reads.
+ */
+export const UNREPLAYABLE_UPLOAD_PATTERNS: readonly string[] = [UploadPattern.Cancel, UploadPattern.DeleteBlob];
+
 /** The name upload instances announce themselves under in the service directory (a wire name too). */
 export const UPLOAD_SERVICE = 'upload';
 

@@ -6,9 +6,13 @@
 export class BusKeys {
   constructor(readonly prefix: string) {}
 
-  /** The list of pending requests of one message pattern: the queue its replicas compete on. */
+  /**
+   * The stream of pending requests of one message pattern: the queue its replicas compete on
+   * through one consumer group. (Until issue 15, a list at `:rpc:`; the new name keeps the two
+   * apart rather than fail with WRONGTYPE in a mixed-version cluster.)
+   */
   requests(pattern: string): string {
-    return `${this.prefix}:rpc:${pattern}`;
+    return `${this.prefix}:requests:${pattern}`;
   }
 
   /** The channel on which one client receives its replies. */

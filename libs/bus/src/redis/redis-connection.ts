@@ -42,7 +42,7 @@ export function redisSettingsFrom(config: BerthConfig): RedisSettings {
  * What a connection is for decides how it behaves while Redis is away:
  * - `command`: fails its commands at once (the caller answers 503) instead of queueing them
  *   until Redis returns, when nobody waits for the answer any more;
- * - `blocking` (BLPOP) and `subscriber`: wait and carry on by themselves after a reconnect.
+ * - `blocking` (XREADGROUP) and `subscriber`: wait and carry on by themselves after a reconnect.
  * All of them reconnect forever, backing off to 2 s.
  */
 export type RedisRole = 'command' | 'blocking' | 'subscriber';
@@ -78,7 +78,7 @@ export function openRedis(settings: RedisSettings, role: RedisRole, name: string
 /**
  * Closes `redis` at once and fails whatever still waits on it. ioredis's own `disconnect()`
  * fails waiting commands only when a live socket closes: called while it is reconnecting
- * (Redis away), it just stops trying, and a BLPOP queued meanwhile then never settles, which
+ * (Redis away), it just stops trying, and a blocking read queued meanwhile then never settles, which
  * held a stopping upload or manifest instance up for ever.
  */
 export function disconnectNow(redis: Redis): void {

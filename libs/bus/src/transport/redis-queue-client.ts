@@ -12,19 +12,24 @@ export interface RedisQueueClientOptions {
 }
 
 /**
- * Pushes a request (ARGV[1]) on its list (KEYS[1]) and keeps the list no longer than its newest
- * request's wait (ARGV[2], ms): a queue that nobody serves empties itself. NX then GT: set on a
- * new list, only ever extended after. One script, atomic as MULTI was, at half the caller's CPU
- * per request (one command for ioredis to build and answer instead of five).
+ * Adds a request (ARGV[1]) to its queue (KEYS[1], a stream), trimming the entries older than a
+ * request's wait (ARGV[3], the oldest id still awaited): their callers have given up. A queue that
+ * no replica serves yet (no consumer group) lives no longer than its newest request's wait
+ * (ARGV[2], ms), so it empties itself; NX then GT: set on a new queue, only ever extended after.
+ * One script, atomic as MULTI was, at half the caller's CPU per request (one command for ioredis
+ * to build and answer instead of five).
  */
 const ENQUEUE_SCRIPT = `
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2], 'NX')
-redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')`;
+redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[3], '*', 'm', ARGV[1])
+if #redis.call('XINFO', 'GROUPS', KEYS[1]) == 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2], 'NX')
+  redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')
+end`;
 
 /**
- * The caller's side of {@link RedisQueueServer}: pushes each request on its pattern's list
- * and takes the reply from a channel of its own. It answers UNAVAILABLE when no reply came
+ * The caller's side of {@link RedisQueueServer}: adds each request to its pattern's queue
+ * and takes the reply from a channel of its own: the first one, as a request taken over from a
+ * replica that stalled may be answered twice. It answers UNAVAILABLE when no reply came
  * within `timeoutMs` (no replica took the request in time), and at once when the request
  * cannot even be queued, or when the reply channel broke while it waited (Redis restarted:
  * a reply published meanwhile is gone).
@@ -122,8 +127,9 @@ export class RedisQueueClient extends ClientProxy {
       throw new OciError('UNKNOWN', `${envelope.pattern} carries blob bytes: it is sent over HTTP, never through Redis`);
     }
     const queue = this.keys.requests(envelope.pattern);
-    const ttl = Math.max(1, envelope.deadline - Date.now());
-    await this.commands!.eval(ENQUEUE_SCRIPT, 1, queue, JSON.stringify(envelope), ttl);
+    const now = Date.now();
+    const ttl = Math.max(1, envelope.deadline - now);
+    await this.commands!.eval(ENQUEUE_SCRIPT, 1, queue, JSON.stringify(envelope), ttl, now - this.options.timeoutMs);
   }
 
   private onReply(message: string): void {

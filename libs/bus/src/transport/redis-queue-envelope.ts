@@ -1,4 +1,4 @@
-import { STREAMED_UPLOAD_PATTERNS } from '@berth/contracts';
+import { STREAMED_UPLOAD_PATTERNS, UNREPLAYABLE_MANIFEST_PATTERNS, UNREPLAYABLE_UPLOAD_PATTERNS } from '@berth/contracts';
 import { OciError, type OciWireError } from '@berth/oci';
 
 /** Whether `pattern`'s requests carry blob bytes: those never enter Redis (DESIGN.md rule 2). */
@@ -7,10 +7,22 @@ export function isStreamed(pattern: string): boolean {
 }
 
 /**
- * A request as it waits in a pattern's list. `deadline` (ms since the epoch) is when the
- * caller stops waiting: a replica that pops it later drops it unanswered, so a queue that
- * filled while no replica ran does not replay stale work. Instances of one cluster share
- * a clock closely enough for this (seconds of timeout against milliseconds of skew).
+ * Whether a request may run again on another replica when the one that took it died before
+ * answering: every message is idempotent but those whose second run answers differently.
+ */
+export function isReplayable(pattern: string): boolean {
+  return !UNREPLAYABLE_MANIFEST_PATTERNS.includes(pattern) && !UNREPLAYABLE_UPLOAD_PATTERNS.includes(pattern);
+}
+
+/** The consumer group through which every replica of a service reads a queue (a wire name). */
+export const REPLICA_GROUP = 'replicas';
+
+/**
+ * A request as it waits in a pattern's queue (the `m` field of a stream entry). `deadline`
+ * (ms since the epoch) is when the caller stops waiting: a replica that takes it later drops
+ * it unanswered, so a queue that filled while no replica ran does not replay stale work.
+ * Instances of one cluster share a clock closely enough for this (seconds of timeout against
+ * milliseconds of skew).
  */
 export interface RequestEnvelope {
   id: string;

@@ -3,7 +3,7 @@ import { Controller, type DynamicModule, type INestMicroservice, Module, UseFilt
 import { NestFactory } from '@nestjs/core';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { BerthConfig } from '@berth/config';
-import { UploadPattern } from '@berth/contracts';
+import { ManifestPattern, UploadPattern } from '@berth/contracts';
 import { OciError, RpcErrorFilter } from '@berth/oci';
 import { StorageDriverError } from '@berth/storage-driver';
 import { PrivateRedis } from '@berth/testing';
@@ -26,10 +26,11 @@ function settings(addr = REDIS_ADDR): RedisSettings {
 interface TestMessages {
   'test.echo': { request: { id: string; delayMs?: number }; reply: { id: string; replica: string } };
   'test.fail': { request: { kind: 'oci' | 'bug' | 'storage' }; reply: never };
+  [ManifestPattern.Delete]: { request: { repository: string; reference: string }; reply: Record<string, never> };
   [UploadPattern.Append]: { request: { id: string }; reply: { id: string } };
 }
 
-/** Which replica ran which request: the count that proves "exactly once". */
+/** Which replica ran which request: the count that proves each ran once. */
 const runs = new Map<string, string[]>();
 
 function replicaModule(replica: string): DynamicModule {
@@ -38,7 +39,7 @@ function replicaModule(replica: string): DynamicModule {
   class TestController {
     /**
      * As the upload service declares it: the Redis transport must leave it to the stream
-     * transport. Declared first, so a BLPOP that included its list would pop it first.
+     * transport. Declared first, so a read that included its queue would take it first.
      */
     @MessagePattern(UploadPattern.Append)
     append(@Payload() request: { id: string }): { id: string } {
@@ -51,6 +52,13 @@ function replicaModule(replica: string): DynamicModule {
       runs.set(request.id, [...(runs.get(request.id) ?? []), replica]);
       await sleep(request.delayMs ?? 0);
       return { id: request.id, replica };
+    }
+
+    /** A message whose second run would answer differently: never run again on another replica. */
+    @MessagePattern(ManifestPattern.Delete)
+    delete(@Payload() request: { reference: string }): Record<string, never> {
+      runs.set(request.reference, [...(runs.get(request.reference) ?? []), replica]);
+      return {};
     }
 
     @MessagePattern('test.fail')
@@ -72,9 +80,9 @@ afterEach(async () => {
   runs.clear();
 });
 
-async function startReplica(redis: RedisSettings, replica: string, concurrency?: number): Promise<INestMicroservice> {
+async function startReplica(redis: RedisSettings, replica: string, concurrency?: number, leaseMs?: number): Promise<INestMicroservice> {
   const app = await NestFactory.createMicroservice(replicaModule(replica), {
-    strategy: new RedisQueueServer(redis, { concurrency, instanceId: replica }),
+    strategy: new RedisQueueServer(redis, { concurrency, instanceId: replica, leaseMs }),
     logger: false,
   });
   await app.listen();
@@ -211,11 +219,81 @@ describe('Redis queue transport', () => {
     // As a client without the guard would queue it.
     const queue = new BusKeys(redis.keyPrefix).requests(UploadPattern.Append);
     const envelope = { id: 'bytes', pattern: UploadPattern.Append, data: { id: 'bytes' }, replyTo: '', deadline: Date.now() + 60_000 };
-    await withConnection(redis, (connection) => connection.rpush(queue, JSON.stringify(envelope)));
-    // Queued after it: a BLPOP that included its list would have popped it before this one.
+    await withConnection(redis, (connection) => connection.xadd(queue, '*', 'm', JSON.stringify(envelope)));
+    // Queued after it: a read that included its queue would have taken it before this one.
     await expect(client(redis, 5_000).send('test.echo', { id: 'after' })).resolves.toMatchObject({ id: 'after' });
     expect(runs.has('bytes')).toBe(false);
-    expect(await withConnection(redis, (connection) => connection.llen(queue))).toBe(1);
+    expect(await withConnection(redis, (connection) => connection.xlen(queue))).toBe(1);
+  });
+
+  it('a request taken by a replica that died is taken over once its lease lapses, and answered', async () => {
+    const redis = settings();
+    const first = await startReplica(redis, 'survivor', undefined, 300);
+    const calls = client(redis, 10_000);
+    // Served once: the queue's consumer group exists.
+    await expect(calls.send('test.echo', { id: 'warm-up' })).resolves.toMatchObject({ replica: 'survivor' });
+    await first.close();
+
+    const started = Date.now();
+    const reply = calls.send('test.echo', { id: 'orphan' });
+    // What a replica killed mid-request leaves: the request in its hands, never answered nor renewed.
+    const taken = await takeAsDeadReplica(redis, 'test.echo');
+    expect(taken).toContain('orphan');
+    await startReplica(redis, 'survivor', undefined, 300);
+    await expect(reply).resolves.toEqual({ id: 'orphan', replica: 'survivor' });
+    // One lease after it was taken (and a reclaim round), not the 10 s request timeout.
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(runs.get('orphan')).toEqual(['survivor']);
+    // Done with: nothing pending, nothing left in the queue.
+    const queue = new BusKeys(redis.keyPrefix).requests('test.echo');
+    expect(await withConnection(redis, (connection) => connection.xlen(queue))).toBe(0);
+    expect(await withConnection(redis, (connection) => connection.xpending(queue, 'replicas'))).toEqual([0, null, null, null]);
+  });
+
+  it('a replica that works longer than its lease keeps its request: renewed, it is run once', async () => {
+    const redis = settings();
+    await startReplica(redis, 'a', undefined, 200);
+    await startReplica(redis, 'b', undefined, 200);
+    const calls = client(redis, 10_000);
+    const reply = await calls.send('test.echo', { id: 'slow', delayMs: 1_500 });
+    expect(reply.id).toBe('slow');
+    expect(runs.get('slow')).toHaveLength(1);
+  });
+
+  it('a request answered twice (taken over from a replica that stalled) settles its caller with the first reply only', async () => {
+    const redis = settings();
+    const first = await startReplica(redis, 'survivor', undefined, 300);
+    const calls = client(redis, 10_000);
+    await calls.send('test.echo', { id: 'warm-up' });
+    await first.close();
+
+    const reply = calls.send('test.echo', { id: 'twice' });
+    const taken = await takeAsDeadReplica(redis, 'test.echo');
+    const request = JSON.parse(taken) as { id: string; replyTo: string };
+    await startReplica(redis, 'survivor', undefined, 300);
+    await expect(reply).resolves.toEqual({ id: 'twice', replica: 'survivor' });
+    // The stalled replica wakes and answers too: its reply finds nobody waiting, and breaks nothing.
+    const late = JSON.stringify({ id: request.id, response: { id: 'twice', replica: 'stalled' } });
+    expect(await withConnection(redis, (connection) => connection.publish(request.replyTo, late))).toBe(1);
+    await expect(calls.send('test.echo', { id: 'next' })).resolves.toEqual({ id: 'next', replica: 'survivor' });
+  });
+
+  it('a message whose second run would answer differently is answered 503 when its replica died, never run again', async () => {
+    const redis = settings();
+    const first = await startReplica(redis, 'survivor', undefined, 300);
+    const calls = client(redis, 10_000);
+    await calls.send(ManifestPattern.Delete, { repository: 'r', reference: 'warm-up' });
+    await first.close();
+
+    const started = Date.now();
+    const reply = calls.send(ManifestPattern.Delete, { repository: 'r', reference: 'v1' }).catch((caught: unknown) => caught);
+    await takeAsDeadReplica(redis, ManifestPattern.Delete);
+    await startReplica(redis, 'survivor', undefined, 300);
+    const error = await reply;
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+    expect((error as OciError).message).toMatch(/the instance that took manifest\.delete stopped before answering; whether it took effect is unknown: retry/);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(runs.has('v1')).toBe(false);
   });
 
   it('after a Redis restart, the request in flight fails at once with 503 and the next ones succeed', async () => {
@@ -238,6 +316,22 @@ describe('Redis queue transport', () => {
     await expect(calls.send('test.echo', { id: 'after' })).resolves.toMatchObject({ id: 'after' });
   });
 });
+
+/**
+ * Takes the next request of `pattern` as a replica would, under a name of its own, and never
+ * answers nor renews it: what a replica killed mid-request leaves in Redis. Its raw request.
+ */
+async function takeAsDeadReplica(redis: RedisSettings, pattern: string): Promise<string> {
+  const queue = new BusKeys(redis.keyPrefix).requests(pattern);
+  return withConnection(redis, async (connection) => {
+    const read = (await connection.call('XREADGROUP', 'GROUP', 'replicas', 'dead', 'COUNT', 1, 'BLOCK', 5_000, 'STREAMS', queue, '>')) as
+      | [string, [string, string[]][]][]
+      | null;
+    const fields = read?.[0]?.[1][0]?.[1];
+    if (fields === undefined) throw new Error(`no ${pattern} request to take`);
+    return fields[1]!;
+  });
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

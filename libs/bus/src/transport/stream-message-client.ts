@@ -49,7 +49,8 @@ export interface StreamMessage {
  * rejects with {@link InstanceUnreachableError}, so the caller may try another instance.
  * A reply that comes before the body ended (the instance refused the chunk) stops the
  * piping and closes this connection; the unread rest stays in `body`, as it would when the
- * handler ran in process.
+ * handler ran in process. An instance that dies mid-body fails with a 503 that closes the
+ * client's connection too (`midBodyFailure`).
  */
 export function postStreamMessage(address: string, message: StreamMessage, agent: Agent): Promise<unknown> {
   const { host, port } = parseListenAddress(address, 'upload instance address');
@@ -92,7 +93,7 @@ export function postStreamMessage(address: string, message: StreamMessage, agent
     });
     outgoing.on('error', (error) => {
       if (!piping) finish(new InstanceUnreachableError(address, error));
-      else finish(new OciError('UNAVAILABLE', `the upload instance at ${address} failed mid-request: ${error.message}`));
+      else finish(midBodyFailure(address, error));
     });
     outgoing.once('response', (response: IncomingMessage) => {
       const bodyUnfinished = !outgoing.writableFinished;
@@ -107,6 +108,15 @@ export function postStreamMessage(address: string, message: StreamMessage, agent
       );
     });
   });
+}
+
+/**
+ * The instance died with part of the body: those bytes cannot be sent again, so the client's
+ * connection closes after the 503 rather than be drained to the end of a body nobody takes.
+ * The client learns at once, asks where the upload stands, and resumes on another instance.
+ */
+function midBodyFailure(address: string, error: Error): OciError {
+  return new OciError('UNAVAILABLE', `the upload instance at ${address} failed mid-request: ${error.message}`, { Connection: 'close' });
 }
 
 async function readReply(response: IncomingMessage): Promise<{ response?: unknown } | { err: OciWireError }> {
