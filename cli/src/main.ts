@@ -2,7 +2,7 @@
 import './runtime-defaults';
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, printConfig } from '@berth/config';
+import { ConfigError, loadConfig, printConfig, redact } from '@berth/config';
 import { StorageDriverFailure } from '@berth/storage-driver';
 import { probe, ProbeFailure } from './probe';
 import { serve } from './serve';
@@ -80,15 +80,22 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     // Errors in what the operator asked for are for people: one clear message, no stack.
     if (error instanceof ConfigError || error instanceof UsageError || error instanceof StorageDriverFailure) {
-      console.error(`berth: ${error.message}`);
+      printFailure(error.message);
       process.exitCode = 2;
     } else if (error instanceof ProbeFailure) {
       // Not serving is the probe's answer, not a fault of berth: one line, exit 1.
-      console.error(`berth: ${error.message}`);
+      printFailure(error.message);
       process.exitCode = 1;
     } else {
-      console.error('berth:', error);
+      // The stack, never the inspected object: a client's error can carry the command it sent
+      // (ioredis: `AUTH <password>`).
+      printFailure(error instanceof Error ? (error.stack ?? error.message) : String(error));
       process.exitCode = 1;
     }
   },
 );
+
+/** The last words of a failed command, through the logger's redaction: a URL or a backend's message may quote a secret. */
+function printFailure(text: string): void {
+  console.error(`berth: ${String(redact(text))}`);
+}
