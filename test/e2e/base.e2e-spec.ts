@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptAnyManifest, digestOf, mediaTypes } from './support/media-types';
-import { sendVerbatimPath } from './support/raw-http';
+import { sendRawRequest, sendVerbatimPath } from './support/raw-http';
 import {
   buildImage,
   expectOciError,
@@ -79,6 +79,38 @@ describe('the /v2/ base, error answers, names and digests', () => {
         expect(res.text ?? '').toBe('');
       }
     });
+
+    /** An OCI error with `code`, the API version and the configured headers, as every answer of berth. */
+    function expectRegistryAnswer(res: { status: number; headers: Record<string, string>; text: string }, status: number, code: string): void {
+      expect(res.status, res.text).toBe(status);
+      expect((JSON.parse(res.text) as { errors: { code: string }[] }).errors.map((error) => error.code)).toEqual([code]);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.headers['docker-distribution-api-version']).toBe('registry/2.0');
+      expect(res.headers[configuredHeader.name]).toBe(configuredHeader.value);
+    }
+
+    const requestLine = (target: Buffer) => Buffer.concat([Buffer.from('GET '), target, Buffer.from(' HTTP/1.1\r\nHost: registry\r\n\r\n')]);
+    for (const [label, target] of [
+      ['raw UTF-8', Buffer.from('/v2/café/tags/list', 'utf8')],
+      ['a NUL byte', Buffer.from('/v2/a\0b/tags/list', 'latin1')],
+    ] as const) {
+      beyondReference(
+        "Go's server answers such a line itself, or routes it",
+        `GET /v2/<name>/tags/list with ${label} in the request line (refused by Node's parser) → 400 NAME_INVALID carrying the configured headers`,
+        async () => {
+          expectRegistryAnswer(await sendRawRequest(url, requestLine(target)), 400, 'NAME_INVALID');
+        },
+      );
+    }
+
+    beyondReference(
+      "Go's server takes headers up to 1 MiB",
+      "GET /v2/ with 17 KiB of headers (over Node's 16 KiB) → 431 SIZE_INVALID carrying the configured headers",
+      async () => {
+        const request = Buffer.from(`GET /v2/ HTTP/1.1\r\nHost: registry\r\nX-Padding: ${'a'.repeat(17 * 1024)}\r\n\r\n`);
+        expectRegistryAnswer(await sendRawRequest(url, request), 431, 'SIZE_INVALID');
+      },
+    );
 
     it('PUT /v2/<name>/manifests/<tag> with an invalid body → 400 OCI error carrying the configured headers', async () => {
       const res = await putManifest(url, 'headers/on-errors', 'v1', mediaTypes.ociManifest, '{');
