@@ -104,6 +104,15 @@ describe('the /v2/ base, error answers, names and digests', () => {
     }
 
     beyondReference(
+      "Go's server answers a plain-text 400",
+      'GET /v2/ with a header line that has no colon (refused by Node\'s parser) → 400 UNSUPPORTED carrying the configured headers',
+      async () => {
+        const request = Buffer.from('GET /v2/ HTTP/1.1\r\nHost: registry\r\nnot a header\r\n\r\n');
+        expectRegistryAnswer(await sendRawRequest(url, request), 400, 'UNSUPPORTED');
+      },
+    );
+
+    beyondReference(
       "Go's server takes headers up to 1 MiB",
       "GET /v2/ with 17 KiB of headers (over Node's 16 KiB) → 431 SIZE_INVALID carrying the configured headers",
       async () => {
