@@ -1,13 +1,15 @@
-import { sendUndecodablePath } from '@berth/gateway';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { BerthConfig } from '@berth/config';
+import { answerUnparsedRequest, sendUndecodablePath } from '@berth/gateway';
 
 /**
  * berth's one HTTP platform. Fastify routes (its router costs a fraction of Express's per
  * request); no body is parsed: the handlers stream blob and manifest bodies themselves, so
  * every content type passes through unread.
  */
-export function httpAdapter(): FastifyAdapter {
+export function httpAdapter(config: BerthConfig): FastifyAdapter {
+  const headers = config.http.headers ?? {};
   const adapter = new FastifyAdapter({
     // A request that arrives on a busy keep-alive connection while the server drains is served
     // (with Connection: close), as Go's Shutdown lets it finish, instead of Fastify's own 503,
@@ -18,6 +20,9 @@ export function httpAdapter(): FastifyAdapter {
       reply.hijack();
       sendUndecodablePath(request.raw, reply.raw);
     },
+    // What Node's parser refuses before the router (raw UTF-8 in the target, headers over
+    // 16 KiB), as OCI errors too, instead of Fastify's own JSON.
+    clientErrorHandler: (error, socket) => answerUnparsedRequest(error, socket, headers),
   });
   const fastify = adapter.getInstance();
   fastify.removeAllContentTypeParsers();

@@ -12,7 +12,7 @@ export class JsonLogger implements LoggerService {
 
   constructor(options: { level?: string; fields?: Record<string, unknown> }) {
     this.threshold = severity[fromReference[options.level ?? 'info'] ?? 'log'];
-    this.fields = options.fields ?? {};
+    this.fields = redact(options.fields ?? {}) as Record<string, unknown>;
   }
 
   log(message: unknown, context?: string): void { this.write('log', message, context); }
@@ -30,7 +30,7 @@ export class JsonLogger implements LoggerService {
       ...this.fields,
       ...(context ? { context } : {}),
       msg: redact(message),
-      ...(trace ? { trace } : {}),
+      ...(trace ? { trace: redact(trace) } : {}),
     };
     process.stderr.write(`${JSON.stringify(entry)}\n`);
   }

@@ -2,7 +2,7 @@
 import './runtime-defaults';
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { ConfigError, ListenError, loadConfig, printConfig } from '@berth/config';
+import { ConfigError, ListenError, loadConfig, printConfig, redact } from '@berth/config';
 import { StorageDriverFailure } from '@berth/storage-driver';
 import { probe, ProbeFailure } from './probe';
 import { serve } from './serve';
@@ -87,15 +87,17 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     // Errors in what the operator asked for are for people: one clear message, no stack.
     if (error instanceof ConfigError || error instanceof UsageError || error instanceof StorageDriverFailure) {
-      console.error(`berth: ${error.message}`);
+      printFailure(error.message);
       process.exitCode = 2;
     } else if (error instanceof ProbeFailure || error instanceof ListenError) {
       // Not serving is the probe's answer, not a fault of berth; a port that cannot be bound is
       // no fault of the file (exit 1, as the reference): one line either way.
-      console.error(`berth: ${error.message}`);
+      printFailure(error.message);
       process.exitCode = 1;
     } else {
-      console.error('berth:', error);
+      // The stack, never the inspected object: a client's error can carry the command it sent
+      // (ioredis: `AUTH <password>`).
+      printFailure(error instanceof Error ? (error.stack ?? error.message) : String(error));
       process.exitCode = 1;
     }
     // What a failed start had opened already (Redis connections, timers) must not keep a
@@ -103,3 +105,8 @@ main(process.argv.slice(2)).then(
     process.exit();
   },
 );
+
+/** The last words of a failed command, through the logger's redaction: a URL or a backend's message may quote a secret. */
+function printFailure(text: string): void {
+  console.error(`berth: ${String(redact(text))}`);
+}

@@ -88,7 +88,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
           { provide: UPLOAD_CLIENT, useValue: uploads },
           { provide: HEALTH_BOARD, useValue: new RedisHealthBoard(commands, redis.keyPrefix, { ttlMs: healthTtlMs(config) }) },
         ]),
-        httpAdapter(),
+        httpAdapter(config),
         { logger },
       );
       gateway.enableShutdownHooks();
@@ -100,7 +100,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
     case 'upload': {
       const upload = await NestFactory.create(
         compose(config, driver, UploadModule, [common, links, { provide: JOB_SCHEDULER, useValue: new RedisJobScheduler(redis) }]),
-        httpAdapter(),
+        httpAdapter(config),
         { logger },
       );
       const bytes = new StreamMessageServer({ addr: config.berth.upload.addr, patterns: STREAMED_UPLOAD_PATTERNS });
@@ -116,7 +116,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
       break;
     }
     case 'manifest': {
-      const manifest = await NestFactory.create(compose(config, driver, ManifestModule, [common, links]), httpAdapter(), { logger });
+      const manifest = await NestFactory.create(compose(config, driver, ManifestModule, [common, links]), httpAdapter(config), { logger });
       manifest.connectMicroservice({ strategy: queueServer(redis, instanceId) });
       manifest.enableShutdownHooks();
       await manifest.startAllMicroservices();

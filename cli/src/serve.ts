@@ -53,7 +53,7 @@ export async function serve(config: BerthConfig, source: string, service?: Servi
   if (service !== undefined) return serveService(config, service, driver, logger);
 
   const bus = new InProcessBus();
-  const app = await NestFactory.create(AllInOneModule.forRoot(config, driver, bus), httpAdapter(), { logger });
+  const app = await NestFactory.create(AllInOneModule.forRoot(config, driver, bus), httpAdapter(config), { logger });
   app.connectMicroservice({ strategy: new InProcessServer(bus) });
   app.enableShutdownHooks();
   await app.startAllMicroservices();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptAnyManifest, digestOf, mediaTypes } from './support/media-types';
-import { sendVerbatimPath } from './support/raw-http';
+import { sendRawRequest, sendVerbatimPath } from './support/raw-http';
 import {
   buildImage,
   expectOciError,
@@ -79,6 +79,51 @@ describe('the /v2/ base, error answers, names and digests', () => {
         expect(res.text ?? '').toBe('');
       }
     });
+
+    /** An OCI error with `code`, the API version and the configured headers, as every answer of berth. */
+    function expectRegistryAnswer(res: { status: number; headers: Record<string, string>; text: string }, status: number, code: string): void {
+      expect(res.status, res.text).toBe(status);
+      expect((JSON.parse(res.text) as { errors: { code: string }[] }).errors.map((error) => error.code)).toEqual([code]);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.headers['docker-distribution-api-version']).toBe('registry/2.0');
+      expect(res.headers[configuredHeader.name]).toBe(configuredHeader.value);
+    }
+
+    const requestLine = (target: Buffer) => Buffer.concat([Buffer.from('GET '), target, Buffer.from(' HTTP/1.1\r\nHost: registry\r\n\r\n')]);
+    for (const [label, target, referenceAnswer] of [
+      // The reference routes the first (no such repository: 404) and its server refuses the second (plain-text 400).
+      ['raw UTF-8', Buffer.from('/v2/café/tags/list', 'utf8'), /^404 page not found\n: expected 404 to be 400/],
+      ['a NUL byte', Buffer.from('/v2/a\0b/tags/list', 'latin1'), /^Unexpected non-whitespace character after JSON at position 4/],
+    ] as const) {
+      beyondReference(
+        "Go's server answers such a line itself, or routes it",
+        referenceAnswer,
+        `GET /v2/<name>/tags/list with ${label} in the request line (refused by Node's parser) → 400 NAME_INVALID carrying the configured headers`,
+        async () => {
+          expectRegistryAnswer(await sendRawRequest(url, requestLine(target)), 400, 'NAME_INVALID');
+        },
+      );
+    }
+
+    beyondReference(
+      "Go's server answers a plain-text 400",
+      /^Unexpected non-whitespace character after JSON at position 4/,
+      'GET /v2/ with a header line that has no colon (refused by Node\'s parser) → 400 UNSUPPORTED carrying the configured headers',
+      async () => {
+        const request = Buffer.from('GET /v2/ HTTP/1.1\r\nHost: registry\r\nnot a header\r\n\r\n');
+        expectRegistryAnswer(await sendRawRequest(url, request), 400, 'UNSUPPORTED');
+      },
+    );
+
+    beyondReference(
+      "Go's server takes headers up to 1 MiB",
+      /^\{\}: expected 200 to be 431/,
+      "GET /v2/ with 17 KiB of headers (over Node's 16 KiB) → 431 SIZE_INVALID carrying the configured headers",
+      async () => {
+        const request = Buffer.from(`GET /v2/ HTTP/1.1\r\nHost: registry\r\nX-Padding: ${'a'.repeat(17 * 1024)}\r\n\r\n`);
+        expectRegistryAnswer(await sendRawRequest(url, request), 431, 'SIZE_INVALID');
+      },
+    );
 
     it('PUT /v2/<name>/manifests/<tag> with an invalid body → 400 OCI error carrying the configured headers', async () => {
       const res = await putManifest(url, 'headers/on-errors', 'v1', mediaTypes.ociManifest, '{');

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathFor, RegistryStorage } from '@berth/registry-storage';
 import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
-import { afterEach, describe, expect, it } from 'vitest';
+import { Logger } from '@nestjs/common';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseStartedAt, UploadPurger } from './upload-purger';
 import type { UploadPurgingSettings } from './upload-settings';
 
@@ -12,14 +13,32 @@ const HOUR = 3_600_000;
 const roots: string[] = [];
 
 afterEach(async () => {
+  vi.restoreAllMocks();
   await Promise.all(roots.splice(0).map((root) => rm(root, { recursive: true, force: true })));
 });
 
 /** A filesystem driver on a fresh directory: the purger walks real files. */
 async function filesystem(): Promise<StorageDriver> {
+  return (await filesystemAt()).driver;
+}
+
+async function filesystemAt(): Promise<{ driver: StorageDriver; root: string }> {
   const root = await mkdtemp(join(tmpdir(), 'berth-purge-'));
   roots.push(root);
-  return createStorageDriver('filesystem', { rootdirectory: root });
+  return { driver: createStorageDriver('filesystem', { rootdirectory: root }), root };
+}
+
+/** Sets a host file's modification time `hours` back, as if last written then. */
+async function age(hostPath: string, hours: number): Promise<void> {
+  const then = new Date(Date.now() - hours * HOUR);
+  await utimes(hostPath, then, then);
+}
+
+/** The purger's log lines of one run. */
+function logLines(): string[] {
+  const lines: string[] = [];
+  vi.spyOn(Logger.prototype, 'log').mockImplementation((message: unknown) => void lines.push(String(message)));
+  return lines;
 }
 
 function purger(driver: StorageDriver, settings: Partial<UploadPurgingSettings> = {}): UploadPurger {
@@ -44,6 +63,10 @@ async function upload(driver: StorageDriver, repository: string, startedAt: stri
 }
 
 const hoursAgo = (hours: number) => new Date(Date.now() - hours * HOUR).toISOString().replace(/\.\d+Z$/, 'Z');
+
+async function stillThere(...hostPaths: string[]): Promise<boolean[]> {
+  return Promise.all(hostPaths.map((path) => stat(path).then(() => true, () => false)));
+}
 
 async function exists(driver: StorageDriver, path: string): Promise<boolean> {
   return driver.stat(path).then(
@@ -84,14 +107,41 @@ describe(UploadPurger.name, () => {
     expect(await exists(driver, stale.data)).toBe(true);
   });
 
-  it('keeps uploads whose startedat is missing or holds no RFC 3339 time, as the reference does', async () => {
-    const driver = await filesystem();
+  it('dates an upload without a readable startedat (a POST failed on a full disk) by its data file, and says so', async () => {
+    const { driver, root } = await filesystemAt();
     const missing = await upload(driver, 'app', undefined);
     const garbage = await upload(driver, 'app', 'last tuesday');
     const notRfc3339 = await upload(driver, 'app', '2001-01-01 00:00:00');
+    const young = await upload(driver, 'app', undefined);
+    for (const old of [missing, garbage, notRfc3339]) await age(join(root, old.data), 200);
+    const lines = logLines();
     const report = await purger(driver).purge();
-    expect(report).toMatchObject({ removed: 0, kept: 3, undated: 3 });
-    for (const kept of [missing, garbage, notRfc3339]) expect(await exists(driver, kept.data)).toBe(true);
+    expect(report).toMatchObject({ removed: 3, kept: 1, undated: 4, failed: 0 });
+    for (const old of [missing, garbage, notRfc3339]) expect(await exists(driver, old.directory)).toBe(false);
+    expect(await exists(driver, young.data)).toBe(true);
+    expect(lines.join('\n')).toMatch(/removed 3 uploads .*; kept 1; 4 of them without a readable startedat, dated by their data's modification time/);
+  });
+
+  it('removes the temporary files of writes killed mid-commit once older than the age, and says so', async () => {
+    const { driver, root } = await filesystemAt();
+    const manifest = pathFor({ kind: 'blobData', digest: `sha256:${'ab'.repeat(32)}` });
+    await driver.putContent(manifest, Buffer.from('{}'));
+    // What putContent leaves when the process dies between its write and its rename.
+    const leftover = join(root, dirname(manifest), '~0123456789abcdef.tmp');
+    const inRepository = join(root, pathFor({ kind: 'uploadsDir', repository: 'a/b' }), '~fedcba9876543210.tmp');
+    const beingWritten = join(root, dirname(manifest), '~00000000000000ff.tmp');
+    await mkdir(dirname(inRepository), { recursive: true });
+    for (const file of [leftover, inRepository, beingWritten]) await writeFile(file, 'half a manifest');
+    await age(leftover, 200);
+    await age(inRepository, 169);
+    const lines = logLines();
+
+    expect((await purger(driver, { dryRun: true }).purge()).orphans).toBe(2);
+    expect(await stillThere(leftover, inRepository)).toEqual([true, true]);
+    expect((await purger(driver).purge()).orphans).toBe(2);
+    expect(await stillThere(leftover, inRepository, beingWritten)).toEqual([false, false, true]);
+    expect(await driver.getContent(manifest)).toEqual(Buffer.from('{}'));
+    expect(lines.at(-1)).toMatch(/removed 2 orphaned backend objects \(temporary files or segments of interrupted writes\)/);
   });
 
   it('reads the reference’s startedat: fractional seconds and zone offsets', async () => {
@@ -161,7 +211,8 @@ describe(UploadPurger.name, () => {
     expect(report.orphans).toBe(2);
     expect(calls).toEqual([[report.olderThan, { dryRun: true }]]);
     expect(Math.abs(report.olderThan.getTime() - (Date.now() - 5 * HOUR))).toBeLessThan(60_000);
-    expect((await purger(disk).purge()).orphans).toBeUndefined();
+    const inmemory = createStorageDriver('inmemory', {});
+    expect((await purger(inmemory).purge()).orphans).toBeUndefined();
   });
 });
 

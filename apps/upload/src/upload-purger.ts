@@ -9,13 +9,19 @@ export interface UploadPurgeReport {
   /** Uploads started before this were stale. */
   olderThan: Date;
   removed: number;
-  /** Uploads left in place: started recently, or with no readable start time. */
+  /** Uploads left in place: started recently. */
   kept: number;
-  /** Of `kept`: those whose `startedat` is missing or not an RFC 3339 time. */
+  /**
+   * Of `removed` and `kept`: those whose `startedat` is missing or not an RFC 3339 time (a POST
+   * that failed on a full disk), dated by when their data was last written.
+   */
   undated: number;
   /** Uploads the run could not look at or remove (a backend error); the next run tries again. */
   failed: number;
-  /** Backend objects that no file owns, removed by the driver (`purgeOrphans`); undefined when the driver has none. */
+  /**
+   * Backend objects that no file owns, removed by the driver (`purgeOrphans`: Swift's orphaned
+   * segments, the filesystem's temporary files of writes killed mid-commit); undefined when the driver has none.
+   */
   orphans?: number;
   /** The run was stopped (the process is shutting down) before it went through every upload. */
   stopped: boolean;
@@ -24,9 +30,9 @@ export interface UploadPurgeReport {
 /**
  * Removes upload sessions that were started more than `uploadpurging.age` ago and never
  * finished or cancelled, after Distribution's `registry/storage/purgeuploads.go`, with its
- * rules: an upload's age is the time in its `startedat` file; an upload without a readable
- * one is kept (the reference dates it far in the future); only directories named by a UUID
- * are uploads. An upload younger than the age is never touched, and one that disappears
+ * rules: an upload's age is the time in its `startedat` file; only directories named by a UUID
+ * are uploads. Unlike the reference, which dates an upload without a readable `startedat` far
+ * in the future and so keeps it for ever, berth dates it by its data file's modification time. An upload younger than the age is never touched, and one that disappears
  * while the run looks at it (finished meanwhile) is no error.
  */
 @Injectable()
@@ -54,9 +60,10 @@ export class UploadPurger {
     for await (const upload of this.storage.uploads.all({ signal })) {
       try {
         const outcome = await this.purgeUpload(upload, report.olderThan, dryRun);
-        if (outcome === 'removed') report.removed++;
-        if (outcome === 'kept' || outcome === 'undated') report.kept++;
-        if (outcome === 'undated') report.undated++;
+        if (outcome === 'gone') continue;
+        if (outcome.removed) report.removed++;
+        else report.kept++;
+        if (outcome.undated) report.undated++;
       } catch (error) {
         report.failed++;
         failures.push(`${upload.repository} upload ${upload.id}: ${messageOf(error)}`);
@@ -75,24 +82,37 @@ export class UploadPurger {
     return report;
   }
 
-  private async purgeUpload({ repository, id }: { repository: string; id: string }, olderThan: Date, dryRun: boolean): Promise<'removed' | 'kept' | 'undated' | 'gone'> {
-    const uploads = this.storage.uploads;
-    const text = await uploads.startedAt(repository, id);
-    if (text === undefined) return (await uploads.exists(repository, id)) ? 'undated' : 'gone';
-    const startedAt = parseStartedAt(text);
-    if (startedAt === undefined) return 'undated';
-    if (startedAt >= olderThan) return 'kept';
-    if (!dryRun && !(await uploads.remove(repository, id))) return 'gone';
-    this.logger.debug(`${dryRun ? 'would remove' : 'removed'} ${repository} upload ${id}, started ${startedAt.toISOString()}`);
-    return 'removed';
+  private async purgeUpload({ repository, id }: { repository: string; id: string }, olderThan: Date, dryRun: boolean): Promise<{ removed: boolean; undated: boolean } | 'gone'> {
+    const started = await this.startedAt(repository, id);
+    if (started === undefined) return 'gone';
+    const { at, undated } = started;
+    if (at >= olderThan) return { removed: false, undated };
+    if (!dryRun && !(await this.storage.uploads.remove(repository, id))) return 'gone';
+    this.logger.debug(`${dryRun ? 'would remove' : 'removed'} ${repository} upload ${id}, ${undated ? 'no startedat, data last written' : 'started'} ${at.toISOString()}`);
+    return { removed: true, undated };
+  }
+
+  /**
+   * When the upload started: its `startedat`, or, when that is missing or unreadable, when its
+   * data was last written (`undated`); `undefined` when the upload is gone.
+   */
+  private async startedAt(repository: string, id: string): Promise<{ at: Date; undated: boolean } | undefined> {
+    const text = await this.storage.uploads.startedAt(repository, id);
+    const parsed = text === undefined ? undefined : parseStartedAt(text);
+    if (parsed !== undefined) return { at: parsed, undated: false };
+    const modified = await this.storage.uploads.modifiedAt(repository, id);
+    return modified === undefined ? undefined : { at: modified, undated: true };
   }
 
   private logReport(report: UploadPurgeReport, failures: string[]): void {
     const parts = [
       `${report.dryRun ? 'dry run: would remove' : 'removed'} ${report.removed} uploads started more than ${formatGoDuration(this.settings.ageMs)} ago (before ${report.olderThan.toISOString()})`,
-      `kept ${report.kept}${report.undated > 0 ? ` (${report.undated} without a readable startedat)` : ''}`,
+      `kept ${report.kept}`,
     ];
-    if (report.orphans !== undefined) parts.push(`${report.dryRun ? 'would remove' : 'removed'} ${report.orphans} orphaned backend objects`);
+    if (report.undated > 0) parts.push(`${report.undated} of them without a readable startedat, dated by their data's modification time`);
+    if (report.orphans !== undefined) {
+      parts.push(`${report.dryRun ? 'would remove' : 'removed'} ${report.orphans} orphaned backend objects (temporary files or segments of interrupted writes)`);
+    }
     if (report.stopped) parts.push('stopped early: shutting down');
     if (failures.length > 0) parts.push(`${failures.length} failed, first: ${failures[0]}`);
     const line = `upload purge: ${parts.join('; ')}`;

@@ -113,6 +113,12 @@ describe('redact', () => {
     expect(redact(new Error('rejected password 5c8d15f732104053'))).toBe('rejected password *****');
   });
 
+  it('remembers the password inside a configured URL, also as the backend may quote it decoded', () => {
+    loadConfigFromString('version: 0.1\nstorage:\n  swift:\n    authurl: http://admin:pa%24s-in-url@keystone/v2.0\n    username: admin\n    password: x\n    container: c\n', 'config.yml', {});
+    expect(redact('user admin, key pa%24s-in-url refused')).toBe('user admin, key ***** refused');
+    expect(redact('user admin, key pa$s-in-url refused')).toBe('user admin, key ***** refused');
+  });
+
   it('hides URL passwords and Authorization credentials', () => {
     expect(redact('GET https://bob:hunter22@example.com/v2/ failed')).toBe('GET https://bob:*****@example.com/v2/ failed');
     expect(redact('sent Authorization: Bearer eyJhbGciOi.xyz')).toBe('sent Authorization: Bearer *****');

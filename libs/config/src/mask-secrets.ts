@@ -35,10 +35,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-// scheme://user:password@  — the password part, up to the @ before the host.
-const urlCredentials = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)[^\s/@]+@/gi;
+// scheme://user:password@  — the password part (group 2), up to the @ before the host.
+const urlCredentials = /(\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:)([^\s/@]+)@/gi;
 // An Authorization header's credentials, however it was printed.
 const authorizationCredentials = /\b(Bearer|Basic|Negotiate|Digest)\s+[A-Za-z0-9._~+/=-]{4,}/g;
+
+function decodedOrSelf(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
 
 function hideUrlPasswords(text: string): string {
   return text.replace(urlCredentials, `$1${mask}@`);
@@ -61,6 +69,13 @@ export function rememberSecrets(config: BerthConfig): void {
 
 function collectSecrets(value: unknown, secret: boolean, found: Set<string>): void {
   if ((typeof value === 'string' || typeof value === 'number') && secret) found.add(String(value));
+  // A password inside a URL (`authurl: http://user:password@host`) is as secret, also decoded.
+  if (typeof value === 'string') {
+    for (const [, , password = ''] of value.matchAll(urlCredentials)) {
+      found.add(password);
+      found.add(decodedOrSelf(password));
+    }
+  }
   if (typeof value !== 'object' || value === null) return;
   if (Array.isArray(value)) {
     for (const entry of value) collectSecrets(entry, secret, found);

@@ -37,10 +37,10 @@ describe('UploadStore', () => {
     await driver.delete(pathFor({ kind: 'uploadStartedAt', repository: 'app', id }));
     expect(await uploads.open('app', id, true)).toBeUndefined();
     expect(await uploads.startedAt('app', id)).toBeUndefined();
-    expect(await uploads.exists('app', id)).toBe(true);
+    expect(await uploads.modifiedAt('app', id)).toBeInstanceOf(Date);
     expect(await uploads.remove('app', id)).toBe(true);
     expect(await uploads.remove('app', id)).toBe(false);
-    expect(await uploads.exists('app', id)).toBe(false);
+    expect(await uploads.modifiedAt('app', id)).toBeUndefined();
     expect(await uploads.open('app', randomUUID(), false)).toBeUndefined();
   });
 

@@ -68,9 +68,20 @@ export class UploadStore {
     }
   }
 
-  /** Whether anything of the upload is left (a `startedat`-less directory counts). */
-  async exists(repository: string, id: string): Promise<boolean> {
-    return pathExists(this.driver, pathFor({ kind: 'uploadDir', repository, id }));
+  /**
+   * When the upload was last written: its data file's modification time, or its directory's
+   * when it has no data; `undefined` when it is gone. Dates an upload that has no readable
+   * `startedat` (a POST that failed between its two writes, on a full disk).
+   */
+  async modifiedAt(repository: string, id: string): Promise<Date | undefined> {
+    for (const path of [pathFor({ kind: 'uploadData', repository, id }), pathFor({ kind: 'uploadDir', repository, id })]) {
+      try {
+        return (await this.driver.stat(path)).modTime;
+      } catch (error) {
+        if (!(error instanceof PathNotFoundError)) throw error;
+      }
+    }
+    return undefined;
   }
 
   /**

@@ -158,3 +158,35 @@ export function streamedRequest(
     })().catch(reject);
   });
 }
+
+/**
+ * Sends `bytes` as they are and reads the answer until the server closes or one whole answer
+ * (by its Content-Length) has come: for requests no HTTP client will send (raw UTF-8 or a NUL
+ * in the request line, headers past the server's limit).
+ */
+export async function sendRawRequest(url: string, bytes: Buffer): Promise<{ status: number; headers: Record<string, string>; text: string }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect({ host: hostname, port: Number(port) });
+  const received: Buffer[] = [];
+  const answer = () => Buffer.concat(received).toString('utf8');
+  await new Promise<void>((resolve, reject) => {
+    socket.on('data', (data: Buffer) => {
+      received.push(data);
+      const [head = '', body = ''] = answer().split('\r\n\r\n', 2);
+      const length = /^content-length: *(\d+)$/im.exec(head)?.[1];
+      if (length !== undefined && Buffer.byteLength(body) >= Number(length)) resolve();
+    });
+    socket.once('close', () => resolve());
+    socket.once('error', reject);
+    socket.write(bytes);
+  });
+  socket.destroy();
+  const [head = '', ...rest] = answer().split('\r\n\r\n');
+  const [statusLine = '', ...headerLines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of headerLines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return { status: Number(statusLine.split(' ')[1]), headers, text: rest.join('\r\n\r\n') };
+}

@@ -61,7 +61,14 @@ export class RegulatedDriver implements StorageDriver {
   ) {
     this.name = driver.name;
     this.regulator = new Regulator(limit);
+    // Not through the regulator: one purge is one sequential walk, and a slot held for its
+    // whole length would stall every request behind it.
+    const purgeOrphans = driver.purgeOrphans?.bind(driver);
+    if (purgeOrphans !== undefined) this.purgeOrphans = purgeOrphans;
   }
+
+  /** Absent exactly when the driver lacks it, as on `BaseDriver`. */
+  readonly purgeOrphans?: StorageDriver['purgeOrphans'];
 
   getContent(path: string): Promise<Buffer> {
     return this.regulator.run(() => this.driver.getContent(path));

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,6 +10,7 @@ import { asDriverFailure, isNotFound } from './filesystem-errors';
 import { FileReadStream } from './file-read-stream';
 import { FilesystemWriter } from './filesystem-writer';
 import { closeFile, fstatFile, openFile, readSmallFile, statFile } from './host-files';
+import { purgeLeftoverTemporaries, temporaryName } from './leftover-temporaries';
 
 /**
  * The size of each read of a blob stream. Node's default (64 KiB) costs a thread-pool round
@@ -32,6 +32,18 @@ export class FilesystemDriver implements StorageDriver {
     this.root = params.rootdirectory;
   }
 
+  /**
+   * Removes the temporary files of `putContent`s killed before their rename (SIGKILL, a crash
+   * mid-commit), last written before `olderThan`: nothing else ever would. Walks the whole root.
+   */
+  async purgeOrphans(olderThan: Date, options: { dryRun: boolean }): Promise<string[]> {
+    try {
+      return await purgeLeftoverTemporaries(this.root, olderThan, options.dryRun);
+    } catch (error) {
+      throw this.failure(error, ROOT_PATH);
+    }
+  }
+
   async getContent(path: string): Promise<Buffer> {
     try {
       return await readSmallFile(this.hostPath(path));
@@ -49,7 +61,7 @@ export class FilesystemDriver implements StorageDriver {
    */
   async putContent(path: string, content: Buffer): Promise<void> {
     const target = this.hostPath(path);
-    const temporary = join(dirname(target), `~${randomBytes(8).toString('hex')}.tmp`);
+    const temporary = join(dirname(target), temporaryName());
     try {
       await mkdir(dirname(target), { recursive: true });
       await writeFile(temporary, content, { flush: true });
