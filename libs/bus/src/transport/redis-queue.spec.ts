@@ -109,13 +109,13 @@ async function withConnection<T>(redis: RedisSettings, use: (connection: Redis) 
   }
 }
 
-/** How many requests wait in this test's queues (the lists under its key prefix). */
+/** How many requests wait in this test's queues (the streams under its key prefix). */
 async function queuedRequests(redis: RedisSettings): Promise<number> {
   const connection = new Redis({ host: redis.host, port: redis.port, db: redis.db });
   try {
     let count = 0;
     for (const key of await connection.keys(`${redis.keyPrefix}:*`)) {
-      if ((await connection.type(key)) === 'list') count += await connection.llen(key);
+      if ((await connection.type(key)) === 'stream') count += await connection.xlen(key);
     }
     return count;
   } finally {
