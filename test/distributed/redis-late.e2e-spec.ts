@@ -45,7 +45,8 @@ describe('instances started before their Redis', () => {
     await redis.kill();
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    const config = { ...e2eConfig(join(work.path, 'root'), port), redis: { addr: redis.addr }, berth: { bus: { keyprefix: 'late' } } };
+    // One secret for every instance: --service upload and gateway refuse to start without one.
+    const config = { ...e2eConfig(join(work.path, 'root'), port, { http: { secret: 'redis-late' } }), redis: { addr: redis.addr }, berth: { bus: { keyprefix: 'late' } } };
     configFile = join(work.path, 'config.yml');
     await writeFile(configFile, dump(config));
   });
