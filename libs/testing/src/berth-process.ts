@@ -57,7 +57,14 @@ export interface BerthProcess {
   readonly instances: readonly BerthInstance[];
   /** The Redis key prefix of a distributed topology (`berth.bus.keyprefix`). */
   readonly keyPrefix?: string;
+  /**
+   * One more instance of `service` in a distributed topology (a replacement for one killed, as
+   * a restart policy starts it), ready once it announced itself; {@link stop} stops it too.
+   */
+  startInstance(service: DistributedService): Promise<BerthInstance>;
 }
+
+export type DistributedService = (typeof distributedServices)[number]['service'];
 
 /**
  * The distributed topology's processes beside the one gateway. docker-compose.yml runs the
@@ -111,6 +118,16 @@ export async function startBerth(options: BerthStartOptions): Promise<BerthProce
       readyUrl,
       readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
     });
+  const startInstance = async (service: DistributedService): Promise<BerthInstance> => {
+    if (topology !== 'distributed') throw new Error('startInstance: only a distributed topology has instances of one service');
+    const server = await start(['--service', service], `${url}/v2/`, { REGISTRY_LOG_LEVEL: options.serviceLogLevel ?? 'info' });
+    const instance: { -readonly [K in keyof BerthInstance]: BerthInstance[K] } = { service, process: server };
+    instances.push(instance);
+    const serving = await servingLine(server, service, options.readyTimeoutMs ?? 30_000);
+    instance.id = serving.id;
+    if (serving.address !== undefined) instance.address = serving.address;
+    return instance;
+  };
   try {
     if (topology === 'all-in-one') {
       instances.push({ service: 'gateway', process: await start(options.args ?? [], `${url}/v2/`) });
@@ -118,16 +135,7 @@ export async function startBerth(options: BerthStartOptions): Promise<BerthProce
       instances.push({ service: 'gateway', process: await start(['--service', 'gateway'], `${url}/v2/`) });
       // These have no public listener: each is ready when it logs that it serves (after it
       // announced itself in Redis), which needs the info level whatever the file says.
-      const starts = distributedServices.flatMap(({ service, count }) =>
-        Array.from({ length: count }, async () => {
-          const server = await start(['--service', service], `${url}/v2/`, { REGISTRY_LOG_LEVEL: options.serviceLogLevel ?? 'info' });
-          const instance: { -readonly [K in keyof BerthInstance]: BerthInstance[K] } = { service, process: server };
-          instances.push(instance);
-          const serving = await servingLine(server, service, options.readyTimeoutMs ?? 30_000);
-          instance.id = serving.id;
-          if (serving.address !== undefined) instance.address = serving.address;
-        }),
-      );
+      const starts = distributedServices.flatMap(({ service, count }) => Array.from({ length: count }, () => startInstance(service)));
       const failed = (await Promise.allSettled(starts)).find((result) => result.status === 'rejected');
       if (failed) throw failed.reason;
     }
@@ -145,6 +153,7 @@ export async function startBerth(options: BerthStartOptions): Promise<BerthProce
       kill: (signal) => gateway.kill(signal),
       stop: stopAll,
       instances,
+      startInstance,
       ...(keyPrefix !== undefined ? { keyPrefix } : {}),
     };
   } catch (error) {

@@ -1,4 +1,4 @@
-export { startBerth, distributedServices, repoRoot, type BerthInstance, type BerthProcess, type BerthStartOptions, type BerthTopology } from './berth-process';
+export { startBerth, distributedServices, repoRoot, type BerthInstance, type BerthProcess, type BerthStartOptions, type BerthTopology, type DistributedService } from './berth-process';
 export { freePort } from './free-port';
 export {
   ociBlobPath,
