@@ -2,7 +2,7 @@
 # Fails when a tracked file names a path outside the repository: a clone alone on a fresh
 # machine must pass its own tests, so what a test reads is copied in (libs/testing/fixtures).
 # Three kinds of reference are refused, one line each (file:line: why):
-#   - an absolute path into a machine's workspace or home (/work/, /home/, /Users/, /root/);
+#   - an absolute path into a machine's workspace or a home directory (the roots this script names below);
 #   - a relative path that climbs above the repository from the file's own folder
 #     (`../` runs, or '..' arguments of join/resolve, more than the file's depth);
 #   - a step out of the repository's root by name (`repoRoot, '..'`).
