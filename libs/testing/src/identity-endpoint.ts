@@ -28,17 +28,17 @@ export interface StorageRequest {
 
 /** One token request as received, for tests that check what a client sent. */
 export interface IdentityRequest {
-  version: 2 | 3;
+  /** The Keystone API version it used: always 2.0 here (v3 is tested against a real Keystone). */
+  version: 2;
   body: unknown;
   /** What the endpoint answered. */
   status: number;
 }
 
 export interface IdentityEndpoint {
-  /** `http://127.0.0.1:PORT`; Keystone v2.0 lives under `/v2.0`, v3 under `/v3`. */
+  /** `http://127.0.0.1:PORT`; Keystone v2.0 lives under `/v2.0`. */
   readonly url: string;
   readonly v2Url: string;
-  readonly v3Url: string;
   readonly requests: readonly IdentityRequest[];
   /** Every request to the catalog's object-store URLs, with the entry it went through. */
   readonly storageRequests: readonly StorageRequest[];
@@ -48,9 +48,9 @@ export interface IdentityEndpoint {
 }
 
 /**
- * A small Keystone stand-in for tests: Keystone dropped v2.0 years ago, and
- * the seed configuration authenticates with v2.0. It answers `POST /v2.0/tokens` and
- * `POST /v3/auth/tokens` by asking the real Swift's tempauth for a token with the same
+ * A small Keystone v2.0 stand-in for tests: Keystone dropped v2.0 years ago, and the seed
+ * configuration authenticates with it (v3 is tested against a real Keystone, keystone-backend.ts).
+ * It answers `POST /v2.0/tokens` by asking the real Swift's tempauth for a token with the same
  * credentials (user `<project>:<username>`, key `<password>`) and hands that token out in
  * a service catalog. Each region (the wanted one and `RegionTwo`) and interface has an
  * object-store URL of its own on this endpoint, `/swift/<region>/<interface>/v1/AUTH_…`, which
@@ -64,7 +64,6 @@ export async function startIdentityEndpoint(options: IdentityEndpointOptions): P
   const lifetime = options.tokenLifetimeSeconds ?? 3600;
   const wanted = { region: options.wanted?.region ?? 'RegionOne', interface: options.wanted?.interface ?? 'public' };
   const regions = ['RegionTwo', wanted.region];
-  const interfaces = (['public', 'internal', 'admin'] as const).filter((kind) => kind !== wanted.interface).concat(wanted.interface);
   /** Where `/swift/<region>/<interface>/…` goes: the origin of the storage URL tempauth gave. */
   let swiftOrigin: string | undefined;
 
@@ -82,28 +81,27 @@ export async function startIdentityEndpoint(options: IdentityEndpointOptions): P
       return;
     }
     const path = (req.url ?? '').split('?')[0]!.replace(/\/+$/, '');
-    if (req.method !== 'POST' || (path !== '/v2.0/tokens' && path !== '/v3/auth/tokens')) {
+    if (req.method !== 'POST' || path !== '/v2.0/tokens') {
       answer(res, 404, { error: { code: 404, message: `no route for ${req.method} ${path}` } });
       return;
     }
-    const version = path === '/v2.0/tokens' ? 2 : 3;
     let body: unknown;
     try {
       body = JSON.parse(await readBody(req));
     } catch {
-      record(version, undefined, 400);
+      record(undefined, 400);
       answer(res, 400, { error: { code: 400, message: 'the body is not JSON' } });
       return;
     }
-    const credentials = version === 2 ? v2Credentials(body) : v3Credentials(body);
+    const credentials = v2Credentials(body);
     if ('problem' in credentials) {
-      record(version, body, 400);
+      record(body, 400);
       answer(res, 400, { error: { code: 400, message: credentials.problem } });
       return;
     }
     const swift = await tempauthToken(options.swiftAuthUrl, `${credentials.project}:${credentials.username}`, credentials.password);
     if (swift === undefined) {
-      record(version, body, 401);
+      record(body, 401);
       answer(res, 401, { error: { code: 401, message: 'The request you have made requires authentication.' } });
       return;
     }
@@ -117,53 +115,29 @@ export async function startIdentityEndpoint(options: IdentityEndpointOptions): P
     const storageUrl = new URL(swift.storageUrl);
     swiftOrigin = storageUrl.origin;
     const objectStore = (region: string, kind: EndpointInterface) => `${url}/swift/${region}/${kind}${storageUrl.pathname}`;
-    record(version, body, version === 2 ? 200 : 201);
-    if (version === 2) {
-      // v2.0 lists one entry per region, with a URL per interface.
-      const storeEntry = (name: string) => ({
-        region: name,
-        publicURL: objectStore(name, 'public'),
-        internalURL: objectStore(name, 'internal'),
-        adminURL: objectStore(name, 'admin'),
-      });
-      const identityUrl = `${url}/v2.0`;
-      answer(res, 200, {
-        access: {
-          token: { id: token, issued_at: issued.toISOString(), expires: expires.toISOString(), tenant: { id: credentials.project, name: credentials.project } },
-          serviceCatalog: [
-            { type: 'identity', name: 'keystone', endpoints: [{ region: wanted.region, publicURL: identityUrl, internalURL: identityUrl, adminURL: identityUrl }] },
-            { type: 'object-store', name: 'swift', endpoints: regions.map(storeEntry) },
-          ],
-          user: { id: credentials.username, name: credentials.username, roles: [{ name: 'admin' }] },
-        },
-      });
-      return;
-    }
-    const entry = (name: string, kind: EndpointInterface, entryUrl: string) => ({ interface: kind, region: name, region_id: name, url: entryUrl, id: `${name}-${kind}` });
-    // v3 lists one entry per region and interface: every other one before the wanted one.
-    const storeEntries = regions.flatMap((name) => interfaces.map((kind) => entry(name, kind, objectStore(name, kind))));
-    answer(
-      res,
-      201,
-      {
-        token: {
-          methods: ['password'],
-          issued_at: issued.toISOString(),
-          expires_at: expires.toISOString(),
-          user: { id: credentials.username, name: credentials.username, domain: { id: 'default', name: 'Default' } },
-          project: { id: credentials.project, name: credentials.project, domain: { id: 'default', name: 'Default' } },
-          catalog: [
-            { type: 'identity', name: 'keystone', endpoints: interfaces.map((kind) => entry(wanted.region, kind, `${url}/v3`)) },
-            { type: 'object-store', name: 'swift', endpoints: storeEntries },
-          ],
-        },
+    record(body, 200);
+    // v2.0 lists one entry per region, with a URL per interface.
+    const storeEntry = (name: string) => ({
+      region: name,
+      publicURL: objectStore(name, 'public'),
+      internalURL: objectStore(name, 'internal'),
+      adminURL: objectStore(name, 'admin'),
+    });
+    const identityUrl = `${url}/v2.0`;
+    answer(res, 200, {
+      access: {
+        token: { id: token, issued_at: issued.toISOString(), expires: expires.toISOString(), tenant: { id: credentials.project, name: credentials.project } },
+        serviceCatalog: [
+          { type: 'identity', name: 'keystone', endpoints: [{ region: wanted.region, publicURL: identityUrl, internalURL: identityUrl, adminURL: identityUrl }] },
+          { type: 'object-store', name: 'swift', endpoints: regions.map(storeEntry) },
+        ],
+        user: { id: credentials.username, name: credentials.username, roles: [{ name: 'admin' }] },
       },
-      { 'x-subject-token': token },
-    );
+    });
   }
 
-  function record(version: 2 | 3, body: unknown, status: number): void {
-    requests.push({ version, body, status });
+  function record(body: unknown, status: number): void {
+    requests.push({ version: 2, body, status });
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -175,7 +149,6 @@ export async function startIdentityEndpoint(options: IdentityEndpointOptions): P
   return {
     url,
     v2Url: `${url}/v2.0`,
-    v3Url: `${url}/v3`,
     requests,
     storageRequests,
     handOutRefusedTokens(count: number) {
@@ -201,34 +174,6 @@ function v2Credentials(body: unknown): Credentials {
   return { project, username, password };
 }
 
-/** Keystone v3 names users and projects within a domain: one is required, as Keystone requires it. */
-function v3Credentials(body: unknown): Credentials {
-  type Domain = { id?: string; name?: string };
-  const auth = (
-    body as {
-      auth?: {
-        identity?: { methods?: string[]; password?: { user?: { name?: string; password?: string; domain?: Domain } } };
-        scope?: { project?: { id?: string; name?: string; domain?: Domain } };
-      };
-    }
-  ).auth;
-  const user = auth?.identity?.password?.user;
-  if (!auth?.identity?.methods?.includes('password') || !user?.name || !user.password) {
-    return { problem: 'Expecting to find identity.password.user with name and password' };
-  }
-  if (!isDefaultDomain(user.domain)) return { problem: `unknown user domain ${JSON.stringify(user.domain)}` };
-  const project = auth.scope?.project;
-  if (!project) return { problem: 'this endpoint hands out project-scoped tokens only' };
-  if (project.id === undefined && (!project.name || !isDefaultDomain(project.domain))) {
-    return { problem: 'a project named without a known domain' };
-  }
-  return { project: project.id ?? project.name!, username: user.name, password: user.password };
-}
-
-function isDefaultDomain(domain: { id?: string; name?: string } | undefined): boolean {
-  return domain?.id === 'default' || domain?.name === 'Default';
-}
-
 async function tempauthToken(authUrl: string, user: string, key: string): Promise<{ token: string; storageUrl: string } | undefined> {
   const response = await fetch(authUrl, { headers: { 'x-auth-user': user, 'x-auth-key': key } });
   await response.arrayBuffer();
@@ -247,8 +192,8 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-function answer(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function answer(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
