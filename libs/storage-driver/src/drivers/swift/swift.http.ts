@@ -30,9 +30,21 @@ const RETRYABLE_CODES = new Set([
   'EAI_AGAIN',
   'UND_ERR_SOCKET',
   'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_CLOSED',
 ]);
+// A proxy that stayed silent for a whole SILENCE_TIMEOUT_MS (UND_ERR_HEADERS_TIMEOUT,
+// UND_ERR_BODY_TIMEOUT) is not asked again: a retry would wait as long, and the request
+// that waits on it is better answered 503 now than after several rounds of silence.
+
+/**
+ * How long Swift may stay silent before a request fails (503 to berth's client): no answer
+ * to a request sent, no read of a body being sent (undici's headers timeout counts only while
+ * the proxy does not take our bytes, never while we wait for our own client's), no byte of
+ * a response being read (undici pauses this one while our reader applies backpressure). A
+ * proxy gives up on its storage nodes after its node_timeout (10 s by default) and answers
+ * 503 itself; one that says nothing for longer is hung or frozen.
+ */
+export const SILENCE_TIMEOUT_MS = 30_000;
 
 export interface RetryPolicy {
   attempts: number;
@@ -51,16 +63,16 @@ export class SwiftHttp {
   private readonly agent: Agent;
 
   constructor(
-    options: { insecureSkipVerify: boolean },
+    options: { insecureSkipVerify: boolean; silenceTimeoutMs?: number },
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
   ) {
+    const silence = options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS;
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
       connections: 128,
-      // Segment PUTs stream for as long as the client uploads: no body timeout.
-      bodyTimeout: 0,
-      headersTimeout: 5 * 60_000,
-      connect: { rejectUnauthorized: !options.insecureSkipVerify, timeout: 30_000 },
+      bodyTimeout: silence,
+      headersTimeout: silence,
+      connect: { rejectUnauthorized: !options.insecureSkipVerify, timeout: silence },
     });
   }
 
