@@ -25,6 +25,17 @@ export function decodeMessage(header: string): Record<string, unknown> | undefin
   }
 }
 
+/**
+ * How often an instance handling a streamed message says it is alive (an HTTP 102 interim
+ * answer), and how long its caller waits without one before giving up on it. A killed
+ * instance drops its connections at once; a frozen one (SIGSTOP, a VM paused, a network
+ * that swallows packets) keeps them open and says nothing: without this the caller, and the
+ * client behind it, waited for ever. A handler may take long (a large blob's digest read
+ * back from storage): the heartbeat, not the handler, is what is timed.
+ */
+export const HEARTBEAT_MS = 1_000;
+export const INSTANCE_SILENCE_MS = 10_000;
+
 /** The instance could not be reached before any byte of the body left: another one may take the request. */
 export class InstanceUnreachableError extends Error {
   constructor(address: string, cause: Error) {
@@ -52,7 +63,7 @@ export interface StreamMessage {
  * handler ran in process. An instance that dies mid-body fails with a 503 that closes the
  * client's connection too (`midBodyFailure`).
  */
-export function postStreamMessage(address: string, message: StreamMessage, agent: Agent): Promise<unknown> {
+export function postStreamMessage(address: string, message: StreamMessage, agent: Agent, silenceMs = INSTANCE_SILENCE_MS): Promise<unknown> {
   const { host, port } = parseListenAddress(address, 'upload instance address');
   const { body, request, pattern } = message;
   const headers: Record<string, string | number> = {
@@ -67,9 +78,11 @@ export function postStreamMessage(address: string, message: StreamMessage, agent
   return new Promise((resolve, reject) => {
     let piping = false;
     let settled = false;
+    let silence: NodeJS.Timeout | undefined;
     const finish = (error: Error | undefined, value?: unknown): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(silence);
       if (body && piping) body.unpipe(outgoing);
       body?.off('error', onBodyError);
       body?.off('aborted', onBodyAborted);
@@ -87,15 +100,26 @@ export function postStreamMessage(address: string, message: StreamMessage, agent
       body.once('aborted', onBodyAborted);
       body.pipe(outgoing);
     };
+    // Armed once connected, pushed back by every heartbeat and by the reply itself.
+    const expectWord = (): void => {
+      clearTimeout(silence);
+      silence = setTimeout(() => outgoing.destroy(new Error(`no word from the instance for ${silenceMs} ms`)), silenceMs);
+    };
+    outgoing.on('information', expectWord);
     outgoing.once('socket', (socket) => {
-      if (socket.connecting) socket.once('connect', startBody);
-      else startBody();
+      const connected = (): void => {
+        expectWord();
+        startBody();
+      };
+      if (socket.connecting) socket.once('connect', connected);
+      else connected();
     });
     outgoing.on('error', (error) => {
       if (!piping) finish(new InstanceUnreachableError(address, error));
       else finish(midBodyFailure(address, error));
     });
     outgoing.once('response', (response: IncomingMessage) => {
+      expectWord();
       const bodyUnfinished = !outgoing.writableFinished;
       readReply(response).then(
         (reply) => {

@@ -6,7 +6,7 @@ import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/mi
 import { ListenError, parseListenAddress } from '@berth/config';
 import { asOciError, OciError } from '@berth/oci';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { decodeMessage, HAS_BODY_HEADER, MESSAGE_HEADER, MESSAGE_PATH } from './stream-message-client';
+import { decodeMessage, HAS_BODY_HEADER, HEARTBEAT_MS, MESSAGE_HEADER, MESSAGE_PATH } from './stream-message-client';
 
 export interface StreamMessageServerOptions {
   /**
@@ -81,11 +81,17 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
     }
     const hasBody = req.headers[HAS_BODY_HEADER] === '1';
     if (!hasBody) req.resume();
+    // Alive, however long the handler takes: the caller gives up on a silent instance only.
+    const heartbeat = setInterval(() => {
+      if (!res.headersSent && !res.destroyed) res.writeProcessing();
+    }, HEARTBEAT_MS);
     try {
       const result: unknown = await handler({ ...request, ...(hasBody ? { body: req } : {}) }, new BaseRpcContext([pattern]));
       reply(res, { response: isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result });
     } catch (error) {
       reply(res, { err: error instanceof Error ? asOciError(error, this.log).toWire() : OciError.fromWire(error).toWire() });
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 }

@@ -1,10 +1,11 @@
 import { Agent } from 'node:http';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { Readable } from 'node:stream';
 import { OciError } from '@berth/oci';
 import { freePort } from '@berth/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InstanceUnreachableError, postStreamMessage } from './stream-message-client';
+import { HEARTBEAT_MS, InstanceUnreachableError, postStreamMessage } from './stream-message-client';
 import { StreamMessageServer } from './stream-message-server';
 
 const MiB = 1024 * 1024;
@@ -106,6 +107,53 @@ describe('streamed messages over HTTP', () => {
     await expect(postStreamMessage(address, { pattern: 'test.die', request: { length: 8 * MiB }, body }, agent())).rejects.toMatchObject({
       code: 'UNAVAILABLE',
     });
+  });
+
+  /** A frozen instance: the kernel takes the connection (and, with `reads`, the bytes), nothing ever answers. */
+  async function frozenInstance(reads: boolean): Promise<string> {
+    const server = createServer((socket) => {
+      if (reads) socket.resume();
+      else socket.pause();
+    });
+    const sockets = new Set<Socket>();
+    server.on('connection', (socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(resolve));
+    });
+    return `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  it('a frozen instance that took the whole request is UNAVAILABLE once silent for the bound, not waited for for ever', async () => {
+    const address = await frozenInstance(true);
+    const { body } = lazyBody(1024);
+    await expect(postStreamMessage(address, { pattern: 'test.frozen', request: { length: 1024 }, body }, agent(), 1_000)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
+  });
+
+  it('a frozen instance that stopped reading mid-body is UNAVAILABLE, and says the connection must close', async () => {
+    const address = await frozenInstance(false);
+    const { body, pulled } = lazyBody(256 * MiB);
+    const error = await postStreamMessage(address, { pattern: 'test.frozen', request: { length: 256 * MiB }, body }, agent(), 1_000).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'UNAVAILABLE', headers: { Connection: 'close' } });
+    expect(pulled()).toBeLessThan(256 * MiB);
+  });
+
+  it('a handler that works longer than the bound is waited for: its instance says it is alive meanwhile', async () => {
+    const address = await serve({
+      'test.slow': async ({ body }) => {
+        for await (const _chunk of body!) {
+          // Read it all, then work a while.
+        }
+        await new Promise((resolve) => setTimeout(resolve, 4 * HEARTBEAT_MS));
+        return { done: true };
+      },
+    });
+    const { body } = lazyBody(MiB);
+    const reply = await postStreamMessage(address, { pattern: 'test.slow', request: { length: MiB }, body }, agent(), 2.5 * HEARTBEAT_MS);
+    expect(reply).toEqual({ done: true });
   });
 
   it.each(['0.0.0.0:0', ':0'])('announces a wildcard listener (%s) under the hostname, which other machines can dial', async (addr) => {
