@@ -49,3 +49,4 @@ export {
 } from './keystone-backend';
 export { makeTestCertificate, type TestCertificate, type TestKeyType } from './test-pki';
 export { registryClaims, type RegistryTokenClaims, signRegistryToken } from './registry-token';
+export { htpasswdLine } from './htpasswd';
