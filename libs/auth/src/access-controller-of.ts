@@ -55,7 +55,7 @@ export function accessControllerOf(config: BerthConfig, throttle: LoginThrottle)
       throw error;
     }
     const verifier = new TokenVerifier({ issuer: token.issuer, service: token.service, algorithms, keys });
-    return new TokenAccessController(token, verifier, failedLogins);
+    return new TokenAccessController(token, verifier);
   }
   if (auth.silly !== undefined) return new SillyAccessController(auth.silly);
   return undefined;

@@ -2,7 +2,6 @@ import { Logger } from '@nestjs/common';
 import { OciError } from '@berth/oci';
 import { type AccessRecord, accessDetail, scopeOf } from '../access';
 import { type AccessController, type AuthRequest, challengeError, type Grant, quoted } from '../access-controller';
-import { type FailedLogins, loginKeys } from '../failed-logins';
 import { grants, InvalidTokenError, type TokenVerifier } from './token-verifier';
 
 export interface TokenAccessOptions {
@@ -16,10 +15,13 @@ export interface TokenAccessOptions {
 /**
  * `auth.token` (registry/auth/token/accesscontroller.go), the Docker token protocol: without a
  * Bearer token, 401 with `Bearer realm,service,scope` naming exactly what the request needs;
- * with a token that cannot be believed, the same plus `error="invalid_token"` (counted as a
- * failed login of the address); with a good token lacking an action, 403 DENIED and
+ * with a token that cannot be believed, the same plus `error="invalid_token"`; with a good token lacking an action, 403 DENIED and
  * `error="insufficient_scope"` (the reference answers that one 401; RFC 6750 §3.1 and the
  * issue ask 403, which clients report as "denied", not as a login to retry).
+ *
+ * Refused tokens are not counted as failed logins: a signature cannot be guessed, and an
+ * expired token that a client behind a shared address keeps sending must not lock out its
+ * neighbours. The passwords a token service takes are what `berth.failedlogins` guards.
  */
 export class TokenAccessController implements AccessController {
   private readonly logger = new Logger('auth');
@@ -27,14 +29,11 @@ export class TokenAccessController implements AccessController {
   constructor(
     private readonly options: TokenAccessOptions,
     private readonly verifier: TokenVerifier,
-    private readonly failedLogins: FailedLogins,
   ) {}
 
   async authorize(request: AuthRequest, access: readonly AccessRecord[]): Promise<Grant> {
     const token = bearerToken(request.authorization);
     if (token === undefined) throw challengeError(this.challenge(request, access), access);
-    const keys = loginKeys(request.clientAddress);
-    await this.failedLogins.refuseIfBlocked(keys);
     let claims;
     try {
       claims = await this.verifier.verify(token);
@@ -42,7 +41,6 @@ export class TokenAccessController implements AccessController {
       if (!(error instanceof InvalidTokenError)) throw error;
       // Why, for the operator; the token itself never.
       this.logger.warn(`refused a token from ${request.clientAddress}: ${error.message}`);
-      await this.failedLogins.failed(keys);
       throw challengeError(this.challenge(request, access, 'invalid_token'), access);
     }
     const missing = access.filter((record) => !grants(claims, record.type, record.name, record.action));

@@ -27,7 +27,7 @@ export const berthSection = z.strictObject({
       keyprefix: name.default('berth'),
     })
     .prefault({}),
-  // Failed logins (auth.htpasswd passwords, auth.token tokens) per user and per client
+  // Failed logins (auth.htpasswd passwords) per user and per client
   // address: each failure answered a little later (doubling from 100 ms up to `delay`), and
   // after `limit` failures within `window` that user or address is answered 429
   // TOOMANYREQUESTS until the window ends. Counted in Redis when services run apart.
