@@ -47,3 +47,6 @@ export {
   startTokenRecorder,
   type TokenRecorder,
 } from './keystone-backend';
+export { makeTestCertificate, type TestCertificate, type TestKeyType } from './test-pki';
+export { registryClaims, type RegistryTokenClaims, signRegistryToken } from './registry-token';
+export { htpasswdLine } from './htpasswd';
