@@ -4,6 +4,7 @@ import { type BeforeApplicationShutdown, type DynamicModule, type INestApplicati
 import { NestFactory } from '@nestjs/core';
 import {
   DistributedUploadClient,
+  InternalRequestSigner,
   linkCacheOf,
   NestMessageClient,
   openRedis,
@@ -78,7 +79,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
   switch (service) {
     case 'gateway': {
       const calls = new RedisQueueClient(redis, { timeoutMs });
-      const uploads = new DistributedUploadClient(new NestMessageClient(calls), directory, commands, redis.keyPrefix, { timeoutMs });
+      const uploads = new DistributedUploadClient(new NestMessageClient(calls), directory, commands, redis.keyPrefix, { timeoutMs, signer: internalSigner(config) });
       lifecycle.closers.unshift(() => calls.close(), () => uploads.close());
       const gateway = await NestFactory.create(
         compose(config, driver, GatewayModule, [
@@ -103,7 +104,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
         httpAdapter(config),
         { logger },
       );
-      const bytes = new StreamMessageServer({ addr: config.berth.upload.addr, patterns: STREAMED_UPLOAD_PATTERNS });
+      const bytes = new StreamMessageServer({ addr: config.berth.upload.addr, patterns: STREAMED_UPLOAD_PATTERNS, signer: internalSigner(config) });
       const listener = upload.connectMicroservice({ strategy: bytes });
       const queue = upload.connectMicroservice({ strategy: queueServer(redis, instanceId) });
       upload.enableShutdownHooks();
@@ -145,6 +146,11 @@ function compose(config: BerthConfig, driver: StorageDriver, service: Type<unkno
   @Module({})
   class ServiceModule {}
   return { module: ServiceModule, imports: [RuntimeModule.forRoot(config, driver, providers), service] };
+}
+
+/** servableDriver has refused a gateway or upload without http.secret. */
+function internalSigner(config: BerthConfig): InternalRequestSigner {
+  return new InternalRequestSigner(config.http.secret ?? '');
 }
 
 function queueServer(redis: RedisSettings, instanceId: string): RedisQueueServer {
