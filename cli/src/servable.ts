@@ -17,7 +17,8 @@ export function servableDriver(config: BerthConfig, source: string, service?: Se
     refuse('auth', 'authentication is not enforced by this version of berth yet; remove the auth section to serve without it');
   }
   if (config.http.net === 'unix') refuse('http.net', 'unix sockets are not served by this version of berth yet; use tcp and a HOST:PORT http.addr');
-  if (service !== undefined) {
+  // Redis settings are read (and its TLS files checked) wherever Redis is used: services run apart, the redis cache.
+  if (service !== undefined || config.storage.cache.blobdescriptor === 'redis') {
     try {
       redisSettingsFrom(config);
     } catch (error) {

@@ -30,7 +30,7 @@ export {
   type StorageRequest,
 } from './identity-endpoint';
 export { dropContainer, listContainer, PrivateSwift, segmentOwners, type SwiftBackend, swiftBackend, swiftSession, type SwiftStorageSession } from './swift-backend';
-export { PrivateRedis } from './private-redis';
+export { PrivateRedis, type PrivateRedisOptions } from './private-redis';
 export { fixturePath, readFixture, type Fixture } from './fixtures';
 export {
   type ApplicationCredential,
@@ -47,3 +47,4 @@ export {
   startTokenRecorder,
   type TokenRecorder,
 } from './keystone-backend';
+export { makeTestCa, type TestCa, type TestCertificate } from './test-ca';
