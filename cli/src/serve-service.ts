@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { TlsOptions } from 'node:tls';
 import { type BeforeApplicationShutdown, type DynamicModule, type INestApplicationContext, Module, type OnApplicationShutdown, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
@@ -62,7 +63,7 @@ const REDIS_LIFECYCLE = Symbol('REDIS_LIFECYCLE');
  * instance: any number of instances start from one config file (internal listeners take
  * free ports and announce them in Redis).
  */
-export async function serveService(config: BerthConfig, service: ServiceName, driver: StorageDriver, logger: JsonLogger): Promise<void> {
+export async function serveService(config: BerthConfig, service: ServiceName, driver: StorageDriver, logger: JsonLogger, tls?: TlsOptions): Promise<void> {
   const redis = redisSettingsFrom(config);
   const instanceId = `${service}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const lifecycle = new RedisLifecycle();
@@ -89,7 +90,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
           { provide: UPLOAD_CLIENT, useValue: uploads },
           { provide: HEALTH_BOARD, useValue: new RedisHealthBoard(commands, redis.keyPrefix, { ttlMs: healthTtlMs(config) }) },
         ]),
-        httpAdapter(config),
+        httpAdapter(config, tls),
         { logger },
       );
       gateway.enableShutdownHooks();
