@@ -1,3 +1,4 @@
+import { accessControllerOf, AuthSetupError, NO_LOGIN_THROTTLE } from '@berth/auth';
 import { redisSettingsFrom } from '@berth/bus';
 import { type BerthConfig, ConfigError, type ConfigProblem, storageDriverOf } from '@berth/config';
 import { createStorageDriver, DriverUnavailableError, type StorageDriver } from '@berth/storage-driver';
@@ -20,9 +21,15 @@ export interface Servable {
 export function servable(config: BerthConfig, source: string, service?: ServiceName): Servable {
   const problems: ConfigProblem[] = [];
   const refuse = (key: string, message: string) => problems.push({ source, key, message });
-  if (config.auth !== undefined) {
-    // Serving without the authentication the file asks for would open the registry to all.
-    refuse('auth', 'authentication is not enforced by this version of berth yet; remove the auth section to serve without it');
+  if (service === undefined || service === 'gateway') {
+    // The gateway reads the auth files (htpasswd, rootcertbundle, jwks): read them now, so a
+    // file that would stop serve is named by config check too, in the same words.
+    try {
+      accessControllerOf(config, NO_LOGIN_THROTTLE);
+    } catch (error) {
+      if (!(error instanceof AuthSetupError)) throw error;
+      refuse(error.key, error.message);
+    }
   }
   if (config.http.net === 'unix') refuse('http.net', 'unix sockets are not served by this version of berth yet; use tcp and a HOST:PORT http.addr');
   // Redis settings are read (and its TLS files checked) wherever Redis is used: services run apart, the redis cache.

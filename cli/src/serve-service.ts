@@ -7,6 +7,7 @@ import {
   DistributedUploadClient,
   InternalRequestSigner,
   linkCacheOf,
+  loginThrottleOf,
   NestMessageClient,
   openRedis,
   RedisHealthBoard,
@@ -20,7 +21,7 @@ import {
   untilRedisAnswers,
 } from '@berth/bus';
 import type { BerthConfig } from '@berth/config';
-import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, MANIFEST_CLIENT, STREAMED_UPLOAD_PATTERNS, UPLOAD_CLIENT, UPLOAD_SERVICE } from '@berth/contracts';
+import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, LOGIN_THROTTLE, MANIFEST_CLIENT, STREAMED_UPLOAD_PATTERNS, UPLOAD_CLIENT, UPLOAD_SERVICE } from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
@@ -88,6 +89,8 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
           links,
           { provide: MANIFEST_CLIENT, useValue: new NestMessageClient(calls) },
           { provide: UPLOAD_CLIENT, useValue: uploads },
+          // Counted in Redis: several gateways see one attacker's guesses together.
+          { provide: LOGIN_THROTTLE, useValue: loginThrottleOf(config, commands) },
           { provide: HEALTH_BOARD, useValue: new RedisHealthBoard(commands, redis.keyPrefix, { ttlMs: healthTtlMs(config) }) },
         ]),
         httpAdapter(config, tls),

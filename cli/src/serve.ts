@@ -1,8 +1,8 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { InProcessBus, InProcessClient, InProcessHealthBoard, InProcessJobScheduler, InProcessServer, linkCacheOf, NestMessageClient } from '@berth/bus';
+import { InProcessBus, InProcessClient, InProcessHealthBoard, InProcessJobScheduler, InProcessServer, linkCacheOf, loginThrottleOf, NestMessageClient } from '@berth/bus';
 import type { BerthConfig } from '@berth/config';
-import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
+import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, LOGIN_THROTTLE, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
@@ -27,6 +27,7 @@ class AllInOneModule {
           { provide: UPLOAD_CLIENT, useFactory: () => new NestMessageClient(new InProcessClient(bus)) },
           { provide: HEALTH_BOARD, useValue: new InProcessHealthBoard() },
           { provide: LINK_CACHE, useValue: linkCacheOf(config) },
+          { provide: LOGIN_THROTTLE, useValue: loginThrottleOf(config) },
           { provide: JOB_SCHEDULER, useValue: new InProcessJobScheduler() },
         ]),
         GatewayModule,

@@ -61,7 +61,7 @@ function handshake(url: string, ca: TestCa, options: { maxVersion?: SecureVersio
 }
 
 async function withClientCert(url: string, ca: TestCa): Promise<Handshake> {
-  const [caPem, cert, key] = await Promise.all([readFile(ca.ca), readFile(ca.client.certificate), readFile(ca.client.key)]);
+  const [caPem, cert, key] = await Promise.all([readFile(ca.ca), readFile(ca.client.certPath), readFile(ca.client.keyPath)]);
   return new Promise((resolve) => {
     const req = request(`${url}/v2/`, { ca: caPem, cert, key, agent: false }, (res) => {
       res.resume();
@@ -86,7 +86,7 @@ describe('http.tls: berth serves TLS with a certificate from a CA made here', ()
   beforeAll(async () => {
     work = await createTempDir('berth-tls-');
     ca = await makeTestCa(work.path);
-    const tls = { certificate: ca.server.certificate, key: ca.server.key };
+    const tls = { certificate: ca.server.certPath, key: ca.server.keyPath };
     const plain = filesystemRegistryConfig({ rootDirectory: `${work.path}/registry`, port: await freePort() });
     berth = await startBerth({ config: { ...plain, http: { ...(plain.http as object), tls: { ...tls, minimumtls: 'tls1.2' } } } });
     const second = filesystemRegistryConfig({ rootDirectory: `${work.path}/registry-mutual`, port: await freePort() });

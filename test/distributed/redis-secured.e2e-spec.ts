@@ -18,7 +18,7 @@ describe('the distributed topology over a TLS Redis, as an ACL user confined to 
   beforeAll(async () => {
     work = await createTempDir('berth-redis-secured-');
     const ca = await makeTestCa(work.path);
-    redis = await PrivateRedis.start({ password: 'admin-only', tls: { certificate: ca.server.certificate, key: ca.server.key, ca: ca.ca } });
+    redis = await PrivateRedis.start({ password: 'admin-only', tls: { certificate: ca.server.certPath, key: ca.server.keyPath, ca: ca.ca } });
     await redis.command('ACL', 'SETUSER', 'registry', 'on', '>registry-secret', '~secured:*', '&secured:*', '+@all');
     const config = {
       ...e2eConfig(join(work.path, 'root'), await freePort()),

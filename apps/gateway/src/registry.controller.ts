@@ -2,6 +2,7 @@ import { All, Controller, Inject, Logger, Req, Res } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { asOciError, OciError, parseRepositoryName } from '@berth/oci';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AccessGuard } from './access-guard';
 import { BlobHandler } from './blob.handler';
 import { type HttpRequest, type HttpResponse, requestTarget, sendGoNotFound, sendJson, sendOciError, setApiVersion } from './http-answers';
 import { ListingHandler } from './listing.handler';
@@ -23,6 +24,7 @@ export class RegistryController {
     private readonly uploads: UploadHandler,
     private readonly manifests: ManifestHandler,
     private readonly listings: ListingHandler,
+    private readonly guard: AccessGuard,
   ) {
     this.readOnly = config.storage.maintenance.readonly.enabled;
   }
@@ -61,6 +63,7 @@ export class RegistryController {
     const route = matchRoute(path);
     const method = req.method ?? 'GET';
     if (!route) throw new OciError('NOT_FOUND', `no such endpoint: ${method} ${path}`);
+    await this.guard.authorize(req, route, method, query);
     if (this.readOnly && writeMethods.has(method)) {
       throw new OciError('UNSUPPORTED', 'the registry is in read-only mode (storage.maintenance.readonly)');
     }

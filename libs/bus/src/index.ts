@@ -19,5 +19,9 @@ export { RedisLinkCache, type RedisLinkCacheOptions } from './link-cache/redis-l
 export { linkCacheOf } from './link-cache/link-cache-of';
 export { InProcessHealthBoard } from './health-board/in-process-health-board';
 export { RedisHealthBoard, type RedisHealthBoardOptions } from './health-board/redis-health-board';
+// Failed logins, counted per process or across a cluster.
+export { InProcessLoginThrottle } from './login-throttle/in-process-login-throttle';
+export { RedisLoginThrottle } from './login-throttle/redis-login-throttle';
+export { loginThrottleOf } from './login-throttle/login-throttle-of';
 // The gateway's upload client when services run apart.
 export { DistributedUploadClient, type DistributedUploadClientOptions } from './upload-client/distributed-upload-client';

@@ -47,4 +47,7 @@ export {
   startTokenRecorder,
   type TokenRecorder,
 } from './keystone-backend';
-export { makeTestCa, type TestCa, type TestCertificate } from './test-ca';
+export { makeTestCertificate, type TestCertificate, type TestKeyType } from './test-pki';
+export { registryClaims, type RegistryTokenClaims, signRegistryToken } from './registry-token';
+export { htpasswdLine } from './htpasswd';
+export { makeTestCa, type TestCa } from './test-ca';

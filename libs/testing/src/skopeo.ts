@@ -26,6 +26,9 @@ export interface SkopeoCopyOptions {
   readonly srcCredentials?: string;
   /** TLS verified against this `--cert-dir` (CAs as `*.crt`, a client pair as `*.cert` + `*.key`), on both sides. */
   readonly certDir?: string;
+  /** A Bearer token to send as it is (`--dest-registry-token`), for registries under `auth.token`. */
+  readonly destToken?: string;
+  readonly srcToken?: string;
 }
 
 export class SkopeoError extends Error {
@@ -48,6 +51,8 @@ export async function skopeoCopy(source: string, destination: string, options: S
   if (options.format !== undefined) args.push('--format', options.format);
   if (options.srcCredentials !== undefined) args.push('--src-creds', options.srcCredentials);
   if (options.destCredentials !== undefined) args.push('--dest-creds', options.destCredentials);
+  if (options.srcToken !== undefined) args.push('--src-registry-token', options.srcToken);
+  if (options.destToken !== undefined) args.push('--dest-registry-token', options.destToken);
   await skopeo([...args, source, destination]);
 }
 

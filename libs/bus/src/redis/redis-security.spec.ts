@@ -67,7 +67,7 @@ describe('redis.password and ACL users (redis.username)', () => {
 
 describe('redis.tls', () => {
   it('with rootcas, the server is verified against the test CA; with the system CAs it is refused', async () => {
-    const server = await start({ tls: { certificate: ca.server.certificate, key: ca.server.key, ca: ca.ca } });
+    const server = await start({ tls: { certificate: ca.server.certPath, key: ca.server.keyPath, ca: ca.ca } });
     expect(await ping(`{addr: "${server.addr}", tls: {rootcas: ["${ca.ca}"]}}`)).toBe('PONG');
     expect(await ping(`{addr: "${server.addr}", tls: {enabled: true}}`)).toMatch(/self[- ]signed|unable to (get|verify)/i);
     // The plain protocol to a TLS port gets no answer it understands.
@@ -75,9 +75,9 @@ describe('redis.tls', () => {
   });
 
   it('a server asking for client certificates takes redis.tls.certificate and key, and refuses a client without', async () => {
-    const server = await start({ tls: { certificate: ca.server.certificate, key: ca.server.key, ca: ca.ca, client: ca.client }, password: 'pw' });
+    const server = await start({ tls: { certificate: ca.server.certPath, key: ca.server.keyPath, ca: ca.ca, client: { certificate: ca.client.certPath, key: ca.client.keyPath } }, password: 'pw' });
     const tls = `rootcas: ["${ca.ca}"]`;
-    expect(await ping(`{addr: "${server.addr}", password: pw, tls: {${tls}, certificate: "${ca.client.certificate}", key: "${ca.client.key}"}}`)).toBe('PONG');
+    expect(await ping(`{addr: "${server.addr}", password: pw, tls: {${tls}, certificate: "${ca.client.certPath}", key: "${ca.client.keyPath}"}}`)).toBe('PONG');
     expect(await ping(`{addr: "${server.addr}", password: pw, tls: {${tls}}}`)).toMatch(/^error: /);
   });
 
@@ -87,13 +87,13 @@ describe('redis.tls', () => {
     const cases: [string, string][] = [
       [`{addr: "r:1", tls: {rootcas: ["${join(work.path, 'missing.crt')}"]}}`, `redis.tls.rootcas: cannot read ${join(work.path, 'missing.crt')}: ENOENT`],
       [`{addr: "r:1", tls: {rootcas: ["${notPem}"]}}`, `redis.tls.rootcas: ${notPem} holds no PEM certificate`],
-      [`{addr: "r:1", tls: {certificate: "${ca.client.certificate}", key: "${ca.server.key}"}}`, 'redis.tls: the certificate, key or CAs cannot be used'],
+      [`{addr: "r:1", tls: {certificate: "${ca.client.certPath}", key: "${ca.server.keyPath}"}}`, 'redis.tls: the certificate, key or CAs cannot be used'],
     ];
     for (const [redis, message] of cases) {
       expect(() => settingsOf(redis)).toThrow(ConfigError);
       expect(() => settingsOf(redis)).toThrow(message);
     }
-    expect(() => settingsOf(`{addr: "r:1", tls: {certificate: "${ca.client.certificate}"}}`)).toThrow(
+    expect(() => settingsOf(`{addr: "r:1", tls: {certificate: "${ca.client.certPath}"}}`)).toThrow(
       'redis.tls.key: missing: a client certificate needs both redis.tls.certificate and redis.tls.key',
     );
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, duration, listenAddress, name } from './scalars';
+import { bool, duration, int, listenAddress, name } from './scalars';
 
 /**
  * berth's own settings, the one key the reference does not have. Small on purpose: every
@@ -25,6 +25,17 @@ export const berthSection = z.strictObject({
       requesttimeout: duration({ positive: true }).default(30_000),
       // Every Redis key berth uses starts with this: clusters (or test runs) can share a db.
       keyprefix: name.default('berth'),
+    })
+    .prefault({}),
+  // Failed logins (auth.htpasswd passwords) per user and per client
+  // address: each failure answered a little later (doubling from 100 ms up to `delay`), and
+  // after `limit` failures within `window` that user or address is answered 429
+  // TOOMANYREQUESTS until the window ends. Counted in Redis when services run apart.
+  failedlogins: z
+    .strictObject({
+      limit: int({ min: 1 }).default(10),
+      window: duration({ positive: true }).default(5 * 60_000),
+      delay: duration().default(2_000),
     })
     .prefault({}),
 });
