@@ -1,4 +1,4 @@
-import { accessControllerOf, AuthSetupError, NO_LOGIN_THROTTLE } from '@berth/auth';
+import { accessControllerOf, AuthSetupError, NO_LOGIN_THROTTLE, tokenServiceOf } from '@berth/auth';
 import { redisSettingsFrom } from '@berth/bus';
 import { type BerthConfig, ConfigError, type ConfigProblem, storageDriverOf } from '@berth/config';
 import { createStorageDriver, DriverUnavailableError, type StorageDriver } from '@berth/storage-driver';
@@ -24,11 +24,13 @@ export function servable(config: BerthConfig, source: string, service?: ServiceN
   if (service === undefined || service === 'gateway') {
     // The gateway reads the auth files (htpasswd, rootcertbundle, jwks): read them now, so a
     // file that would stop serve is named by config check too, in the same words.
-    try {
-      accessControllerOf(config, NO_LOGIN_THROTTLE);
-    } catch (error) {
-      if (!(error instanceof AuthSetupError)) throw error;
-      refuse(error.key, error.message);
+    for (const read of [accessControllerOf, tokenServiceOf]) {
+      try {
+        read(config, NO_LOGIN_THROTTLE);
+      } catch (error) {
+        if (!(error instanceof AuthSetupError)) throw error;
+        refuse(error.key, error.message);
+      }
     }
   }
   if (config.http.net === 'unix') refuse('http.net', 'unix sockets are not served by this version of berth yet; use tcp and a HOST:PORT http.addr');
