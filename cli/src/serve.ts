@@ -12,7 +12,7 @@ import { httpAdapter } from './http-platform';
 import { JsonLogger } from './json-logger';
 import { listenPublicly } from './public-listener';
 import { RuntimeModule } from './runtime.module';
-import { servableDriver } from './servable';
+import { servable } from './servable';
 import { type ServiceName, serveService } from './serve-service';
 import { untilStorageAnswers } from './storage-ready';
 
@@ -46,15 +46,15 @@ class AllInOneModule {
  */
 export async function serve(config: BerthConfig, source: string, service?: ServiceName): Promise<void> {
   // Everything serve refuses is said before anything starts, in the words of `config check`.
-  const driver = servableDriver(config, source, service);
+  const { driver, tls } = servable(config, source, service);
   const logger = new JsonLogger(config.log);
   // Lines of the libraries before Nest starts (a Redis or storage still away) in the same form.
   Logger.overrideLogger(logger);
   await untilStorageAnswers(driver, logger);
-  if (service !== undefined) return serveService(config, service, driver, logger);
+  if (service !== undefined) return serveService(config, service, driver, logger, tls);
 
   const bus = new InProcessBus();
-  const app = await NestFactory.create(AllInOneModule.forRoot(config, driver, bus), httpAdapter(config), { logger });
+  const app = await NestFactory.create(AllInOneModule.forRoot(config, driver, bus), httpAdapter(config, tls), { logger });
   app.connectMicroservice({ strategy: new InProcessServer(bus) });
   app.enableShutdownHooks();
   await app.startAllMicroservices();

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTempDir, repoRoot, type TempDir } from '@berth/testing';
+import { createTempDir, makeTestCa, repoRoot, type TempDir, type TestCa } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** Debian's default registry config, as the docker-registry package ships it: it has auth.htpasswd. */
@@ -123,6 +123,60 @@ describe('berth config check says what berth serve would refuse, in the same wor
       expect(checked.code).toBe(2);
       expect(checked.stderr.trim()).toBe(`berth: ${file}: redis.addr: missing: services run apart (--service) talk over Redis; set redis.addr to HOST:PORT`);
       expect(await berth(['serve', '--service', 'manifest', file])).toMatchObject({ code: 2, stderr: checked.stderr });
+    });
+  });
+
+  describe('http.tls', () => {
+    let ca: TestCa;
+
+    beforeAll(async () => {
+      ca = await makeTestCa(work.path);
+    });
+
+    it('a good certificate, key, clientcas, minimumtls and ciphersuites: ok', async () => {
+      const file = await configFile(
+        `version: 0.1\nstorage: {inmemory: {}}\nhttp: {tls: {certificate: "${ca.server.certPath}", key: "${ca.server.keyPath}", clientcas: ["${ca.ca}"], minimumtls: tls1.3, ciphersuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256]}}\n`,
+      );
+      expect(await berth(['config', 'check', file])).toMatchObject({ code: 0, stdout: `${file}: ok\n` });
+    });
+
+    it('every TLS mistake at once, in the words serve refuses them with', async () => {
+      const notPem = join(work.path, 'not-pem.txt');
+      await writeFile(notPem, 'hello');
+      const missing = join(work.path, 'missing.crt');
+      const file = await configFile(
+        `version: 0.1\nstorage: {inmemory: {}}\nhttp: {tls: {certificate: "${missing}", key: "${ca.server.keyPath}", clientcas: ["${notPem}"], minimumtls: tls1.4, ciphersuites: [TLS_FOO, TLS_RSA_WITH_RC4_128_SHA]}}\n`,
+      );
+      const checked = await berth(['config', 'check', file]);
+      expect(checked.code).toBe(2);
+      expect(checked.stderr.trim().split('\n')).toEqual([
+        `berth: ${file}: http.tls.certificate: cannot read ${missing}: ENOENT`,
+        `${file}: http.tls.clientcas: ${notPem} holds no PEM certificate`,
+        `${file}: http.tls.minimumtls: "tls1.4" is not one of tls1.0, tls1.1, tls1.2, tls1.3`,
+        `${file}: http.tls.ciphersuites: unknown TLS cipher suite "TLS_FOO" (Go's names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)`,
+        `${file}: http.tls.ciphersuites: TLS_RSA_WITH_RC4_128_SHA is not available in this build's OpenSSL (it is insecure)`,
+      ]);
+      expect(await berth(['serve', file])).toMatchObject({ code: 2, stderr: checked.stderr });
+    });
+
+    it('a key that is not the certificate\'s, a missing key, letsencrypt: refused', async () => {
+      const mismatched = await configFile(`version: 0.1\nstorage: {inmemory: {}}\nhttp: {tls: {certificate: "${ca.server.certPath}", key: "${ca.client.keyPath}"}}\n`);
+      const checked = await berth(['config', 'check', mismatched]);
+      expect(checked.stderr).toContain(`${mismatched}: http.tls: the certificate, key or client CAs cannot be used: `);
+      expect(await berth(['serve', mismatched])).toMatchObject({ code: 2, stderr: checked.stderr });
+      const keyless = await configFile(`version: 0.1\nstorage: {inmemory: {}}\nhttp: {tls: {certificate: "${ca.server.certPath}", letsencrypt: {cachefile: /tmp/le}}}\n`);
+      expect((await berth(['config', 'check', keyless])).stderr.trim().split('\n')).toEqual([
+        `berth: ${keyless}: http.tls.letsencrypt: not served by this version of berth; use certificate and key (a certificate from any ACME client)`,
+        `${keyless}: http.tls.key: missing: the private key of http.tls.certificate`,
+      ]);
+    });
+
+    it('--service upload does not serve the public listener, so it does not need the files', async () => {
+      const file = await configFile(
+        `version: 0.1\nstorage: {inmemory: {}}\nredis: {addr: "${redisAddr}"}\nhttp: {secret: s, tls: {certificate: /nowhere.crt, key: /nowhere.key}}\n`,
+      );
+      expect(await berth(['config', 'check', '--service', 'upload', file])).toMatchObject({ code: 0 });
+      expect((await berth(['config', 'check', '--service', 'gateway', file])).code).toBe(2);
     });
   });
 });

@@ -9,6 +9,7 @@ import { RegistryController } from './registry.controller';
 import { RegistryUrls } from './registry-urls';
 import { HealthGateMiddleware } from './health-gate.middleware';
 import { ResponseHeadersMiddleware } from './response-headers.middleware';
+import { TokenServiceHandler } from './token-service.handler';
 import { UploadHandler } from './upload.handler';
 
 /**
@@ -22,6 +23,7 @@ import { UploadHandler } from './upload.handler';
   providers: [
     registryStorageProvider,
     AccessGuard,
+    TokenServiceHandler,
     ResponseHeadersMiddleware,
     HealthGateMiddleware,
     RegistryUrls,

@@ -8,6 +8,7 @@ import { type HttpRequest, type HttpResponse, requestTarget, sendGoNotFound, sen
 import { ListingHandler } from './listing.handler';
 import { ManifestHandler } from './manifest.handler';
 import { matchRoute } from './routes';
+import { TokenServiceHandler } from './token-service.handler';
 import { UploadHandler } from './upload.handler';
 
 const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -25,6 +26,7 @@ export class RegistryController {
     private readonly manifests: ManifestHandler,
     private readonly listings: ListingHandler,
     private readonly guard: AccessGuard,
+    private readonly tokens: TokenServiceHandler,
   ) {
     this.readOnly = config.storage.maintenance.readonly.enabled;
   }
@@ -47,11 +49,20 @@ export class RegistryController {
    * load balancers), anything else Go's plain-text 404.
    */
   @All(['', '*'])
-  outsideV2(@Req() request: FastifyRequest, @Res() reply: FastifyReply): void {
+  async outsideV2(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     reply.hijack();
     const res = reply.raw;
     setApiVersion(res);
-    if (requestTarget(request.raw).path === '/') {
+    const { path, query } = requestTarget(request.raw);
+    if (this.tokens.path !== undefined && path === this.tokens.path) {
+      try {
+        await this.tokens.handle(request.raw, res, query);
+      } catch (error) {
+        sendOciError(request.raw, res, asOciError(error, this.logger));
+      }
+      return;
+    }
+    if (path === '/') {
       res.writeHead(200, { 'Cache-Control': 'no-cache', 'Content-Length': 0 }).end();
       return;
     }

@@ -19,3 +19,6 @@ export {
   type TokenVerifierOptions,
 } from './token/token-verifier';
 export { TrustedKeys, TrustedKeysError } from './token/trusted-keys';
+export { globToRegExp, parseScopes, type RepositoryRule, RepositoryRules, type ScopeEntry } from './token-service/repository-rules';
+export { loadSigningKeys, type SigningKey, SigningKeyError } from './token-service/signing-keys';
+export { TokenRequestError, type TokenResponse, TokenService, tokenServiceOf } from './token-service/token-service';

@@ -3,6 +3,7 @@ export { InProcessBus, InProcessClient, InProcessServer } from './transport/in-p
 export { NestMessageClient } from './transport/nest-message-client';
 export { RedisQueueClient, type RedisQueueClientOptions } from './transport/redis-queue-client';
 export { RedisQueueContext, RedisQueueServer, type RedisQueueServerOptions } from './transport/redis-queue-server';
+export { InternalRequestSigner, type InternalRequestSignerOptions, SIGNATURE_HEADER, type SignedParts } from './transport/internal-request-signer';
 export { InstanceUnreachableError, postStreamMessage, type StreamMessage } from './transport/stream-message-client';
 export { StreamMessageServer, type StreamMessageServerOptions } from './transport/stream-message-server';
 export { ServiceDirectory, type ServiceInstance } from './transport/service-directory';

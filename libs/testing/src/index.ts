@@ -30,7 +30,7 @@ export {
   type StorageRequest,
 } from './identity-endpoint';
 export { dropContainer, listContainer, PrivateSwift, segmentOwners, type SwiftBackend, swiftBackend, swiftSession, type SwiftStorageSession } from './swift-backend';
-export { PrivateRedis } from './private-redis';
+export { PrivateRedis, type PrivateRedisOptions } from './private-redis';
 export { fixturePath, readFixture, type Fixture } from './fixtures';
 export {
   type ApplicationCredential,
@@ -50,3 +50,4 @@ export {
 export { makeTestCertificate, type TestCertificate, type TestKeyType } from './test-pki';
 export { registryClaims, type RegistryTokenClaims, signRegistryToken } from './registry-token';
 export { htpasswdLine } from './htpasswd';
+export { makeTestCa, type TestCa } from './test-ca';

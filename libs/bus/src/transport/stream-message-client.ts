@@ -2,6 +2,7 @@ import { type Agent, type IncomingMessage, request as httpRequest } from 'node:h
 import type { Readable } from 'node:stream';
 import { parseListenAddress } from '@berth/config';
 import { OciError, type OciWireError } from '@berth/oci';
+import { type InternalRequestSigner, SIGNATURE_HEADER } from './internal-request-signer';
 
 /**
  * How a message whose request carries a byte stream (`body`) travels between processes:
@@ -36,6 +37,19 @@ export function decodeMessage(header: string): Record<string, unknown> | undefin
 export const HEARTBEAT_MS = 1_000;
 export const INSTANCE_SILENCE_MS = 10_000;
 
+/**
+ * The headers of a streamed message that its signature covers, as the instance reads them: a
+ * header the instance acts on cannot be changed or added without the secret.
+ */
+export function signedStreamHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const signed: Record<string, string> = {};
+  for (const name of [MESSAGE_HEADER, HAS_BODY_HEADER, 'content-length', 'transfer-encoding']) {
+    const value = headers[name];
+    if (value !== undefined) signed[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return signed;
+}
+
 /** The instance could not be reached before any byte of the body left: another one may take the request. */
 export class InstanceUnreachableError extends Error {
   constructor(address: string, cause: Error) {
@@ -61,19 +75,23 @@ export interface StreamMessage {
  * A reply that comes before the body ended (the instance refused the chunk) stops the
  * piping and closes this connection; the unread rest stays in `body`, as it would when the
  * handler ran in process. An instance that dies mid-body fails with a 503 that closes the
- * client's connection too (`midBodyFailure`).
+ * client's connection too (`midBodyFailure`). `signer` signs the request: the instance refuses
+ * anything else (see {@link signedStreamHeaders}).
  */
-export function postStreamMessage(address: string, message: StreamMessage, agent: Agent, silenceMs = INSTANCE_SILENCE_MS): Promise<unknown> {
+export function postStreamMessage(address: string, message: StreamMessage, agent: Agent, signer: InternalRequestSigner, silenceMs = INSTANCE_SILENCE_MS): Promise<unknown> {
   const { host, port } = parseListenAddress(address, 'upload instance address');
   const { body, request, pattern } = message;
-  const headers: Record<string, string | number> = {
+  const path = `${MESSAGE_PATH}${pattern}`;
+  const signed: Record<string, string> = {
     [MESSAGE_HEADER]: encodeMessage(request),
     [HAS_BODY_HEADER]: body ? '1' : '0',
+    ...(!body ? { 'content-length': '0' } : request.length !== undefined ? { 'content-length': String(request.length) } : { 'transfer-encoding': 'chunked' }),
+  };
+  const headers: Record<string, string | number> = {
+    ...signed,
+    [SIGNATURE_HEADER]: signer.sign({ method: 'POST', path, target: address, headers: signed }),
     'content-type': 'application/octet-stream',
   };
-  if (!body) headers['content-length'] = 0;
-  else if (request.length !== undefined) headers['content-length'] = request.length;
-  else headers['transfer-encoding'] = 'chunked';
 
   return new Promise((resolve, reject) => {
     let piping = false;
@@ -89,7 +107,7 @@ export function postStreamMessage(address: string, message: StreamMessage, agent
       if (error) reject(error);
       else resolve(value);
     };
-    const outgoing = httpRequest({ host, port, method: 'POST', path: `${MESSAGE_PATH}${pattern}`, headers, agent });
+    const outgoing = httpRequest({ host, port, method: 'POST', path, headers, agent });
     // The sender went away mid-body: the instance must see its request cut off too, not wait for the rest.
     const onBodyError = (error: Error): void => void outgoing.destroy(error);
     const onBodyAborted = (): void => void outgoing.destroy(new Error('the client aborted the request'));
