@@ -130,6 +130,8 @@ export class S3Driver implements StorageDriver {
     const to = this.key(dest);
     const head = await this.objects.head(from);
     if (head === undefined) throw new PathNotFoundError(source, this.name);
+    // S3 refuses a copy onto itself, and deleting the source would lose the file.
+    if (from === to) return;
     if (head.size <= this.params.multipartcopythresholdsize) await this.objects.copyObject(from, to);
     else await this.multipartCopy(from, to, head.size);
     await this.objects.deleteObject(from);
