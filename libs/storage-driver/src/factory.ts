@@ -3,7 +3,8 @@ import { BaseDriver } from './base/base-driver';
 import { RegulatedDriver } from './base/regulator';
 import { FilesystemDriver } from './drivers/filesystem/filesystem.driver';
 import { InMemoryDriver } from './drivers/inmemory/inmemory.driver';
-import { S3Driver } from './drivers/s3/s3.driver';
+import { createOssDriver } from './drivers/oss/oss.driver';
+import { createS3Driver } from './drivers/s3/s3.driver';
 import { SwiftDriver } from './drivers/swift/swift.driver';
 import { DriverUnavailableError, InvalidDriverParamsError } from './factory-errors';
 import { type DriverName, type DriverParams, driverParams } from './params';
@@ -19,11 +20,11 @@ type DriverConstructors = { [N in DriverName]: ((params: DriverParams<N>) => Sto
 const constructors: DriverConstructors = {
   filesystem: (params) => new RegulatedDriver(new FilesystemDriver(params), params.maxthreads),
   inmemory: () => new InMemoryDriver(),
-  s3: (params) => new S3Driver(params),
+  s3: createS3Driver,
   swift: (params) => new SwiftDriver(params),
   azure: undefined,
   gcs: undefined,
-  oss: undefined,
+  oss: createOssDriver,
 };
 
 export type DriverParamsResult<N extends DriverName> =

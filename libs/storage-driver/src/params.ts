@@ -120,12 +120,13 @@ export const driverParams = {
     region: text,
     bucket: text,
     endpoint: text.optional(),
-    internal: bool.optional(),
-    encrypt: bool.optional(),
+    internal: bool.default(false),
+    encrypt: bool.default(false),
     encryptionkeyid: text.optional(),
-    secure: bool.optional(),
-    chunksize: positiveInt.optional(),
-    rootdirectory: text.optional(),
+    secure: bool.default(true),
+    // The reference's bounds and default, as for s3.
+    chunksize: z.coerce.number().int().min(S3_MIN_PART).max(S3_MAX_PART).default(2 * S3_MIN_PART),
+    rootdirectory: text.default(''),
   }),
 } as const;
 

@@ -6,25 +6,21 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
-  type ListObjectsV2CommandOutput,
   ListObjectsV2Command,
   ListPartsCommand,
-  type MultipartUpload,
   PutObjectCommand,
   type S3Client,
   UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { withRetry } from '../../retry';
+import type { ListingPage, ObjectStore, OpenUpload, UploadedPart } from '../object-store/object-store';
 import type { S3Params } from './s3.client';
-
-export interface UploadedPart {
-  number: number;
-  etag: string;
-  size: number;
-}
 
 /** The object's key is not there (NoSuchKey, NotFound, a 404 of a HEAD that has no body to name it). */
 export function isNotFound(error: unknown): boolean {
@@ -37,10 +33,12 @@ export function isNotFound(error: unknown): boolean {
  * buffer, so every call may be sent again), with the reference's object attributes: content
  * type, ACL, encryption and storage class.
  */
-export class S3Objects {
+export class S3Objects implements ObjectStore {
   constructor(
     readonly client: S3Client,
     private readonly params: S3Params,
+    /** Signs redirect URLs: the client of `redirectendpoint` where one is given. */
+    private readonly presigner: S3Client = client,
   ) {}
 
   get bucket(): string {
@@ -72,9 +70,36 @@ export class S3Objects {
     }
   }
 
-  async getObject(key: string): Promise<Buffer> {
-    const response = await this.call(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
-    return response.Body ? Buffer.from(await response.Body.transformToByteArray()) : Buffer.alloc(0);
+  async checkBucket(): Promise<void> {
+    await this.call(() => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })));
+  }
+
+  async getObject(key: string): Promise<Buffer | undefined> {
+    try {
+      const response = await this.call(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+      return response.Body ? Buffer.from(await response.Body.transformToByteArray()) : Buffer.alloc(0);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async readObject(key: string, offset: number): Promise<Readable | undefined | 'unsatisfiable'> {
+    try {
+      const response = await this.call(() =>
+        this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: offset > 0 ? `bytes=${offset}-` : undefined })),
+      );
+      return response.Body instanceof Readable ? response.Body : Readable.from([]);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 416) return 'unsatisfiable';
+      throw error;
+    }
+  }
+
+  signedUrl(key: string, method: 'GET' | 'HEAD', expiresSeconds: number): Promise<string> {
+    const input = { Bucket: this.bucket, Key: key };
+    return getSignedUrl(this.presigner, method === 'GET' ? new GetObjectCommand(input) : new HeadObjectCommand(input), { expiresIn: expiresSeconds });
   }
 
   async putObject(key: string, body: Buffer): Promise<void> {
@@ -107,7 +132,7 @@ export class S3Objects {
   }
 
   /** Pages of a listing below `prefix`, with `delimiter` one level only. */
-  async *listPages(prefix: string, options: { delimiter?: string; maxKeys?: number } = {}): AsyncGenerator<ListObjectsV2CommandOutput> {
+  async *listPages(prefix: string, options: { delimiter?: string; maxKeys?: number } = {}): AsyncGenerator<ListingPage> {
     let token: string | undefined;
     do {
       const page = await this.call(() =>
@@ -115,31 +140,28 @@ export class S3Objects {
           new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: options.delimiter, MaxKeys: options.maxKeys ?? 1000, ContinuationToken: token }),
         ),
       );
-      yield page;
+      yield {
+        objects: (page.Contents ?? []).map((object) => ({ key: object.Key ?? '', size: object.Size ?? 0, modTime: object.LastModified ?? new Date(0) })),
+        prefixes: (page.CommonPrefixes ?? []).map((common) => common.Prefix ?? ''),
+      };
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
   }
 
   /** Multipart uploads whose key starts with `prefix`, oldest first per key. */
-  async listUploads(prefix: string): Promise<MultipartUpload[]> {
-    const uploads: MultipartUpload[] = [];
+  async listUploads(prefix: string): Promise<OpenUpload[]> {
+    const uploads: OpenUpload[] = [];
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     for (;;) {
       const page = await this.call(() =>
         this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker })),
       );
-      uploads.push(...(page.Uploads ?? []));
+      for (const upload of page.Uploads ?? []) uploads.push({ key: upload.Key ?? '', uploadId: upload.UploadId ?? '', initiated: upload.Initiated ?? new Date(0) });
       if (!page.IsTruncated) return uploads;
       keyMarker = page.NextKeyMarker;
       uploadIdMarker = page.NextUploadIdMarker;
     }
-  }
-
-  /** The uploads of exactly `key`, latest last. */
-  async uploadsOf(key: string): Promise<MultipartUpload[]> {
-    const uploads = (await this.listUploads(key)).filter((upload) => upload.Key === key);
-    return uploads.sort((a, b) => (a.Initiated?.getTime() ?? 0) - (b.Initiated?.getTime() ?? 0));
   }
 
   async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
@@ -188,9 +210,5 @@ export class S3Objects {
     } catch (error) {
       if ((error as { name?: unknown }).name !== 'NoSuchUpload' && !isNotFound(error)) throw error;
     }
-  }
-
-  async abortUploadsOf(key: string): Promise<void> {
-    for (const upload of await this.uploadsOf(key)) await this.abortUpload(key, upload.UploadId ?? '');
   }
 }

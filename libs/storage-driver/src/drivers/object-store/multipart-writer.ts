@@ -1,13 +1,14 @@
 import { CommittableWriter } from '../../committable-writer';
 import { StorageDriverError, StorageDriverFailure } from '../../errors';
 import { S3_MIN_PART } from '../../params';
-import type { S3Objects, UploadedPart } from './s3.objects';
+import { abortUploadsOf, type ObjectStore, type UploadedPart } from './object-store';
 
 /**
  * What a writer continues: the multipart upload of an earlier writer and its parts, or a
  * complete object at the key (`base`) when there is no upload or it has no part yet.
  */
-export interface S3WriterPlan {
+export interface MultipartWriterPlan {
+  driverName: string;
   path: string;
   key: string;
   append: boolean;
@@ -18,18 +19,18 @@ export interface S3WriterPlan {
 }
 
 /**
- * A file written as an S3 multipart upload, after the reference's s3-aws writer: bytes are
+ * A file written as a multipart upload (S3's, OSS's), after the reference's s3-aws writer: bytes are
  * gathered into parts of `chunkSize` (one part uploading while the next fills, so at most
  * two parts in memory), the upload is left open when the stream ends without commit, and
  * completed by `commit`. The upload itself is the state: a writer opened with `append` in
  * any process finds it with ListMultipartUploads and ListParts.
  *
- * S3 refuses a part under 5 MiB unless it is the last. A writer that ended with a short last
+ * The stores refuse a part under 5 MiB (S3; OSS under 100 KiB) unless it is the last. A writer that ended with a short last
  * part is continued the reference's way: the upload is completed into the object, and the
  * object becomes the start of a new upload (copied as its first part, or read back into the
  * buffer when it is itself under 5 MiB).
  */
-export class S3Writer extends CommittableWriter {
+export class MultipartWriter extends CommittableWriter {
   private uploadId: string | undefined;
   private readonly parts: UploadedPart[];
   private base: { size: number } | undefined;
@@ -43,10 +44,10 @@ export class S3Writer extends CommittableWriter {
   private working: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly objects: S3Objects,
-    private readonly plan: S3WriterPlan,
+    private readonly objects: ObjectStore,
+    private readonly plan: MultipartWriterPlan,
   ) {
-    super(plan.path, 's3', { highWaterMark: 1024 * 1024 });
+    super(plan.path, plan.driverName, { highWaterMark: 1024 * 1024 });
     this.uploadId = plan.uploadId;
     this.parts = [...plan.parts];
     this.base = plan.base;
@@ -95,7 +96,7 @@ export class S3Writer extends CommittableWriter {
   }
 
   protected async discard(): Promise<void> {
-    await this.objects.abortUploadsOf(this.plan.key);
+    await abortUploadsOf(this.objects, this.plan.key);
     await this.objects.deleteObject(this.plan.key);
   }
 
@@ -160,7 +161,7 @@ export class S3Writer extends CommittableWriter {
     }
     if (this.base === undefined) return;
     if (this.base.size < S3_MIN_PART) {
-      const content = await this.objects.getObject(this.plan.key);
+      const content = (await this.objects.getObject(this.plan.key)) ?? Buffer.alloc(0);
       if (content.length > 0) {
         this.buffered.push(content);
         this.bufferedBytes += content.length;
@@ -192,17 +193,17 @@ export class S3Writer extends CommittableWriter {
   }
 
   private requireUpload(): string {
-    if (this.uploadId === undefined) throw new StorageDriverError(`no multipart upload for ${this.plan.path}`, 's3');
+    if (this.uploadId === undefined) throw new StorageDriverError(`no multipart upload for ${this.plan.path}`, this.plan.driverName);
     return this.uploadId;
   }
 
   private throwIfDestroyed(): void {
-    if (this.destroyed) throw new StorageDriverError(`writer for ${this.plan.path} was destroyed`, 's3');
+    if (this.destroyed) throw new StorageDriverError(`writer for ${this.plan.path} was destroyed`, this.plan.driverName);
   }
 
   private failure(error: unknown): Error {
     if (error instanceof StorageDriverFailure) return error;
     const message = error instanceof Error ? error.message : String(error);
-    return new StorageDriverError(`writing ${this.plan.path}: ${message}`, 's3', error);
+    return new StorageDriverError(`writing ${this.plan.path}: ${message}`, this.plan.driverName, error);
   }
 }
