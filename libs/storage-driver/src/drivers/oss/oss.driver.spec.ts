@@ -9,6 +9,13 @@ import { ossEndpoint } from './oss.objects';
 
 const MiB = 1024 * 1024;
 
+async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('oss driver: multipart uploads and signed URLs on the OSS API test server', () => {
   const server = new OssTestServer('berth-oss', 'key-id', 'key-secret');
   let driver: StorageDriver;
@@ -26,7 +33,8 @@ describe('oss driver: multipart uploads and signed URLs on the OSS API test serv
     const writer = await driver.writer('/repo/_uploads/a/data');
     writer.end(first);
     await finished(writer);
-    expect(server.openUploads().map((upload) => upload.key)).toEqual(['repo/_uploads/a/data']);
+    expect(server.openUploads()).toEqual([]);
+    expect((await readAll(await driver.reader('/repo/_uploads/a/data'))).equals(first)).toBe(true);
     const other = createStorageDriver('oss', { accesskeyid: 'key-id', accesskeysecret: 'key-secret', region: 'oss-cn-hangzhou', bucket: 'berth-oss', endpoint, secure: false, chunksize: 5 * MiB });
     const resumed = await other.writer('/repo/_uploads/a/data', { append: true });
     expect(resumed.size).toBe(first.length);
@@ -39,14 +47,18 @@ describe('oss driver: multipart uploads and signed URLs on the OSS API test serv
     cancelled.end(randomBytes(1000));
     await finished(cancelled);
     const again = await driver.writer('/repo/_uploads/b/data', { append: true });
+    again.write(randomBytes(6 * MiB));
+    await until(() => server.openUploads().length > 0);
     await again.cancel();
     expect(server.openUploads()).toEqual([]);
 
+    // A writer still writing when its directory is purged: its open upload goes with it.
     const purged = await driver.writer('/repo/_uploads/c/data');
-    purged.end(randomBytes(1000));
-    await finished(purged);
+    purged.write(randomBytes(6 * MiB));
+    await until(() => server.openUploads().length > 0);
     await driver.delete('/repo/_uploads');
     expect(server.openUploads()).toEqual([]);
+    purged.destroy();
   });
 
   it('answers redirects with signed URLs that fetch the file', async () => {
