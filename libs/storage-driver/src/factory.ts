@@ -3,6 +3,8 @@ import { BaseDriver } from './base/base-driver';
 import { RegulatedDriver } from './base/regulator';
 import { FilesystemDriver } from './drivers/filesystem/filesystem.driver';
 import { InMemoryDriver } from './drivers/inmemory/inmemory.driver';
+import { createOssDriver } from './drivers/oss/oss.driver';
+import { createS3Driver } from './drivers/s3/s3.driver';
 import { SwiftDriver } from './drivers/swift/swift.driver';
 import { DriverUnavailableError, InvalidDriverParamsError } from './factory-errors';
 import { type DriverName, type DriverParams, driverParams } from './params';
@@ -18,11 +20,11 @@ type DriverConstructors = { [N in DriverName]: ((params: DriverParams<N>) => Sto
 const constructors: DriverConstructors = {
   filesystem: (params) => new RegulatedDriver(new FilesystemDriver(params), params.maxthreads),
   inmemory: () => new InMemoryDriver(),
-  s3: undefined,
+  s3: createS3Driver,
   swift: (params) => new SwiftDriver(params),
   azure: undefined,
   gcs: undefined,
-  oss: undefined,
+  oss: createOssDriver,
 };
 
 export type DriverParamsResult<N extends DriverName> =

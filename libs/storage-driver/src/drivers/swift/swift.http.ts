@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import { DEFAULT_RETRY_POLICY, isReplayableBody, isTransientError, isTransientStatus, retryDelay, type RetryPolicy } from '../../retry';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE' | 'COPY';
 
@@ -20,22 +21,6 @@ export interface HttpResponse {
   body: Readable & { dump(): Promise<void>; arrayBuffer(): Promise<ArrayBuffer>; text(): Promise<string> };
 }
 
-/** Statuses a Swift proxy answers while a backend is restarting or overloaded. */
-const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
-const RETRYABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
-// A proxy that stayed silent for a whole SILENCE_TIMEOUT_MS (UND_ERR_HEADERS_TIMEOUT,
-// UND_ERR_BODY_TIMEOUT) is not asked again: a retry would wait as long, and the request
-// that waits on it is better answered 503 now than after several rounds of silence.
-
 /**
  * How long Swift may stay silent before a request fails (503 to berth's client): no answer
  * to a request sent, no read of a body being sent (undici's headers timeout counts only while
@@ -46,25 +31,16 @@ const RETRYABLE_CODES = new Set([
  */
 export const SILENCE_TIMEOUT_MS = 30_000;
 
-export interface RetryPolicy {
-  attempts: number;
-  firstDelayMs: number;
-  maxDelayMs: number;
-}
-
-/** About 3 s of patience in all: a proxy restart fits, a dead cluster fails the call quickly. */
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, firstDelayMs: 100, maxDelayMs: 1_600 };
-
 /**
  * The driver's one HTTP client: a keep-alive undici pool per origin, so every Swift call
- * after the first reuses a connection, and one retry policy for idempotent calls.
+ * after the first reuses a connection, and the shared retry policy (`retry.ts`) for idempotent calls.
  */
 export class SwiftHttp {
   private readonly agent: Agent;
 
   constructor(
     options: { insecureSkipVerify: boolean; silenceTimeoutMs?: number },
-    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY_POLICY,
   ) {
     const silence = options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS;
     this.agent = new Agent({
@@ -78,18 +54,18 @@ export class SwiftHttp {
 
   /** Sends the request; 5xx answers and connection failures are retried when it is idempotent. */
   async send(req: HttpRequest): Promise<HttpResponse> {
-    const retryable = req.idempotent && !isStream(req.body);
+    const retryable = req.idempotent && isReplayableBody(req.body);
     for (let attempt = 1; ; attempt++) {
       const last = !retryable || attempt >= this.retry.attempts;
       let response: HttpResponse;
       try {
         response = await this.once(req);
       } catch (error) {
-        if (last || !RETRYABLE_CODES.has(errorCode(error))) throw error;
+        if (last || !isTransientError(error) || isSilence(error)) throw error;
         await sleep(this.delay(attempt));
         continue;
       }
-      if (last || !RETRYABLE_STATUS.has(response.status)) return response;
+      if (last || !isTransientStatus(response.status)) return response;
       await response.body.dump();
       await sleep(this.delay(attempt));
     }
@@ -114,20 +90,16 @@ export class SwiftHttp {
   }
 
   private delay(attempt: number): number {
-    const base = Math.min(this.retry.maxDelayMs, this.retry.firstDelayMs * 2 ** (attempt - 1));
-    // Jitter, so that many writers hit by one proxy restart do not come back in step.
-    return base / 2 + Math.random() * (base / 2);
+    return retryDelay(this.retry, attempt);
   }
 }
 
-function isStream(body: HttpRequest['body']): boolean {
-  return body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body);
-}
-
-function errorCode(error: unknown): string {
-  const { code, cause } = error as { code?: unknown; cause?: { code?: unknown } };
-  if (typeof code === 'string') return code;
-  return typeof cause?.code === 'string' ? cause.code : '';
+// A proxy that stayed silent for a whole SILENCE_TIMEOUT_MS (UND_ERR_HEADERS_TIMEOUT,
+// UND_ERR_BODY_TIMEOUT) is not asked again: a retry would wait as long, and the request
+// that waits on it is better answered 503 now than after several rounds of silence.
+function isSilence(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }
 
 function sleep(ms: number): Promise<void> {
