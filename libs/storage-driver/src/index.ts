@@ -16,4 +16,5 @@ export { assertValidPath, ROOT_PATH } from './path';
 export { BaseDriver } from './base/base-driver';
 export { unreachableCode } from './unreachable';
 export { walkByListing } from './walk';
+export { DEFAULT_RETRY_POLICY, isReplayableBody, isTransientError, isTransientStatus, retryDelay, type RetryOptions, type RetryPolicy, withRetry } from './retry';
 export { STORAGE_DRIVER } from './storage-driver.token';

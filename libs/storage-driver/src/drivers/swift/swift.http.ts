@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import { DEFAULT_RETRY_POLICY, isReplayableBody, isTransientError, isTransientStatus, retryDelay, type RetryPolicy } from '../../retry';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE' | 'COPY';
 
@@ -20,39 +21,16 @@ export interface HttpResponse {
   body: Readable & { dump(): Promise<void>; arrayBuffer(): Promise<ArrayBuffer>; text(): Promise<string> };
 }
 
-/** Statuses a Swift proxy answers while a backend is restarting or overloaded. */
-const RETRYABLE_STATUS = new Set([500, 502, 503, 504]);
-const RETRYABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
-
-export interface RetryPolicy {
-  attempts: number;
-  firstDelayMs: number;
-  maxDelayMs: number;
-}
-
-/** About 3 s of patience in all: a proxy restart fits, a dead cluster fails the call quickly. */
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, firstDelayMs: 100, maxDelayMs: 1_600 };
-
 /**
  * The driver's one HTTP client: a keep-alive undici pool per origin, so every Swift call
- * after the first reuses a connection, and one retry policy for idempotent calls.
+ * after the first reuses a connection, and the shared retry policy (`retry.ts`) for idempotent calls.
  */
 export class SwiftHttp {
   private readonly agent: Agent;
 
   constructor(
     options: { insecureSkipVerify: boolean },
-    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY_POLICY,
   ) {
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
@@ -66,18 +44,18 @@ export class SwiftHttp {
 
   /** Sends the request; 5xx answers and connection failures are retried when it is idempotent. */
   async send(req: HttpRequest): Promise<HttpResponse> {
-    const retryable = req.idempotent && !isStream(req.body);
+    const retryable = req.idempotent && isReplayableBody(req.body);
     for (let attempt = 1; ; attempt++) {
       const last = !retryable || attempt >= this.retry.attempts;
       let response: HttpResponse;
       try {
         response = await this.once(req);
       } catch (error) {
-        if (last || !RETRYABLE_CODES.has(errorCode(error))) throw error;
+        if (last || !isTransientError(error)) throw error;
         await sleep(this.delay(attempt));
         continue;
       }
-      if (last || !RETRYABLE_STATUS.has(response.status)) return response;
+      if (last || !isTransientStatus(response.status)) return response;
       await response.body.dump();
       await sleep(this.delay(attempt));
     }
@@ -102,20 +80,8 @@ export class SwiftHttp {
   }
 
   private delay(attempt: number): number {
-    const base = Math.min(this.retry.maxDelayMs, this.retry.firstDelayMs * 2 ** (attempt - 1));
-    // Jitter, so that many writers hit by one proxy restart do not come back in step.
-    return base / 2 + Math.random() * (base / 2);
+    return retryDelay(this.retry, attempt);
   }
-}
-
-function isStream(body: HttpRequest['body']): boolean {
-  return body !== undefined && typeof body !== 'string' && !Buffer.isBuffer(body);
-}
-
-function errorCode(error: unknown): string {
-  const { code, cause } = error as { code?: unknown; cause?: { code?: unknown } };
-  if (typeof code === 'string') return code;
-  return typeof cause?.code === 'string' ? cause.code : '';
 }
 
 function sleep(ms: number): Promise<void> {
