@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { BaseDriver } from './base/base-driver';
 import { RegulatedDriver } from './base/regulator';
+import { AzureDriver } from './drivers/azure/azure.driver';
 import { FilesystemDriver } from './drivers/filesystem/filesystem.driver';
 import { InMemoryDriver } from './drivers/inmemory/inmemory.driver';
 import { SwiftDriver } from './drivers/swift/swift.driver';
@@ -20,7 +21,7 @@ const constructors: DriverConstructors = {
   inmemory: () => new InMemoryDriver(),
   s3: undefined,
   swift: (params) => new SwiftDriver(params),
-  azure: undefined,
+  azure: (params) => new AzureDriver(params),
   gcs: undefined,
   oss: undefined,
 };

@@ -47,3 +47,4 @@ export {
   startTokenRecorder,
   type TokenRecorder,
 } from './keystone-backend';
+export { AZURITE_ACCOUNT, AZURITE_KEY, PrivateAzurite } from './azurite';
