@@ -3,6 +3,7 @@ import { BaseDriver } from './base/base-driver';
 import { RegulatedDriver } from './base/regulator';
 import { AzureDriver } from './drivers/azure/azure.driver';
 import { FilesystemDriver } from './drivers/filesystem/filesystem.driver';
+import { GcsDriver } from './drivers/gcs/gcs.driver';
 import { InMemoryDriver } from './drivers/inmemory/inmemory.driver';
 import { SwiftDriver } from './drivers/swift/swift.driver';
 import { DriverUnavailableError, InvalidDriverParamsError } from './factory-errors';
@@ -22,7 +23,7 @@ const constructors: DriverConstructors = {
   s3: undefined,
   swift: (params) => new SwiftDriver(params),
   azure: (params) => new AzureDriver(params),
-  gcs: undefined,
+  gcs: (params) => new GcsDriver(params),
   oss: undefined,
 };
 

@@ -48,3 +48,4 @@ export {
   type TokenRecorder,
 } from './keystone-backend';
 export { AZURITE_ACCOUNT, AZURITE_KEY, PrivateAzurite } from './azurite';
+export { GcsJsonApiServer, type GcsRequest } from './gcs-json-api';
