@@ -15,16 +15,30 @@ describe('createStorageDriver', () => {
     expect(inmemory.name).toBe('inmemory');
   });
 
-  it.each(['s3', 'azure', 'gcs', 'oss'] as const)('says the %s driver is not in this build', (name) => {
-    const valid = {
-      s3: { region: 'us-east-1', bucket: 'b' },
-      azure: { accountname: 'a', container: 'c' },
-      gcs: { bucket: 'b' },
-      oss: { accesskeyid: 'i', accesskeysecret: 's', region: 'r', bucket: 'b' },
-    }[name];
-    expect(parseDriverParams(name, valid).ok).toBe(true);
-    expect(() => createStorageDriver(name, valid)).toThrow(DriverUnavailableError);
-    expect(() => createStorageDriver(name, valid)).toThrow(`the ${name} driver is not available in this build yet`);
+  it('builds the azure and gcs drivers from their minimal parameters, without a request', () => {
+    expect(createStorageDriver('azure', { accountname: 'a', accountkey: 'a2V5', container: 'c' }).name).toBe('azure');
+    expect(createStorageDriver('gcs', { bucket: 'b' }).name).toBe('gcs');
+  });
+
+  it('refuses azure without a key for shared key credentials, and gcs chunks off the 256 KiB grid', () => {
+    expect(() => createStorageDriver('azure', { accountname: 'a', container: 'c' })).toThrow(/storage\.azure\.accountkey/);
+    expect(() => createStorageDriver('azure', { accountname: 'a', container: 'c', credentials: { type: 'client_secret' } })).toThrow(
+      /storage\.azure\.credentials\.clientid/,
+    );
+    expect(() => createStorageDriver('azure', { accountname: 'a', accountkey: 'k', container: 'c', retry_delay: 'soon' })).toThrow(/storage\.azure\.retry_delay/);
+    expect(() => createStorageDriver('gcs', { bucket: 'b', chunksize: 1000 })).toThrow(/storage\.gcs\.chunksize/);
+  });
+
+  it('builds the s3 and oss drivers from their minimal parameters, without a request', () => {
+    expect(createStorageDriver('s3', { region: 'us-east-1', bucket: 'b' }).name).toBe('s3');
+    expect(createStorageDriver('oss', { accesskeyid: 'i', accesskeysecret: 's', region: 'oss-cn-hangzhou', bucket: 'b' }).name).toBe('oss');
+  });
+
+  it('refuses the s3 keys the AWS SDK v3 cannot honour, and half a key pair', () => {
+    expect(() => createStorageDriver('s3', { region: 'r', bucket: 'b', v4auth: false })).toThrow(/storage\.s3\.v4auth: false is not supported/);
+    expect(() => createStorageDriver('s3', { region: 'r', bucket: 'b', accesskey: 'a' })).toThrow(/storage\.s3\.secretkey/);
+    expect(() => createStorageDriver('s3', { region: 'r', bucket: 'b', chunksize: 1024 })).toThrow(/storage\.s3\.chunksize/);
+    expect(() => createStorageDriver('s3', { region: 'r', bucket: 'b', redirectendpoint: 'https://cdn.example.com/path' })).toThrow(/storage\.s3\.redirectendpoint/);
   });
 
   it('reports invalid parameters before availability, naming the key', () => {

@@ -5,6 +5,8 @@ import { AzureDriver } from './drivers/azure/azure.driver';
 import { FilesystemDriver } from './drivers/filesystem/filesystem.driver';
 import { GcsDriver } from './drivers/gcs/gcs.driver';
 import { InMemoryDriver } from './drivers/inmemory/inmemory.driver';
+import { createOssDriver } from './drivers/oss/oss.driver';
+import { createS3Driver } from './drivers/s3/s3.driver';
 import { SwiftDriver } from './drivers/swift/swift.driver';
 import { DriverUnavailableError, InvalidDriverParamsError } from './factory-errors';
 import { type DriverName, type DriverParams, driverParams } from './params';
@@ -20,11 +22,11 @@ type DriverConstructors = { [N in DriverName]: ((params: DriverParams<N>) => Sto
 const constructors: DriverConstructors = {
   filesystem: (params) => new RegulatedDriver(new FilesystemDriver(params), params.maxthreads),
   inmemory: () => new InMemoryDriver(),
-  s3: undefined,
+  s3: createS3Driver,
   swift: (params) => new SwiftDriver(params),
   azure: (params) => new AzureDriver(params),
   gcs: (params) => new GcsDriver(params),
-  oss: undefined,
+  oss: createOssDriver,
 };
 
 export type DriverParamsResult<N extends DriverName> =

@@ -23,6 +23,10 @@ const goDuration = z.union([
   }),
 ]);
 
+/** S3's bounds on a multipart upload's parts (all but the last). */
+export const S3_MIN_PART = 5 * 1024 * 1024;
+export const S3_MAX_PART = 5 * 1024 * 1024 * 1024;
+
 export const driverParams = {
   filesystem: z.strictObject({
     rootdirectory: text.default('/var/lib/registry'),
@@ -30,31 +34,52 @@ export const driverParams = {
     maxthreads: z.coerce.number().int().min(25).default(100),
   }),
   inmemory: z.strictObject({}),
-  s3: z.strictObject({
-    accesskey: text.optional(),
-    secretkey: text.optional(),
-    sessiontoken: text.optional(),
-    region: text,
-    regionendpoint: text.optional(),
-    forcepathstyle: bool.optional(),
-    bucket: text,
-    encrypt: bool.optional(),
-    keyid: text.optional(),
-    secure: bool.optional(),
-    skipverify: bool.optional(),
-    v4auth: bool.optional(),
-    chunksize: positiveInt.optional(),
-    multipartcopychunksize: positiveInt.optional(),
-    multipartcopymaxconcurrency: positiveInt.optional(),
-    multipartcopythresholdsize: positiveInt.optional(),
-    rootdirectory: text.optional(),
-    storageclass: text.optional(),
-    objectacl: text.optional(),
-    useragent: text.optional(),
-    usedualstack: bool.optional(),
-    accelerate: bool.optional(),
-    loglevel: text.optional(),
-  }),
+  s3: z
+    .strictObject({
+      // Without keys the AWS SDK's default chain answers: environment, shared files, instance metadata.
+      accesskey: text.optional(),
+      secretkey: text.optional(),
+      sessiontoken: text.optional(),
+      region: text,
+      regionendpoint: text.optional(),
+      // The reference 2.8 forced path style whenever regionendpoint was set; v3 made it this key.
+      forcepathstyle: bool.optional(),
+      bucket: text,
+      encrypt: bool.default(false),
+      keyid: text.optional(),
+      secure: bool.default(true),
+      skipverify: bool.default(false),
+      v4auth: bool.default(true),
+      // The reference's bounds: S3 parts are 5 MiB at least (but the last), 5 GiB at most.
+      chunksize: z.coerce.number().int().min(S3_MIN_PART).max(S3_MAX_PART).default(2 * S3_MIN_PART),
+      multipartcopychunksize: z.coerce.number().int().min(S3_MIN_PART).max(S3_MAX_PART).default(32 * 1024 * 1024),
+      multipartcopymaxconcurrency: positiveInt.default(100),
+      multipartcopythresholdsize: z.coerce.number().int().min(0).max(S3_MAX_PART).default(32 * 1024 * 1024),
+      rootdirectory: text.default(''),
+      // NONE: the endpoint knows no storage classes, send none.
+      storageclass: z.enum(['STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'NONE']).default('STANDARD'),
+      objectacl: z
+        .enum(['private', 'public-read', 'public-read-write', 'authenticated-read', 'aws-exec-read', 'bucket-owner-read', 'bucket-owner-full-control'])
+        .default('private'),
+      redirectendpoint: z
+        .url({ protocol: /^https?$/ })
+        .refine((value) => ['', '/'].includes(new URL(value).pathname) && new URL(value).search === '', {
+          message: 'a scheme and host only: no path, no query',
+        })
+        .optional(),
+      useragent: text.optional(),
+      usedualstack: bool.optional(),
+      accelerate: bool.optional(),
+      loglevel: text.optional(),
+    })
+    .refine((params) => params.v4auth, {
+      path: ['v4auth'],
+      message: 'false is not supported: the AWS SDK v3 signs with Signature Version 4 only (which every S3 endpoint of today accepts)',
+    })
+    .refine((params) => (params.accesskey === undefined) === (params.secretkey === undefined), {
+      path: ['secretkey'],
+      message: 'accesskey and secretkey go together (leave both out to use the environment or instance credentials)',
+    }),
   swift: z.strictObject({
     authurl: z.url({ protocol: /^https?$/ }),
     // Required unless an application credential stands in for them (see swiftCredentials).
@@ -128,12 +153,13 @@ export const driverParams = {
     region: text,
     bucket: text,
     endpoint: text.optional(),
-    internal: bool.optional(),
-    encrypt: bool.optional(),
+    internal: bool.default(false),
+    encrypt: bool.default(false),
     encryptionkeyid: text.optional(),
-    secure: bool.optional(),
-    chunksize: positiveInt.optional(),
-    rootdirectory: text.optional(),
+    secure: bool.default(true),
+    // The reference's bounds and default, as for s3.
+    chunksize: z.coerce.number().int().min(S3_MIN_PART).max(S3_MAX_PART).default(2 * S3_MIN_PART),
+    rootdirectory: text.default(''),
   }),
 } as const;
 

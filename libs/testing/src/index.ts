@@ -31,6 +31,7 @@ export {
 } from './identity-endpoint';
 export { dropContainer, listContainer, PrivateSwift, segmentOwners, type SwiftBackend, swiftBackend, swiftSession, type SwiftStorageSession } from './swift-backend';
 export { PrivateRedis } from './private-redis';
+export { emptyBucket, ensureBucket, listBucket, listMultipartUploads, type S3Backend, s3Backend, s3Client } from './s3-backend';
 export { fixturePath, readFixture, type Fixture } from './fixtures';
 export {
   type ApplicationCredential,

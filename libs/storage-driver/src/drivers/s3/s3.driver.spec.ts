@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { finished } from 'node:stream/promises';
+import { emptyBucket, ensureBucket, listBucket, listMultipartUploads, type S3Backend, s3Backend } from '@berth/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAll } from '../../../test/suite-context';
+import { createStorageDriver } from '../../factory';
+import type { StorageDriver } from '../../storage-driver';
+
+const MiB = 1024 * 1024;
+
+/**
+ * What the shared suite cannot see, looked at behind the driver's back on the real S3 API of
+ * the test Swift (s3api): object keys, the multipart uploads left open, redirects.
+ */
+describe('s3 driver: keys, multipart uploads and redirects on a real S3 API', () => {
+  const bucket = 'berth-s3-driver';
+  const root = `spec-${randomBytes(4).toString('hex')}`;
+  let backend: S3Backend;
+  let driver: StorageDriver;
+  const params = () => ({ ...backend, bucket, rootdirectory: `/${root}/`, chunksize: 5 * MiB, multipartcopythresholdsize: 6 * MiB, multipartcopychunksize: 5 * MiB });
+
+  beforeAll(async () => {
+    backend = s3Backend();
+    await ensureBucket(backend, bucket);
+    driver = createStorageDriver('s3', params());
+  });
+
+  afterAll(async () => {
+    if (backend) await emptyBucket(backend, bucket, `${root}/`);
+  });
+
+  async function write(path: string, content: Buffer, options: { append?: boolean; commit?: boolean } = {}) {
+    const writer = await driver.writer(path, { append: options.append });
+    writer.end(content);
+    if (options.commit === false) await finished(writer);
+    else await writer.commit();
+    return writer;
+  }
+
+  it("stores the file of path /a/b as the key <rootdirectory>/a/b, the reference's s3Path", async () => {
+    await driver.putContent('/docker/registry/v2/blobs/sha256/ab/abc/data', Buffer.from('x'));
+    expect(await listBucket(backend, bucket, `${root}/`)).toEqual([`${root}/docker/registry/v2/blobs/sha256/ab/abc/data`]);
+    await driver.delete('/docker');
+    expect(await listBucket(backend, bucket, `${root}/`)).toEqual([]);
+  });
+
+  it('keeps a file ended without commit as an open multipart upload, continued by another instance', async () => {
+    const path = '/repo/_uploads/resumed/data';
+    const first = randomBytes(6 * MiB);
+    const second = randomBytes(3 * MiB);
+    await write(path, first, { commit: false });
+    const open = await listMultipartUploads(backend, bucket, `${root}/`);
+    expect(open.map((upload) => upload.Key)).toEqual([`${root}${path}`]);
+    expect(await listBucket(backend, bucket, `${root}/`)).toEqual([]);
+
+    // Another replica: nothing shared but the bucket.
+    const other = createStorageDriver('s3', params());
+    const resumed = await other.writer(path, { append: true });
+    expect(resumed.size).toBe(first.length);
+    resumed.end(second);
+    await resumed.commit();
+    expect((await readAll(await driver.reader(path))).equals(Buffer.concat([first, second]))).toBe(true);
+    expect(await listMultipartUploads(backend, bucket, `${root}/`)).toEqual([]);
+    await driver.delete('/repo');
+  });
+
+  it('aborts the multipart upload on cancel, also of a writer that continued one', async () => {
+    const path = '/repo/_uploads/cancelled/data';
+    await write(path, randomBytes(100_000), { commit: false });
+    const writer = await driver.writer(path, { append: true });
+    writer.write(randomBytes(6 * MiB));
+    await writer.cancel();
+    expect(await listMultipartUploads(backend, bucket, `${root}/`)).toEqual([]);
+    expect(await listBucket(backend, bucket, `${root}/`)).toEqual([]);
+  });
+
+  it('aborts the multipart uploads below a deleted directory (upload purging, distribution#1948)', async () => {
+    await driver.putContent('/repo/_uploads/stale/startedat', Buffer.from('2020-01-01T00:00:00Z'));
+    await write('/repo/_uploads/stale/data', randomBytes(200_000), { commit: false });
+    await write('/repo/_uploads/stale-sibling/data', randomBytes(1_000), { commit: false });
+    expect(await listMultipartUploads(backend, bucket, `${root}/`)).toHaveLength(2);
+    await driver.delete('/repo/_uploads/stale');
+    expect((await listMultipartUploads(backend, bucket, `${root}/`)).map((upload) => upload.Key)).toEqual([`${root}/repo/_uploads/stale-sibling/data`]);
+    // A directory holding nothing but an unfinished file is still there to delete.
+    await driver.delete('/repo/_uploads/stale-sibling');
+    expect(await listMultipartUploads(backend, bucket, `${root}/`)).toEqual([]);
+    expect(await listBucket(backend, bucket, `${root}/`)).toEqual([]);
+  });
+
+  it('moves a file above multipartcopythresholdsize by a multipart copy, whole', async () => {
+    const content = randomBytes(13 * MiB);
+    await write('/repo/_uploads/big/data', content);
+    await driver.move('/repo/_uploads/big/data', '/blobs/big/data');
+    expect((await readAll(await driver.reader('/blobs/big/data'))).equals(content)).toBe(true);
+    expect(await listBucket(backend, bucket, `${root}/`)).toEqual([`${root}/blobs/big/data`]);
+    expect(await listMultipartUploads(backend, bucket, `${root}/`)).toEqual([]);
+    await driver.delete('/blobs');
+  });
+
+  it('answers redirects with pre-signed URLs that fetch the file, GET and HEAD', async () => {
+    const content = randomBytes(1000);
+    await driver.putContent('/blobs/signed/data', content);
+    const get = await driver.redirectUrl('/blobs/signed/data', 'GET');
+    expect(get).toMatch(/X-Amz-Signature=/);
+    const fetched = await fetch(get!);
+    expect(fetched.status).toBe(200);
+    expect(Buffer.from(await fetched.arrayBuffer()).equals(content)).toBe(true);
+    const head = await fetch((await driver.redirectUrl('/blobs/signed/data', 'HEAD'))!, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe('1000');
+    await driver.delete('/blobs');
+  });
+
+  it('signs redirects for redirectendpoint when one is given', async () => {
+    const public_ = createStorageDriver('s3', { ...params(), redirectendpoint: 'https://cdn.example.com' });
+    expect(await public_.redirectUrl('/blobs/x/data', 'GET')).toMatch(new RegExp(`^https://cdn\\.example\\.com/${bucket}/${root}/blobs/x/data\\?`));
+  });
+});
