@@ -374,9 +374,11 @@ export class GcsJsonApiServer {
       .sort()
       .join('&');
     const signedHeaders = params.get('X-Goog-SignedHeaders') ?? 'host';
+    // The SDK signs the endpoint's host name without its port (GCS's own has none).
+    const headerValue = (header: string) => (header === 'host' ? url.hostname : (req.headers[header] ?? '').toString().trim());
     const headers = signedHeaders
       .split(';')
-      .map((header) => `${header}:${(req.headers[header] ?? '').toString().trim()}\n`)
+      .map((header) => `${header}:${headerValue(header)}\n`)
       .join('');
     const canonical = [req.method === 'HEAD' ? 'HEAD' : 'GET', url.pathname, query, headers, signedHeaders, 'UNSIGNED-PAYLOAD'].join('\n');
     const scope = credential.slice(credential.indexOf('/') + 1);
