@@ -1,5 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BlobServiceClient, type ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { repoRoot } from './berth-process';
 import { freePort } from './free-port';
 import { ServerProcess } from './server-process';
@@ -42,6 +43,31 @@ export class PrivateAzurite {
   /** The azure driver's parameters (`storage.azure`) for `container` on this emulator. */
   driverParams(container: string): Record<string, unknown> {
     return { accountname: AZURITE_ACCOUNT, accountkey: AZURITE_KEY, container, serviceurl: this.serviceUrl };
+  }
+
+  /** A client of `container`, for looking behind the driver's back. */
+  container(container: string): ContainerClient {
+    return new BlobServiceClient(this.serviceUrl, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY)).getContainerClient(container);
+  }
+
+  /**
+   * Every blob under `prefix`, those holding staged (uncommitted) blocks only included, with
+   * the number of staged blocks each has: what an upload may leave behind.
+   */
+  async blobsUnder(container: string, prefix: string): Promise<Array<{ name: string; staged: number }>> {
+    const client = this.container(container);
+    const found: Array<{ name: string; staged: number }> = [];
+    for await (const item of client.listBlobsFlat({ prefix, includeUncommitedBlobs: true })) {
+      const staged = await client
+        .getBlockBlobClient(item.name)
+        .getBlockList('uncommitted')
+        .then(
+          (list) => list.uncommittedBlocks?.length ?? 0,
+          () => 0,
+        );
+      found.push({ name: item.name, staged });
+    }
+    return found;
   }
 
   async stop(): Promise<void> {
