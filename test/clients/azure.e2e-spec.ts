@@ -45,7 +45,8 @@ describe('skopeo through berth on azure (azurite)', () => {
   beforeAll(async () => {
     work = await createTempDir('berth-azure-');
     azurite = await PrivateAzurite.start();
-    berth = await startBerth({ config: config(await freePort()) });
+    // Six processes in the distributed topology: patience for a loaded machine.
+    berth = await startBerth({ config: config(await freePort()), readyTimeoutMs: 120_000 });
   });
 
   afterAll(async () => {
@@ -117,6 +118,7 @@ describe('skopeo through berth on azure (azurite)', () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     purging = await startBerth({
       config: config(await freePort(), { maintenance: { uploadpurging: { enabled: true, age: '1s', interval: '1s', dryrun: false } } }),
+      readyTimeoutMs: 120_000,
     });
     await expect
       .poll(() => blobsUnder('berth/docker/registry/v2/repositories/team/purged/_uploads/'), { timeout: 60_000, interval: 1_000 })
