@@ -15,14 +15,18 @@ describe('createStorageDriver', () => {
     expect(inmemory.name).toBe('inmemory');
   });
 
-  it.each(['azure', 'gcs'] as const)('says the %s driver is not in this build', (name) => {
-    const valid = {
-      azure: { accountname: 'a', container: 'c' },
-      gcs: { bucket: 'b' },
-    }[name];
-    expect(parseDriverParams(name, valid).ok).toBe(true);
-    expect(() => createStorageDriver(name, valid)).toThrow(DriverUnavailableError);
-    expect(() => createStorageDriver(name, valid)).toThrow(`the ${name} driver is not available in this build yet`);
+  it('builds the azure and gcs drivers from their minimal parameters, without a request', () => {
+    expect(createStorageDriver('azure', { accountname: 'a', accountkey: 'a2V5', container: 'c' }).name).toBe('azure');
+    expect(createStorageDriver('gcs', { bucket: 'b' }).name).toBe('gcs');
+  });
+
+  it('refuses azure without a key for shared key credentials, and gcs chunks off the 256 KiB grid', () => {
+    expect(() => createStorageDriver('azure', { accountname: 'a', container: 'c' })).toThrow(/storage\.azure\.accountkey/);
+    expect(() => createStorageDriver('azure', { accountname: 'a', container: 'c', credentials: { type: 'client_secret' } })).toThrow(
+      /storage\.azure\.credentials\.clientid/,
+    );
+    expect(() => createStorageDriver('azure', { accountname: 'a', accountkey: 'k', container: 'c', retry_delay: 'soon' })).toThrow(/storage\.azure\.retry_delay/);
+    expect(() => createStorageDriver('gcs', { bucket: 'b', chunksize: 1000 })).toThrow(/storage\.gcs\.chunksize/);
   });
 
   it('builds the s3 and oss drivers from their minimal parameters, without a request', () => {

@@ -1,7 +1,9 @@
 import type { z } from 'zod';
 import { BaseDriver } from './base/base-driver';
 import { RegulatedDriver } from './base/regulator';
+import { AzureDriver } from './drivers/azure/azure.driver';
 import { FilesystemDriver } from './drivers/filesystem/filesystem.driver';
+import { GcsDriver } from './drivers/gcs/gcs.driver';
 import { InMemoryDriver } from './drivers/inmemory/inmemory.driver';
 import { createOssDriver } from './drivers/oss/oss.driver';
 import { createS3Driver } from './drivers/s3/s3.driver';
@@ -22,8 +24,8 @@ const constructors: DriverConstructors = {
   inmemory: () => new InMemoryDriver(),
   s3: createS3Driver,
   swift: (params) => new SwiftDriver(params),
-  azure: undefined,
-  gcs: undefined,
+  azure: (params) => new AzureDriver(params),
+  gcs: (params) => new GcsDriver(params),
   oss: createOssDriver,
 };
 

@@ -9,6 +9,19 @@ import { z } from 'zod';
 const bool = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const positiveInt = z.coerce.number().int().positive();
 const text = z.coerce.string();
+/** A Go duration (`100ms`, `1.5s`, `2m`) in milliseconds; a bare number is milliseconds. */
+const goDuration = z.union([
+  z.number().nonnegative(),
+  z.string().transform((value, ctx) => {
+    const match = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(value.trim());
+    if (match === null) {
+      ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(value)} (write it as 100ms, 2s, 1m)` });
+      return z.NEVER;
+    }
+    const unitMs = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] as 'ms'];
+    return Number(match[1]) * unitMs;
+  }),
+]);
 
 /** S3's bounds on a multipart upload's parts (all but the last). */
 export const S3_MIN_PART = 5 * 1024 * 1024;
@@ -97,22 +110,42 @@ export const driverParams = {
     applicationcredentialname: text.optional(),
     applicationcredentialsecret: text.optional(),
   }).superRefine(swiftCredentials),
-  azure: z.strictObject({
-    accountname: text,
-    accountkey: text.optional(),
-    container: text,
-    realm: text.optional(),
-    serviceurl: text.optional(),
-    rootdirectory: text.optional(),
-    credentials: z.record(z.string(), z.unknown()).optional(),
-    maxretries: positiveInt.optional(),
-  }),
+  azure: z
+    .strictObject({
+      accountname: text,
+      accountkey: text.optional(),
+      container: text,
+      realm: text.default('core.windows.net'),
+      // The reference's v3 key (2.8 has none): the Blob service's URL, for an emulator
+      // (azurite) or a sovereign cloud; default https://<accountname>.blob.<realm>.
+      serviceurl: z.url({ protocol: /^https?$/ }).optional(),
+      rootdirectory: text.default(''),
+      credentials: z
+        .strictObject({
+          type: z.enum(['shared_key', 'client_secret', 'default_credentials']),
+          clientid: text.optional(),
+          tenantid: text.optional(),
+          secret: text.optional(),
+        })
+        .optional(),
+      // The reference's names: attempts of each call and the first wait, which set the
+      // shared retry policy (retry.ts) for this driver, and bound the polling of a copy.
+      max_retries: positiveInt.default(5),
+      retry_delay: goDuration.default(100),
+    })
+    .superRefine(azureCredentials),
   gcs: z.strictObject({
     bucket: text,
     keyfile: text.optional(),
     credentials: z.record(z.string(), z.unknown()).optional(),
-    rootdirectory: text.optional(),
-    chunksize: positiveInt.optional(),
+    rootdirectory: text.default(''),
+    // The reference's default and rule: a multiple of 256 KiB, GCS's resumable chunk unit.
+    chunksize: positiveInt
+      .default(16 * 1024 * 1024)
+      .refine((size) => size % (256 * 1024) === 0, 'must be a multiple of 262144 (256 KiB)'),
+    // berth's own: the JSON API's base URL, for an emulator or a private endpoint
+    // (default https://storage.googleapis.com).
+    apiendpoint: z.url({ protocol: /^https?$/ }).optional(),
   }),
   oss: z.strictObject({
     accesskeyid: text,
@@ -129,6 +162,25 @@ export const driverParams = {
     rootdirectory: text.default(''),
   }),
 } as const;
+
+/**
+ * Azure: an account key alone is the 2.8 way (shared key); `credentials.type` is the
+ * reference v3's choice, each type needing its own keys.
+ */
+function azureCredentials(
+  params: { accountkey?: string | undefined; credentials?: { type: string; clientid?: string | undefined; tenantid?: string | undefined; secret?: string | undefined } | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const type = params.credentials?.type ?? 'shared_key';
+  if (type === 'shared_key' && params.accountkey === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['accountkey'], message: 'missing: required with shared key credentials (or set credentials.type)' });
+  }
+  if (type === 'client_secret') {
+    for (const key of ['clientid', 'tenantid', 'secret'] as const) {
+      if (params.credentials?.[key] === undefined) ctx.addIssue({ code: 'custom', path: ['credentials', key], message: 'missing: required with credentials.type client_secret' });
+    }
+  }
+}
 
 type SwiftCredentialKeys = 'username' | 'password' | 'tenant' | 'tenantid' | 'trustid' | `applicationcredential${'id' | 'name' | 'secret'}`;
 

@@ -52,3 +52,5 @@ export { makeTestCertificate, type TestCertificate, type TestKeyType } from './t
 export { registryClaims, type RegistryTokenClaims, signRegistryToken } from './registry-token';
 export { htpasswdLine } from './htpasswd';
 export { makeTestCa, type TestCa } from './test-ca';
+export { AZURITE_ACCOUNT, AZURITE_KEY, PrivateAzurite } from './azurite';
+export { GcsJsonApiServer, type GcsRequest } from './gcs-json-api';

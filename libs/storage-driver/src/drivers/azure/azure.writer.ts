@@ -1,0 +1,166 @@
+import type { BlockBlobClient } from '@azure/storage-blob';
+import { CommittableWriter } from '../../committable-writer';
+import { StorageDriverError, StorageDriverFailure } from '../../errors';
+import { isAzureNotFound } from './azure.errors';
+
+/** Bytes per staged block: the reference's append size; a 256 MiB blob is 64 blocks of the 50,000 a blob may have. */
+export const BLOCK_SIZE = 4 * 1024 * 1024;
+/** Blocks staged at once: throughput over one connection's latency, memory bounded at this many blocks. */
+const STAGING_CONCURRENCY = 3;
+
+export interface Block {
+  id: string;
+  size: number;
+}
+
+/**
+ * Block ids are the block's position in the file, so a writer that continues a file knows the
+ * next id from the committed list, and a retried stage replaces the same block. Every id of a
+ * blob must have the same length: ten digits.
+ */
+export function blockId(index: number): string {
+  return Buffer.from(`berth-${String(index).padStart(10, '0')}`).toString('base64');
+}
+
+/** The position a block id names, or -1 for an id this writer did not make. */
+export function blockIndex(id: string): number {
+  const match = /^berth-(\d{10})$/.exec(Buffer.from(id, 'base64').toString('latin1'));
+  return match === null ? -1 : Number(match[1]);
+}
+
+/**
+ * Streams a file into a block blob: bytes are gathered into blocks of `BLOCK_SIZE`, each
+ * staged (Put Block) as soon as it is full, a few at once; ending the stream stages the rest
+ * and commits the list of every block, earlier writers' first (Put Block List). The state of
+ * a file in progress is thus the committed block list in storage: any instance can read the
+ * bytes so far and continue them. A writer that dies leaves staged blocks that the next
+ * commit of the blob, or its deletion, discards.
+ */
+export class AzureWriter extends CommittableWriter {
+  private readonly blocks: Block[];
+  private written: number;
+  /** The block being filled (allocated when its first byte comes) and its bytes so far. */
+  private current: Buffer | undefined;
+  private currentBytes = 0;
+  private readonly staging = new Set<Promise<void>>();
+  private failed: Error | undefined;
+
+  constructor(
+    private readonly blob: BlockBlobClient,
+    private readonly context: { path: string; retry: <T>(call: () => Promise<T>) => Promise<T> },
+    inherited: Block[],
+  ) {
+    super(context.path, 'azure', { highWaterMark: 1024 * 1024 });
+    this.blocks = [...inherited];
+    this.written = inherited.reduce((sum, block) => sum + block.size, 0);
+  }
+
+  get size(): number {
+    return this.written;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.append(chunk).then(
+      () => callback(),
+      (error: unknown) => callback(this.failure(error)),
+    );
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.finish().then(
+      () => callback(),
+      (error: unknown) => callback(this.failure(error)),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    // No stage may still run when cancel deletes the blob; blocks staged but never listed
+    // are discarded by the next commit or deletion of the blob.
+    void Promise.allSettled([...this.staging]).then(() => callback(error));
+  }
+
+  protected async discard(): Promise<void> {
+    await discardBlob(this.blob, this.context.retry);
+  }
+
+  private async append(chunk: Buffer): Promise<void> {
+    // Copied into the block: the caller may reuse its buffer once the write is acknowledged.
+    let rest = chunk;
+    while (rest.length > 0) {
+      this.current ??= Buffer.allocUnsafe(BLOCK_SIZE);
+      const copied = rest.copy(this.current, this.currentBytes);
+      this.currentBytes += copied;
+      this.written += copied;
+      rest = rest.subarray(copied);
+      if (this.currentBytes === BLOCK_SIZE) await this.stageCurrent();
+    }
+  }
+
+  private async stageCurrent(): Promise<void> {
+    const block = this.current?.subarray(0, this.currentBytes);
+    this.current = undefined;
+    this.currentBytes = 0;
+    if (block !== undefined && block.length > 0) await this.stage(block);
+  }
+
+  /** Starts staging one block; waits while as many as allowed are in flight. */
+  private async stage(bytes: Buffer): Promise<void> {
+    this.throwIfFailed();
+    if (this.destroyed) throw new StorageDriverError(`writer for ${this.path} was destroyed`, 'azure');
+    const block = { id: blockId(this.blocks.length), size: bytes.length };
+    this.blocks.push(block);
+    const staged = this.context
+      .retry(() => this.blob.stageBlock(block.id, bytes, bytes.length))
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          this.failed ??= this.failure(error);
+        },
+      )
+      .finally(() => this.staging.delete(staged));
+    this.staging.add(staged);
+    while (this.staging.size >= STAGING_CONCURRENCY) await Promise.race(this.staging);
+    this.throwIfFailed();
+  }
+
+  /** A stage that failed fails the writer at its next write or end. */
+  private throwIfFailed(): void {
+    if (this.failed !== undefined) throw this.failed;
+  }
+
+  private async finish(): Promise<void> {
+    await this.stageCurrent();
+    await Promise.all([...this.staging]);
+    this.throwIfFailed();
+    if (this.destroyed) throw new StorageDriverError(`writer for ${this.path} was destroyed`, 'azure');
+    // Committing the same list twice gives the same blob: safe to retry.
+    const ids = this.blocks.map((block) => block.id);
+    await this.context.retry(() => this.blob.commitBlockList(ids));
+  }
+
+  private failure(error: unknown): Error {
+    if (error instanceof StorageDriverFailure) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new StorageDriverError(`writing ${this.path}: ${message}`, 'azure', error);
+  }
+}
+
+/**
+ * Removes a blob with whatever it holds. A blob with staged blocks only may not be deletable
+ * as such: committing an empty block list turns it into an empty blob, which then is.
+ */
+export async function discardBlob(blob: BlockBlobClient, call: <T>(call: () => Promise<T>) => Promise<T>): Promise<void> {
+  const deleted = await call(() => blob.deleteIfExists({ deleteSnapshots: 'include' }));
+  if (deleted.succeeded) return;
+  const staged = await call(async () => {
+    try {
+      return (await blob.getBlockList('uncommitted')).uncommittedBlocks ?? [];
+    } catch (error) {
+      if (isAzureNotFound(error)) return [];
+      throw error;
+    }
+  });
+  if (staged.length === 0) return;
+  await call(() => blob.commitBlockList([]));
+  await call(() => blob.deleteIfExists({ deleteSnapshots: 'include' }));
+}
