@@ -5,6 +5,7 @@ import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { ListenError, parseListenAddress } from '@berth/config';
 import { asOciError, OciError } from '@berth/oci';
+import { inCarried } from '@berth/telemetry';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { decodeMessage, HAS_BODY_HEADER, MESSAGE_HEADER, MESSAGE_PATH } from './stream-message-client';
 
@@ -81,12 +82,17 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
     }
     const hasBody = req.headers[HAS_BODY_HEADER] === '1';
     if (!hasBody) req.resume();
-    try {
-      const result: unknown = await handler({ ...request, ...(hasBody ? { body: req } : {}) }, new BaseRpcContext([pattern]));
-      reply(res, { response: isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result });
-    } catch (error) {
-      reply(res, { err: error instanceof Error ? asOciError(error, this.log).toWire() : OciError.fromWire(error).toWire() });
-    }
+    // As part of the gateway's request: its id on every line, its trace continued.
+    await inCarried(req.headers, pattern, async () => {
+      try {
+        const result: unknown = await handler({ ...request, ...(hasBody ? { body: req } : {}) }, new BaseRpcContext([pattern]));
+        reply(res, { response: isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result });
+        // As RedisQueueServer's: one line per message this instance ran, at debug level.
+        this.log.debug(`handled ${pattern}`);
+      } catch (error) {
+        reply(res, { err: error instanceof Error ? asOciError(error, this.log).toWire() : OciError.fromWire(error).toWire() });
+      }
+    });
   }
 }
 
