@@ -61,6 +61,7 @@ describe('one request followed across services (distributed topology)', () => {
       // The upload instances say, at debug level, which message they ran: lines about the request.
       serviceLogLevel: 'debug',
       log: { level: 'info', formatter: 'json', fields: { service: 'registry' } },
+      berth: { bus: { requesttimeout: '3s' } },
       env: {
         OTEL_TRACES_EXPORTER: 'otlp',
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
@@ -125,5 +126,26 @@ describe('one request followed across services (distributed topology)', () => {
       while (parent && parent !== server) parent = byId.get(parent.parentSpanId ?? '');
       expect(parent, span.name).toBe(server);
     }
+  });
+
+  // Last: it stops the manifest instances.
+  it('with no manifest instance running, a manifest GET answers 503 naming the service and the message (no address), and the gateway logs which did not answer', async () => {
+    const { url, instances } = topology.berth;
+    await Promise.all(instances.filter((instance) => instance.service === 'manifest').map((instance) => instance.process.stop()));
+    const id = `no-manifest-${Date.now()}`;
+    const res = await fetch(`${url}/v2/traced/app/manifests/v1`, { headers: { 'X-Request-Id': id } });
+    expect(res.status).toBe(503);
+    const { errors } = (await res.json()) as { errors: { code: string; detail: string }[] };
+    expect(errors[0]).toMatchObject({ code: 'UNAVAILABLE' });
+    expect(errors[0]!.detail).toBe(`the manifest service did not answer manifest.get within 3 s: is any manifest instance running? (request id ${id})`);
+    expect(errors[0]!.detail).not.toMatch(/\d+\.\d+\.\d+\.\d+|:\d{2,5}\b|localhost/);
+    const gateway = instances.find((instance) => instance.service === 'gateway')!;
+    await until('the gateway logged the timeout', () => parseLines('json', gateway.process.stderr).some((line) => line['http.request.id'] === id && line['bus.service'] === 'manifest'));
+    expect(parseLines('json', gateway.process.stderr).find((line) => line['http.request.id'] === id && line['bus.service'] === 'manifest')).toMatchObject({
+      level: 'warning',
+      msg: 'no reply from the manifest service to manifest.get',
+      'bus.message': 'manifest.get',
+      'bus.timeout': '3000ms',
+    });
   });
 });

@@ -12,14 +12,14 @@ export interface Topology {
 }
 
 export async function startTopology(
-  options: Pick<BerthStartOptions, 'serviceLogLevel' | 'env'> & { log?: Record<string, unknown> } = {},
+  options: Pick<BerthStartOptions, 'serviceLogLevel' | 'env'> & { log?: Record<string, unknown>; berth?: Record<string, unknown> } = {},
 ): Promise<Topology> {
   const work: TempDir = await createTempDir('berth-distributed-');
   const redis = await PrivateRedis.start();
   try {
     const root = `${work.path}/registry`;
-    const { log, ...start } = options;
-    const base = e2eConfig(root, await freePort());
+    const { log, berth: own, ...start } = options;
+    const base = e2eConfig(root, await freePort(), own ? { berth: own } : {});
     const config = { ...base, ...(log ? { log } : {}), redis: { addr: redis.addr } };
     const berth = await startBerth({ config, topology: 'distributed', readyTimeoutMs: 60_000, ...start });
     return {
