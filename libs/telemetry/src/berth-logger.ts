@@ -1,5 +1,6 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
-import { redact } from '@berth/config';
+import { isSecretKey, redact } from '@berth/config';
+import SonicBoom from 'sonic-boom';
 import { type LogEntry, formatEntry, type LogFormatter, type LogLevelName } from './log-format';
 import { currentRequest } from './request-scope';
 import { activeTraceIds } from './tracing';
@@ -39,7 +40,7 @@ export class BerthLogger implements LoggerService {
 
   constructor(
     options: BerthLoggerOptions = {},
-    private readonly out: (line: string) => void = (line) => void process.stderr.write(line),
+    private readonly out: (line: string) => void = stderrLines(),
   ) {
     this.threshold = severity[fromConfig[(options.level ?? 'info').toLowerCase()] ?? 'info'];
     this.formatter = options.formatter ?? 'text';
@@ -81,15 +82,35 @@ export class BerthLogger implements LoggerService {
     if (ids) Object.assign(fields, ids);
     let msg: unknown = message;
     if (isStructured(message)) {
-      const { msg: text, ...own } = message;
-      Object.assign(fields, redact(own));
-      msg = text;
+      for (const key in message) {
+        if (key === 'msg') continue;
+        const value = message[key];
+        // A field named like a secret is masked whatever it holds; the rest scrubbed as messages are.
+        fields[key] = isSecretKey(key) ? '*****' : typeof value === 'number' || typeof value === 'boolean' ? value : redact(value);
+      }
+      msg = message.msg;
     }
     if (trace) fields.trace = redact(trace);
     const text = redact(msg);
     const entry: LogEntry = { time: new Date(), level: name, msg: typeof text === 'string' ? text : JSON.stringify(text), fields };
     this.out(`${formatEntry(this.formatter, entry)}\n`);
   }
+}
+
+/**
+ * stderr without blocking: a log reader that falls behind (a full pipe) must not stall
+ * requests, as a synchronous write to a pipe does; what is still buffered is written at exit.
+ */
+function stderrLines(): (line: string) => void {
+  const boom = new SonicBoom({ fd: 2, sync: false });
+  process.once('exit', () => {
+    try {
+      boom.flushSync();
+    } catch {
+      // stderr is gone: nothing left to tell.
+    }
+  });
+  return (line) => void boom.write(line);
 }
 
 function isStructured(message: unknown): message is StructuredMessage {
