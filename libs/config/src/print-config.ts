@@ -25,6 +25,7 @@ const durationKeys = [
   'health.tcp.*.timeout',
   'proxy.ttl',
   'berth.bus.requesttimeout',
+  'berth.log.slowstorage',
 ].map((key) => key.split('.'));
 
 /**
