@@ -10,6 +10,10 @@ import { type Formatter, parseLines } from './access-lines';
  * sent and received.
  */
 const secret = 'AccessLogHttpSecret-5c1e';
+// Secrets elsewhere in the file: a credential in a URL, a password, a secret-named log field.
+const urlPassword = 'AccessLogUrlPassw0rd-77a2';
+const proxyPassword = 'AccessLogProxyPassw0rd-0d3f';
+const fieldPassword = 'AccessLogFieldPassw0rd-e81b';
 const userAgent = 'berth-access-log-test/1.0 (field check)';
 
 interface Exchange {
@@ -118,9 +122,10 @@ describe.each<Formatter>(['text', 'json', 'logstash'])('the access log, log.form
       topology: 'all-in-one',
       config: {
         version: '0.1',
-        log: { level: 'info', formatter, fields: { service: 'registry' } },
+        log: { level: 'info', formatter, fields: { service: 'registry', password: fieldPassword } },
         storage: { filesystem: { rootdirectory: `${work.path}/registry` } },
         http: { addr: `127.0.0.1:${port}`, secret },
+        proxy: { remoteurl: `https://someone:${urlPassword}@registry.invalid`, username: 'someone', password: proxyPassword },
       },
     });
   });
@@ -146,7 +151,8 @@ describe.each<Formatter>(['text', 'json', 'logstash'])('the access log, log.form
     }
     expect(all.length).toBeGreaterThan(exchanges.length);
     for (const line of all) expect(line.service, JSON.stringify(line)).toBe('registry');
-    expect(`${berth.stdout}${berth.stderr}`).not.toContain(secret);
+    for (const value of [secret, urlPassword, proxyPassword, fieldPassword]) expect(`${berth.stdout}${berth.stderr}`).not.toContain(value);
+    expect(all[0]?.password).toBe('*****');
   });
 });
 

@@ -1,7 +1,7 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { isSecretKey, redact } from '@berth/config';
 import SonicBoom from 'sonic-boom';
-import { type LogEntry, formatEntry, type LogFormatter, type LogLevelName } from './log-format';
+import { formatEntry, type LogField, type LogFormatter, type LogLevelName } from './log-format';
 import { currentRequest } from './request-scope';
 import { activeTraceIds } from './tracing';
 
@@ -36,7 +36,7 @@ export type StructuredMessage = { msg: string } & Record<string, unknown>;
 export class BerthLogger implements LoggerService {
   private readonly threshold: number;
   private readonly formatter: LogFormatter;
-  private readonly fields: Record<string, unknown>;
+  private readonly fields: readonly LogField[];
 
   constructor(
     options: BerthLoggerOptions = {},
@@ -44,7 +44,7 @@ export class BerthLogger implements LoggerService {
   ) {
     this.threshold = severity[fromConfig[(options.level ?? 'info').toLowerCase()] ?? 'info'];
     this.formatter = options.formatter ?? 'text';
-    this.fields = redact(options.fields ?? {}) as Record<string, unknown>;
+    this.fields = Object.entries(redact(options.fields ?? {}) as Record<string, unknown>);
   }
 
   /** Whether a line at `level` would be written: lets a caller skip building one. */
@@ -74,26 +74,25 @@ export class BerthLogger implements LoggerService {
   private write(level: LogLevel, message: unknown, context?: string, trace?: string): void {
     const name = fromNest[level];
     if (severity[name] > this.threshold) return;
-    const fields: Record<string, unknown> = { ...this.fields };
-    if (context) fields.context = context;
+    const fields: LogField[] = [...this.fields];
+    if (context) fields.push(['context', context]);
     const request = currentRequest();
-    if (request) fields['http.request.id'] = request.id;
+    if (request) fields.push(['http.request.id', request.id]);
     const ids = activeTraceIds();
-    if (ids) Object.assign(fields, ids);
+    if (ids) fields.push(['trace_id', ids.trace_id], ['span_id', ids.span_id]);
     let msg: unknown = message;
     if (isStructured(message)) {
-      for (const key in message) {
+      for (const key of Object.keys(message)) {
         if (key === 'msg') continue;
         const value = message[key];
         // A field named like a secret is masked whatever it holds; the rest scrubbed as messages are.
-        fields[key] = isSecretKey(key) ? '*****' : typeof value === 'number' || typeof value === 'boolean' ? value : redact(value);
+        fields.push([key, isSecretKey(key) ? '*****' : typeof value === 'number' || typeof value === 'boolean' ? value : redact(value)]);
       }
       msg = message.msg;
     }
-    if (trace) fields.trace = redact(trace);
+    if (trace) fields.push(['trace', redact(trace)]);
     const text = redact(msg);
-    const entry: LogEntry = { time: new Date(), level: name, msg: typeof text === 'string' ? text : JSON.stringify(text), fields };
-    this.out(`${formatEntry(this.formatter, entry)}\n`);
+    this.out(`${formatEntry(this.formatter, { time: new Date(), level: name, msg: typeof text === 'string' ? text : JSON.stringify(text), fields })}\n`);
   }
 }
 
