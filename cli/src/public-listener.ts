@@ -1,15 +1,22 @@
 import type { INestApplication } from '@nestjs/common';
+import { authenticatedUser } from '@berth/auth';
 import { type BerthConfig, ListenError, parseListenAddress } from '@berth/config';
-import type { JsonLogger } from './json-logger';
+import { type BerthLogger, instrumentRequests } from '@berth/telemetry';
 
 /** Longer than Go's `http.Transport.IdleConnTimeout` (90 s), so the client is the one to close. */
 const IDLE_CONNECTION_MS = 120_000;
 
 /** The gateway's public listener on `http.addr`, as registry clients expect it. */
-export async function listenPublicly(app: INestApplication, config: BerthConfig, logger: JsonLogger): Promise<void> {
+export async function listenPublicly(app: INestApplication, config: BerthConfig, logger: BerthLogger): Promise<void> {
   const addr = config.http.addr;
   const { host, port } = parseListenAddress(addr);
   await app.init();
+  // Before any request: each one then has its id, its span and its access line.
+  instrumentRequests(app.getHttpServer() as import('node:http').Server, {
+    accessLog: !config.log.accesslog.disabled,
+    logger,
+    userOf: authenticatedUser,
+  });
   try {
     // No host is every interface, as in Go; Fastify's own default would be localhost alone.
     // `::` takes IPv4 too; a kernel without IPv6 gets `0.0.0.0`, as Node's own default does.

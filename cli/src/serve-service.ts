@@ -26,9 +26,9 @@ import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
 import type { StorageDriver } from '@berth/storage-driver';
+import type { BerthLogger } from '@berth/telemetry';
 import { UploadModule } from '@berth/upload';
 import { httpAdapter } from './http-platform';
-import type { JsonLogger } from './json-logger';
 import { RuntimeModule } from './runtime.module';
 import { listenPublicly } from './public-listener';
 
@@ -64,7 +64,7 @@ const REDIS_LIFECYCLE = Symbol('REDIS_LIFECYCLE');
  * instance: any number of instances start from one config file (internal listeners take
  * free ports and announce them in Redis).
  */
-export async function serveService(config: BerthConfig, service: ServiceName, driver: StorageDriver, logger: JsonLogger, tls?: TlsOptions): Promise<void> {
+export async function serveService(config: BerthConfig, service: ServiceName, driver: StorageDriver, logger: BerthLogger, tls?: TlsOptions): Promise<void> {
   const redis = redisSettingsFrom(config);
   const instanceId = `${service}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const lifecycle = new RedisLifecycle();

@@ -7,9 +7,9 @@ import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
 import type { StorageDriver } from '@berth/storage-driver';
+import { BerthLogger, observedDriver, startTracing } from '@berth/telemetry';
 import { UploadModule } from '@berth/upload';
 import { httpAdapter } from './http-platform';
-import { JsonLogger } from './json-logger';
 import { listenPublicly } from './public-listener';
 import { RuntimeModule } from './runtime.module';
 import { servable } from './servable';
@@ -46,10 +46,19 @@ class AllInOneModule {
  */
 export async function serve(config: BerthConfig, source: string, service?: ServiceName): Promise<void> {
   // Everything serve refuses is said before anything starts, in the words of `config check`.
-  const { driver, tls } = servable(config, source, service);
-  const logger = new JsonLogger(config.log);
+  const { driver: served, tls } = servable(config, source, service);
+  const logger = new BerthLogger(config.log);
   // Lines of the libraries before Nest starts (a Redis or storage still away) in the same form.
   Logger.overrideLogger(logger);
+  // Off unless OTEL_TRACES_EXPORTER names an exporter (the SDK reads the rest of OTEL_*).
+  const stopTracing = startTracing({
+    exporters: process.env.OTEL_TRACES_EXPORTER,
+    disabled: process.env.OTEL_SDK_DISABLED,
+    serviceName: service === undefined ? 'berth' : `berth-${service}`,
+  });
+  // Spans end in batches: the last ones leave before the process does.
+  process.once('beforeExit', () => void stopTracing());
+  const driver = observedDriver(served, { slowMs: config.berth.log.slowstorage, logger: new Logger('storage') });
   await untilStorageAnswers(driver, logger);
   if (service !== undefined) return serveService(config, service, driver, logger, tls);
 

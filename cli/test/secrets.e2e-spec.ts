@@ -37,7 +37,7 @@ type Storage = Record<string, unknown>;
 function configWith(storage: Storage, redisAddr?: string): Record<string, unknown> {
   return {
     version: 0.1,
-    log: { fields: { password: secret.logFieldPassword } },
+    log: { formatter: 'json', fields: { password: secret.logFieldPassword } },
     storage,
     http: {
       addr: '127.0.0.1:0',
@@ -83,7 +83,7 @@ async function serveUntilFailed(
     output += chunk.toString('utf8');
     let repeated = false;
     for (const line of output.split('\n').slice(0, -1)) {
-      const message = /"level":"(?:warn|error)".*"msg":("(?:[^"\\]|\\.)*")/.exec(line)?.[1];
+      const message = /"level":"(?:warning|error)".*"msg":("(?:[^"\\]|\\.)*")/.exec(line)?.[1];
       if (message !== undefined && messages.has(message)) repeated = true;
       if (message !== undefined) messages.add(message);
     }

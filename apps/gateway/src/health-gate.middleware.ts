@@ -1,7 +1,7 @@
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import { HEALTH_BOARD, type HealthBoard } from '@berth/contracts';
 import { OciError } from '@berth/oci';
-import { type HttpRequest, type HttpResponse, sendOciError } from './http-answers';
+import { HEALTH_GATE_DETAIL, type HttpRequest, type HttpResponse, sendOciError } from './http-answers';
 
 /**
  * While the health service reports the storage unhealthy, every request is refused with
@@ -14,7 +14,7 @@ export class HealthGateMiddleware implements NestMiddleware {
   async use(req: HttpRequest, res: HttpResponse, next: () => void): Promise<void> {
     const report = await this.board.current();
     if (report && !report.healthy) {
-      sendOciError(req, res, new OciError('UNAVAILABLE', 'health check failed: please see /debug/health'));
+      sendOciError(req, res, new OciError('UNAVAILABLE', HEALTH_GATE_DETAIL));
       return;
     }
     next();

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OciError } from '@berth/oci';
+import { currentRequest } from '@berth/telemetry';
 
 /**
  * The gateway answers on Node's own request and response: the web framework only routes, and
@@ -58,7 +59,20 @@ export function sendOciError(req: HttpRequest, res: HttpResponse, error: OciErro
   // hang the client's next request on it, so it closes after this answer.
   if (req.destroyed && !req.complete) res.setHeader('Connection', 'close');
   res.statusCode = error.status;
-  sendJson(res, { errors: [error.toJSON()] });
+  sendJson(res, { errors: [withRequestId(error.toJSON(), error.status)] });
+}
+
+/** The reference's words for its health gate's 503, kept exact: clients and scripts match them. */
+export const HEALTH_GATE_DETAIL = 'health check failed: please see /debug/health';
+
+/**
+ * A server-side failure's detail names the request, so the client's report leads the operator
+ * to its lines in every service's log (the detail is free-form in the spec).
+ */
+function withRequestId(body: ReturnType<OciError['toJSON']>, status: number): ReturnType<OciError['toJSON']> {
+  const request = currentRequest();
+  if (status < 500 || request === undefined || typeof body.detail !== 'string' || body.detail === HEALTH_GATE_DETAIL) return body;
+  return { ...body, detail: `${body.detail} (request id ${request.id})` };
 }
 
 /**

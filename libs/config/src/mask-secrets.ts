@@ -90,10 +90,14 @@ function collectSecrets(value: unknown, secret: boolean, found: Set<string>): vo
   }
 }
 
+// Cheap tests first: most lines (an access line's dozen fields) hold none of these.
+const mayHoldCredentials = /Bearer|Basic|Negotiate|Digest/;
+
 function scrub(text: string): string {
   let result = text;
-  for (const secret of knownSecrets) result = result.split(secret).join(mask);
-  return hideUrlPasswords(result).replace(authorizationCredentials, `$1 ${mask}`);
+  for (const secret of knownSecrets) if (result.includes(secret)) result = result.split(secret).join(mask);
+  if (result.includes('://')) result = hideUrlPasswords(result);
+  return mayHoldCredentials.test(result) ? result.replace(authorizationCredentials, `$1 ${mask}`) : result;
 }
 
 /**

@@ -27,6 +27,7 @@ const durationKeys = [
   'berth.bus.requesttimeout',
   'berth.failedlogins.window',
   'berth.failedlogins.delay',
+  'berth.log.slowstorage',
 ].map((key) => key.split('.'));
 
 /**

@@ -92,7 +92,9 @@ export async function startBerth(options: BerthStartOptions): Promise<BerthProce
   if (options.configFile !== undefined) {
     config = (load(await readFile(options.configFile, 'utf8')) ?? {}) as Record<string, unknown>;
   } else {
-    config = options.config;
+    // Tests read the log as JSON lines unless the config asks for another formatter.
+    const log = (options.config.log ?? {}) as Record<string, unknown>;
+    config = { ...options.config, log: { formatter: 'json', ...log } };
   }
   let keyPrefix: string | undefined;
   if (topology === 'distributed') ({ config, keyPrefix } = distributedConfig(config));

@@ -6,7 +6,7 @@ import { cpuSeconds, peakRssBytes } from './process-stats';
 import { RegistryClient } from './registry-client';
 import { formatTable, type TargetResults } from './report-table';
 import { type Measurement, type Scenario, scenarios } from './scenarios';
-import { type Backend, S3_BENCH_BUCKET, startedTargets, startTarget, type Target } from './targets';
+import { type Backend, defaultTargets, S3_BENCH_BUCKET, startedTargets, startTarget, type Target } from './targets';
 
 const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, against Docker's reference registry
 
@@ -16,7 +16,8 @@ const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, again
                     Swift's S3 API (s3api), one bucket, a root directory each, blob
                     pulls redirected to pre-signed URLs
   --only NAME       bench only this target: reference, berth, distributed, reference-htpasswd,
-                    berth-htpasswd or target; repeatable
+                    berth-htpasswd, berth-logged (berth with its access log on, not run
+                    unless named) or target; repeatable
   --target URL      also bench a running registry at URL (or BERTH_BENCH_TARGET_URL)
   --seconds N       length of each manifest HEAD/GET loop, each round (default 2)
   --rounds N        rounds of every scenario (default: one per registry benched)
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
   if (!(backends as readonly string[]).includes(backendName)) throw new Error(`--backend ${backendName}: use ${backends.join(' or ')}`);
   const externalUrl = values.target ?? process.env.BERTH_BENCH_TARGET_URL;
   const known: readonly string[] = [...startedTargets, 'target'];
-  const wanted = new Set(values.only ?? [...startedTargets, ...(externalUrl === undefined ? [] : ['target'])]);
+  const wanted = new Set(values.only ?? [...defaultTargets, ...(externalUrl === undefined ? [] : ['target'])]);
   for (const name of wanted) {
     if (!known.includes(name)) throw new Error(`--only ${name}: use ${known.join(', ')}`);
   }
@@ -84,6 +85,9 @@ async function main(): Promise<void> {
     if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${values.rounds ?? ''}: a whole number from 1`);
     const results = await measureInTurn(targets, scenarios({ manifestSeconds, rounds }), rounds, backendName);
     console.log(formatTable(results, footnotes(backend, wanted)));
+    // The cost of logging: berth with its access log against berth without.
+    const [quiet, logged] = ['berth', 'berth-logged'].map((name) => results.find((result) => result.target === name));
+    if (quiet && logged) console.log(`\n${formatTable([quiet, logged], [], 'berth')}`);
     if (values.json !== undefined) await writeFile(values.json, JSON.stringify(results, null, 2));
   } finally {
     for (const target of targets) await target.stop();
@@ -166,6 +170,9 @@ function footnotes(backend: Backend, wanted: ReadonlySet<string>): string[] {
       'distributed: CPU time and peak RSS are summed over its 7 processes (gateway, 2 upload, 2 manifest, health ' +
         'and its own redis-server); peak RSS is the sum of each process\'s own peak.',
     );
+  }
+  if (wanted.has('berth-logged')) {
+    notes.push('berth-logged: berth with log.level info and its access log on (text formatter), read from its stderr pipe; the others log errors only.');
   }
   return notes;
 }

@@ -9,10 +9,10 @@ export interface TargetResults {
  * scenario | <each target> | <each other target>/reference, as a Markdown table, with `notes`
  * beneath it. Above 1 is better where higher is better, and below 1 where lower is.
  */
-export function formatTable(results: readonly TargetResults[], notes: readonly string[] = []): string {
-  const reference = results.find((result) => result.target === 'reference');
+export function formatTable(results: readonly TargetResults[], notes: readonly string[] = [], baseline = 'reference'): string {
+  const reference = results.find((result) => result.target === baseline);
   const compared = reference === undefined ? [] : results.filter((result) => result !== reference);
-  const header = ['scenario', ...results.map((result) => result.target), ...compared.map((result) => `${result.target}/reference`)];
+  const header = ['scenario', ...results.map((result) => result.target), ...compared.map((result) => `${result.target}/${baseline}`)];
   const rows = (results[0]?.measurements ?? []).map((first) => {
     const value = (result: TargetResults | undefined): number | undefined =>
       result?.measurements.find((m) => m.scenario === first.scenario)?.value;

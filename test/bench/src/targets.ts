@@ -16,7 +16,9 @@ import {
 } from '@berth/testing';
 
 /** The registries the bench starts itself, in the order it measures them. */
-export const startedTargets = ['reference', 'berth', 'distributed', 'reference-htpasswd', 'berth-htpasswd'] as const;
+export const startedTargets = ['reference', 'berth', 'distributed', 'reference-htpasswd', 'berth-htpasswd', 'berth-logged'] as const;
+/** What the bench runs unless told (`--only`): `berth-logged` is the cost-of-logging comparison, on demand. */
+export const defaultTargets: readonly StartedTarget[] = ['reference', 'berth', 'distributed', 'reference-htpasswd', 'berth-htpasswd'];
 export type StartedTarget = (typeof startedTargets)[number];
 
 /** The one user of the `-htpasswd` targets: one htpasswd file (bcrypt cost 10, as `htpasswd -B`) for both. */
@@ -85,6 +87,13 @@ export async function startTarget(name: StartedTarget, backend: Backend): Promis
       }
       case 'distributed':
         return await startDistributed(config, storage);
+      case 'berth-logged': {
+        // berth as it runs by default: an access line per request (text, the reference's
+        // default formatter) at info level, read from the pipe as a log collector would.
+        const logged = { ...config, log: { level: 'info', formatter: 'text', fields: { service: 'registry' } } };
+        const berth = await startBerth({ config: logged, topology: 'all-in-one' });
+        return { name, url: berth.url, pids: [berth.pid], stop: () => stopThen(berth.stop, storage) };
+      }
     }
   } catch (error) {
     await storage.remove();

@@ -14,14 +14,18 @@ export interface Topology {
   stop(): Promise<void>;
 }
 
-export async function startTopology(options: Pick<BerthStartOptions, 'serviceLogLevel'> = {}): Promise<Topology> {
+export async function startTopology(
+  options: Pick<BerthStartOptions, 'serviceLogLevel' | 'env'> & { log?: Record<string, unknown>; berth?: Record<string, unknown> } = {},
+): Promise<Topology> {
   const work: TempDir = await createTempDir('berth-distributed-');
   const redis = await PrivateRedis.start();
   try {
     const root = `${work.path}/registry`;
     const secret = randomBytes(16).toString('hex');
-    const config = { ...e2eConfig(root, await freePort(), { http: { secret } }), redis: { addr: redis.addr } };
-    const berth = await startBerth({ config, topology: 'distributed', readyTimeoutMs: 60_000, ...options });
+    const { log, berth: own, ...start } = options;
+    const base = e2eConfig(root, await freePort(), { http: { secret }, ...(own ? { berth: own } : {}) });
+    const config = { ...base, ...(log ? { log } : {}), redis: { addr: redis.addr } };
+    const berth = await startBerth({ config, topology: 'distributed', readyTimeoutMs: 60_000, ...start });
     return {
       berth,
       redis,

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { Logger } from '@nestjs/common';
 import { OciError } from '@berth/oci';
+import { carrierOf, inSpan, SpanKind } from '@berth/telemetry';
 import type { Redis } from 'ioredis';
 import { BusKeys } from '../redis/bus-keys';
 import { openRedis, type RedisSettings } from '../redis/redis-connection';
@@ -41,6 +43,7 @@ export class RedisQueueClient extends ClientProxy {
   private readonly pending = new Map<string, (packet: WritePacket) => void>();
   private commands: Redis | undefined;
   private subscriber: Redis | undefined;
+  private readonly log = new Logger('bus');
   private connecting: Promise<void> | undefined;
 
   constructor(
@@ -72,10 +75,17 @@ export class RedisQueueClient extends ClientProxy {
    */
   async call(pattern: string, data: unknown): Promise<unknown> {
     await this.connect();
+    return inSpan(`send ${pattern}`, SpanKind.CLIENT, { 'messaging.destination.name': pattern }, () => this.request(pattern, data));
+  }
+
+  private request(pattern: string, data: unknown): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         stopWaiting();
-        reject(unavailable(`no reply to ${pattern} within ${this.options.timeoutMs} ms`));
+        const service = serviceOf(pattern);
+        // Which service and message did not answer: what an operator needs to find the one down.
+        this.log.warn({ msg: `no reply from the ${service} service to ${pattern}`, 'bus.service': service, 'bus.message': pattern, 'bus.timeout': `${this.options.timeoutMs}ms` });
+        reject(unavailable(`the ${service} service did not answer ${pattern} within ${seconds(this.options.timeoutMs)}: is any ${service} instance running?`));
       }, this.options.timeoutMs);
       const stopWaiting = this.publish({ pattern, data }, ({ err, response }) => {
         clearTimeout(timer);
@@ -95,20 +105,20 @@ export class RedisQueueClient extends ClientProxy {
       data: packet.data,
       replyTo: this.replyChannel,
       deadline: Date.now() + this.options.timeoutMs,
+      meta: carrierOf(),
     };
-    this.enqueue(envelope).catch((error: unknown) =>
-      this.settle(id, {
-        err: error instanceof OciError ? error : unavailable(`cannot queue ${pattern}: ${(error as Error).message}`),
-        isDisposed: true,
-      }),
-    );
+    this.enqueue(envelope).catch((error: unknown) => {
+      // Redis's own words (which may name its address) stay in the log.
+      if (!(error instanceof OciError)) this.log.warn({ msg: `cannot queue ${pattern}: ${(error as Error).message}`, 'bus.message': pattern });
+      this.settle(id, { err: error instanceof OciError ? error : unavailable(`cannot send ${pattern} to the ${serviceOf(pattern)} service: Redis does not answer`), isDisposed: true });
+    });
     // Called when the caller stops waiting (timeout, unsubscribe): a late reply is then ignored.
     return () => this.pending.delete(id);
   }
 
   protected async dispatchEvent<T>(packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern as string);
-    await this.enqueue({ id: randomUUID(), pattern, data: packet.data, replyTo: '', deadline: Date.now() + this.options.timeoutMs });
+    await this.enqueue({ id: randomUUID(), pattern, data: packet.data, replyTo: '', deadline: Date.now() + this.options.timeoutMs, meta: carrierOf() });
     return undefined as T;
   }
 
@@ -149,6 +159,15 @@ export class RedisQueueClient extends ClientProxy {
   private failPending(reason: string): void {
     for (const id of [...this.pending.keys()]) this.settle(id, { err: unavailable(reason), isDisposed: true });
   }
+}
+
+/** The service a message belongs to: its pattern's first word (`manifest.get`, `upload.append`). */
+function serviceOf(pattern: string): string {
+  return pattern.split('.')[0] ?? pattern;
+}
+
+function seconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 function unavailable(detail: string): OciError {

@@ -31,6 +31,8 @@ export interface RequestEnvelope {
   /** The caller's reply channel; empty for an event, which gets no reply. */
   replyTo: string;
   deadline: number;
+  /** The caller's request id and trace context (`carrierOf`), continued by the replica that runs it. */
+  meta?: Record<string, string>;
 }
 
 /** A reply: the handler's result, or its error in wire form. */
@@ -43,7 +45,8 @@ export function parseRequest(raw: string): RequestEnvelope | undefined {
   if (typeof id !== 'string' || typeof pattern !== 'string' || typeof replyTo !== 'string' || typeof deadline !== 'number') {
     return undefined;
   }
-  return { id, pattern, replyTo, deadline, data: (value as { data?: unknown }).data };
+  const { data, meta } = value as { data?: unknown; meta?: unknown };
+  return { id, pattern, replyTo, deadline, data, ...(isStringRecord(meta) ? { meta } : {}) };
 }
 
 export function parseReply(raw: string): ReplyEnvelope | undefined {
@@ -59,6 +62,10 @@ export function parseReply(raw: string): ReplyEnvelope | undefined {
  */
 export function errorToWire(error: unknown): OciWireError {
   return (error instanceof OciError ? error : OciError.fromWire(error)).toWire();
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((entry) => typeof entry === 'string');
 }
 
 function parseJson(raw: string): unknown {

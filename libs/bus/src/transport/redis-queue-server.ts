@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { asOciError, OciError } from '@berth/oci';
+import { inCarried } from '@berth/telemetry';
 import type { Redis } from 'ioredis';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { BusKeys } from '../redis/bus-keys';
@@ -177,7 +178,8 @@ export class RedisQueueServer extends Server implements CustomTransportStrategy 
       return this.finish(taken, '', '');
     }
     if (Date.now() > request.deadline) return this.finish(taken, '', '');
-    const reply = await this.replyTo(request, redelivered);
+    // As part of the caller's request: its id on every line, its trace continued.
+    const reply = await inCarried(request.meta, request.pattern, () => this.replyTo(request, redelivered));
     if (reply === undefined || request.replyTo === '') return this.finish(taken, '', '');
     return this.finish(taken, request.replyTo, JSON.stringify(reply));
   }

@@ -1,8 +1,10 @@
 import { type Agent, type IncomingMessage, request as httpRequest } from 'node:http';
 import type { Readable } from 'node:stream';
 import { parseListenAddress } from '@berth/config';
+import { Logger } from '@nestjs/common';
 import { OciError, type OciWireError } from '@berth/oci';
 import { type InternalRequestSigner, SIGNATURE_HEADER } from './internal-request-signer';
+import { carrierOf } from '@berth/telemetry';
 
 /**
  * How a message whose request carries a byte stream (`body`) travels between processes:
@@ -88,6 +90,8 @@ export function postStreamMessage(address: string, message: StreamMessage, agent
     ...(!body ? { 'content-length': '0' } : request.length !== undefined ? { 'content-length': String(request.length) } : { 'transfer-encoding': 'chunked' }),
   };
   const headers: Record<string, string | number> = {
+    // The request's id and trace context: the instance's lines and spans are the same request's.
+    ...carrierOf(),
     ...signed,
     [SIGNATURE_HEADER]: signer.sign({ method: 'POST', path, target: address, headers: signed }),
     'content-type': 'application/octet-stream',
@@ -146,7 +150,10 @@ export function postStreamMessage(address: string, message: StreamMessage, agent
           if ('err' in reply) finish(OciError.fromWire(reply.err));
           else finish(undefined, reply.response);
         },
-        (error: Error) => finish(new OciError('UNAVAILABLE', `no reply from the upload instance at ${address}: ${error.message}`)),
+        (error: Error) => {
+          log.warn(`no reply from the upload instance at ${address}: ${error.message}`);
+          finish(new OciError('UNAVAILABLE', `no reply from the upload instance to ${pattern}`));
+        },
       );
     });
   });
@@ -158,8 +165,11 @@ export function postStreamMessage(address: string, message: StreamMessage, agent
  * The client learns at once, asks where the upload stands, and resumes on another instance.
  */
 function midBodyFailure(address: string, error: Error): OciError {
-  return new OciError('UNAVAILABLE', `the upload instance at ${address} failed mid-request: ${error.message}`, { Connection: 'close' });
+  log.warn(`the upload instance at ${address} failed mid-request: ${error.message}`);
+  return new OciError('UNAVAILABLE', 'the upload instance failed mid-request: ask where the upload stands and resume', { Connection: 'close' });
 }
+
+const log = new Logger('upload-client');
 
 async function readReply(response: IncomingMessage): Promise<{ response?: unknown } | { err: OciWireError }> {
   const chunks: Buffer[] = [];

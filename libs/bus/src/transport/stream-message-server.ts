@@ -5,6 +5,7 @@ import { Logger } from '@nestjs/common';
 import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { ListenError, parseListenAddress } from '@berth/config';
 import { asOciError, OciError } from '@berth/oci';
+import { inCarried } from '@berth/telemetry';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { type InternalRequestSigner, SIGNATURE_HEADER } from './internal-request-signer';
 import { decodeMessage, HAS_BODY_HEADER, HEARTBEAT_MS, MESSAGE_HEADER, MESSAGE_PATH, signedStreamHeaders } from './stream-message-client';
@@ -108,14 +109,19 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
     const heartbeat = setInterval(() => {
       if (!res.headersSent && !res.destroyed) res.writeProcessing();
     }, HEARTBEAT_MS);
-    try {
-      const result: unknown = await handler({ ...request, ...(hasBody ? { body: req } : {}) }, new BaseRpcContext([pattern]));
-      reply(res, { response: isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result });
-    } catch (error) {
-      reply(res, { err: error instanceof Error ? asOciError(error, this.log).toWire() : OciError.fromWire(error).toWire() });
-    } finally {
-      clearInterval(heartbeat);
-    }
+    // As part of the gateway's request: its id on every line, its trace continued.
+    await inCarried(req.headers, pattern, async () => {
+      try {
+        const result: unknown = await handler({ ...request, ...(hasBody ? { body: req } : {}) }, new BaseRpcContext([pattern]));
+        reply(res, { response: isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result });
+        // As RedisQueueServer's: one line per message this instance ran, at debug level.
+        this.log.debug(`handled ${pattern}`);
+      } catch (error) {
+        reply(res, { err: error instanceof Error ? asOciError(error, this.log).toWire() : OciError.fromWire(error).toWire() });
+      } finally {
+        clearInterval(heartbeat);
+      }
+    });
   }
 }
 

@@ -2,6 +2,7 @@ import { Agent } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { type MessageClient, STREAMED_UPLOAD_PATTERNS, UPLOAD_SERVICE, type UploadMessages, UploadPattern } from '@berth/contracts';
 import { OciError } from '@berth/oci';
+import { inSpan, SpanKind } from '@berth/telemetry';
 import type { Redis } from 'ioredis';
 import { BusKeys } from '../redis/bus-keys';
 import type { InternalRequestSigner } from '../transport/internal-request-signer';
@@ -63,7 +64,9 @@ export class DistributedUploadClient implements MessageClient<UploadMessages> {
     for (;;) {
       const instance = await this.pick(preferred, unreachable, deadline);
       try {
-        const reply = await postStreamMessage(instance.address, { pattern, request: rest, ...(body ? { body } : {}) }, this.agent, this.options.signer);
+        const reply = await inSpan(`send ${pattern}`, SpanKind.CLIENT, { 'messaging.destination.name': pattern }, () =>
+          postStreamMessage(instance.address, { pattern, request: rest, ...(body ? { body } : {}) }, this.agent, this.options.signer),
+        );
         await this.remember(pattern, rest.id, preferred, instance.id);
         return reply;
       } catch (error) {
@@ -81,7 +84,10 @@ export class DistributedUploadClient implements MessageClient<UploadMessages> {
       const candidates = (await this.instances()).filter((instance) => !unreachable.has(instance.id));
       const chosen = candidates.find((instance) => instance.id === preferred) ?? candidates[Math.floor(Math.random() * candidates.length)];
       if (chosen) return chosen;
-      if (Date.now() > deadline) throw new OciError('UNAVAILABLE', 'no upload instance is running');
+      if (Date.now() > deadline) {
+        this.log.warn({ msg: 'no upload instance announced itself: the upload service is not running', 'bus.service': 'upload' });
+        throw new OciError('UNAVAILABLE', 'the upload service is not running: no upload instance announced itself');
+      }
       this.cached = undefined;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

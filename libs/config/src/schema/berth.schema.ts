@@ -76,4 +76,11 @@ export const berthSection = z.strictObject({
       }
     })
     .prefault({}),
+  log: z
+    .strictObject({
+      // A storage operation slower than this is logged (warning: driver, operation, the path's
+      // kind, repository, duration), to tell a slow backend from a slow berth. 0 logs none.
+      slowstorage: duration().default(1_000),
+    })
+    .prefault({}),
 });

@@ -1,0 +1,125 @@
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import type { LoggerService } from '@nestjs/common';
+import { inRequest, REQUEST_ID_HEADER, requestIdFrom, type RequestScope } from './request-scope';
+import { SpanKind, startSpan, withActiveSpan } from './tracing';
+
+export interface RequestTelemetryOptions {
+  /** `!log.accesslog.disabled`: one `response completed` line per request. */
+  accessLog: boolean;
+  logger: Pick<LoggerService, 'log'>;
+  /** The authenticated user's name once auth has run (the reference's `auth.user.name`). */
+  userOf?: (req: IncomingMessage) => string | undefined;
+}
+
+/**
+ * Wraps `server`'s request handling (the Fastify listener Nest attached) so that each request
+ * runs in a {@link RequestScope} (its id from `X-Request-Id` when sane, else a new one, sent
+ * back in `X-Request-Id`), inside a server span when tracing is on, and ends with one access
+ * line in the reference's fields (its `response completed` line, with gorilla's combined
+ * log's protocol and bytes, and the bytes read).
+ */
+export function instrumentRequests(server: Server, options: RequestTelemetryOptions): void {
+  const listeners = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const scope: RequestScope = { id: requestIdFrom(req.headers[REQUEST_ID_HEADER]) };
+    res.setHeader('X-Request-Id', scope.id);
+    const span = startSpan(`HTTP ${req.method ?? 'GET'}`, SpanKind.SERVER, { 'http.request.method': req.method ?? '', 'url.path': pathOf(req.url) }, req.headers);
+    const counted = options.accessLog ? countBytes(req, res) : undefined;
+    const started = process.hrtime.bigint();
+    res.once('close', () => {
+      span?.setAttribute('http.response.status_code', res.statusCode);
+      span?.end();
+      if (!counted) return;
+      options.logger.log(accessLine(req, res, scope.id, options.userOf?.(req), counted, Number(process.hrtime.bigint() - started)), 'access');
+    });
+    inRequest(scope, () => withActiveSpan(span, () => listeners.forEach((listener) => listener.call(server, req, res))));
+  });
+}
+
+interface Counted {
+  read: number;
+  written: number;
+}
+
+/** Body bytes in (as the parser hands them on) and out (as the handler writes them). */
+function countBytes(req: IncomingMessage, res: ServerResponse): Counted {
+  const counted: Counted = { read: 0, written: 0 };
+  const push = req.push;
+  req.push = function (chunk: unknown, encoding?: BufferEncoding) {
+    if (chunk !== null && chunk !== undefined) counted.read += byteLength(chunk, encoding);
+    return push.call(this, chunk, encoding);
+  };
+  const write = res.write;
+  const end = res.end;
+  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    counted.written += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
+    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as typeof res.write;
+  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+    if (typeof chunk !== 'function') counted.written += byteLength(chunk, typeof rest[0] === 'string' ? (rest[0] as BufferEncoding) : undefined);
+    return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+  } as typeof res.end;
+  return counted;
+}
+
+function byteLength(chunk: unknown, encoding?: BufferEncoding): number {
+  if (typeof chunk === 'string') return Buffer.byteLength(chunk, encoding);
+  if (chunk instanceof Uint8Array) return chunk.byteLength;
+  return 0;
+}
+
+/**
+ * The reference's fields: `http.request.*` of its request logger, `http.response.*` of its
+ * `response completed` line, `auth.user.name` once authenticated; and gorilla's combined
+ * log's protocol, plus the body bytes read.
+ */
+function accessLine(req: IncomingMessage, res: ServerResponse, id: string, user: string | undefined, counted: Counted, nanoseconds: number): Record<string, unknown> {
+  return {
+    msg: 'response completed',
+    'http.request.id': id,
+    'http.request.remoteaddr': remoteAddr(req),
+    'http.request.method': req.method ?? '',
+    'http.request.uri': req.url ?? '',
+    'http.request.proto': `HTTP/${req.httpVersion}`,
+    'http.request.host': req.headers.host ?? '',
+    'http.request.useragent': req.headers['user-agent'] ?? '',
+    'http.request.contenttype': req.headers['content-type'] ?? '',
+    'http.request.read': counted.read,
+    'http.response.status': res.statusCode,
+    'http.response.written': counted.written,
+    'http.response.contenttype': String(res.getHeader('content-type') ?? ''),
+    'http.response.duration': goDuration(nanoseconds),
+    'auth.user.name': user ?? '',
+  };
+}
+
+/** As the reference's `RemoteAddr`: the first `X-Forwarded-For` hop, `X-Real-Ip`, else the peer. */
+function remoteAddr(req: IncomingMessage): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+  if (first) return first;
+  const real = req.headers['x-real-ip'];
+  if (typeof real === 'string' && real !== '') return real;
+  const { remoteAddress, remotePort } = req.socket;
+  if (remoteAddress === undefined) return '';
+  return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
+}
+
+/** Go's `time.Duration.String()` (the reference's `http.response.duration`): 1.5s, 12.34ms, 850µs. */
+export function goDuration(nanoseconds: number): string {
+  if (nanoseconds < 1_000) return `${nanoseconds}ns`;
+  if (nanoseconds < 1_000_000) return `${trim(nanoseconds / 1_000)}µs`;
+  if (nanoseconds < 1_000_000_000) return `${trim(nanoseconds / 1_000_000)}ms`;
+  return `${trim(nanoseconds / 1_000_000_000)}s`;
+}
+
+function trim(value: number): string {
+  return String(Number(value.toFixed(6)));
+}
+
+function pathOf(url: string | undefined): string {
+  const target = url ?? '/';
+  const query = target.indexOf('?');
+  return query === -1 ? target : target.slice(0, query);
+}

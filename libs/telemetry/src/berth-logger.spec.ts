@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '@berth/config';
+import { BerthLogger, type BerthLoggerOptions } from './berth-logger';
+import { inRequest, requestIdFrom } from './request-scope';
+
+function logged(options: BerthLoggerOptions, write: (logger: BerthLogger) => void): string[] {
+  const lines: string[] = [];
+  write(new BerthLogger(options, (line) => lines.push(line)));
+  return lines;
+}
+
+describe('BerthLogger', () => {
+  it('text: logrus\'s time, level, msg, then the fields sorted, quoted where logrus quotes', () => {
+    const [line] = logged({ formatter: 'text', fields: { service: 'registry' } }, (logger) =>
+      logger.warn({ msg: 'slow storage operation', 'storage.driver': 's3', 'storage.path.kind': 'blob data' }, 'storage'),
+    );
+    expect(line).toMatch(
+      /^time="\d{4}-\d\d-\d\dT[\d:.]+Z" level=warning msg="slow storage operation" context=storage service=registry storage\.driver=s3 storage\.path\.kind="blob data"\n$/,
+    );
+  });
+
+  it('json: one object, keys sorted as logrus\'s map, log.fields on it', () => {
+    const [line] = logged({ formatter: 'json', fields: { service: 'registry' } }, (logger) => logger.log('listening', 'berth'));
+    const fields = JSON.parse(line!) as Record<string, unknown>;
+    expect(Object.keys(fields)).toEqual(['context', 'level', 'msg', 'service', 'time']);
+    expect(fields).toMatchObject({ level: 'info', msg: 'listening', service: 'registry', context: 'berth' });
+  });
+
+  it('logstash: @timestamp, @version 1, message, level', () => {
+    const [line] = logged({ formatter: 'logstash' }, (logger) => logger.error('it broke'));
+    expect(JSON.parse(line!)).toMatchObject({ '@version': '1', level: 'error', message: 'it broke' });
+    expect(Date.parse((JSON.parse(line!) as { '@timestamp': string })['@timestamp'])).not.toBeNaN();
+  });
+
+  it('log.level: nothing below it is written, Nest\'s verbose counts as debug', () => {
+    const at = (level: string) =>
+      logged({ level, formatter: 'json' }, (logger) => {
+        logger.error('e');
+        logger.warn('w');
+        logger.log('i');
+        logger.debug('d');
+        logger.verbose('v');
+      }).map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(at('error')).toEqual(['e']);
+    expect(at('warn')).toEqual(['e', 'w']);
+    expect(at('info')).toEqual(['e', 'w', 'i']);
+    expect(at('debug')).toEqual(['e', 'w', 'i', 'd', 'v']);
+  });
+
+  it('the request\'s id on every line written while serving it', () => {
+    const lines = logged({ formatter: 'json' }, (logger) => {
+      logger.log('outside');
+      inRequest({ id: 'req-42' }, () => logger.log('inside'));
+    }).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines[0]).not.toHaveProperty('http.request.id');
+    expect(lines[1]).toMatchObject({ msg: 'inside', 'http.request.id': 'req-42' });
+  });
+
+  it('no secret of the config, no URL password, no Authorization credential in any line or field', () => {
+    // Loading a config is what tells the redactor its secrets.
+    parseConfig('version: 0.1\nhttp: {secret: TheHttpSecret-77}\nstorage: {swift: {authurl: "http://x/auth/v1.0", username: u, password: SwiftPassword-88, container: c}}\n', 't.yml', {});
+    const lines = logged({ formatter: 'text', fields: { password: 'FieldPassword-99' } }, (logger) => {
+      logger.error('backend said: bad key SwiftPassword-88 for http://user:UrlPassw0rd@swift.example/auth');
+      logger.warn({ msg: 'retrying', 'storage.url': 'https://u:UrlPassw0rd@host/x', header: 'Bearer abcdef123456' });
+      logger.log('state signed with TheHttpSecret-77');
+    });
+    const all = lines.join('');
+    for (const secret of ['TheHttpSecret-77', 'SwiftPassword-88', 'FieldPassword-99', 'UrlPassw0rd', 'abcdef123456']) expect(all).not.toContain(secret);
+  });
+});
+
+describe('requestIdFrom', () => {
+  it('keeps a sane client id, replaces a missing or forged one', () => {
+    expect(requestIdFrom('0f8e-11aa.trace:7')).toBe('0f8e-11aa.trace:7');
+    expect(requestIdFrom(undefined)).toMatch(/^[0-9a-f-]{36}$/);
+    expect(requestIdFrom('a b')).not.toBe('a b');
+    expect(requestIdFrom('x"\nlevel=error msg=forged')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(requestIdFrom('x'.repeat(129))).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});

@@ -1,0 +1,117 @@
+import type { LoggerService, LogLevel } from '@nestjs/common';
+import { isSecretKey, redact } from '@berth/config';
+import SonicBoom from 'sonic-boom';
+import { formatEntry, type LogField, type LogFormatter, type LogLevelName } from './log-format';
+import { currentRequest } from './request-scope';
+import { activeTraceIds } from './tracing';
+
+const severity: Record<LogLevelName, number> = { error: 0, warning: 1, info: 2, debug: 3 };
+// Nest's levels onto logrus's: fatal is an error that ends the process, verbose is debug.
+const fromNest: Record<LogLevel, LogLevelName> = { fatal: 'error', error: 'error', warn: 'warning', log: 'info', verbose: 'debug', debug: 'debug' };
+// `log.level` (the reference's names, `warn` among them) onto logrus's.
+const fromConfig: Record<string, LogLevelName> = { error: 'error', warn: 'warning', info: 'info', debug: 'debug' };
+
+export interface BerthLoggerOptions {
+  /** `log.level`: error, warn, info (default) or debug. */
+  level?: string;
+  /** `log.formatter`: text (default), json or logstash. */
+  formatter?: LogFormatter;
+  /** `log.fields`: on every line. */
+  fields?: Record<string, unknown>;
+}
+
+/**
+ * A line's message with fields of its own: `logger.warn({ msg: 'slow storage operation',
+ * 'storage.driver': 's3' })` through Nest's `Logger`, which hands objects on untouched.
+ */
+export type StructuredMessage = { msg: string } & Record<string, unknown>;
+
+/**
+ * The one logger of every berth process, Nest's own lines included (it is Nest's logger):
+ * one line per entry on stderr in the `log.formatter`, under `log.level`, with `log.fields`,
+ * the Nest context, and the id of the request the line is about (`http.request.id`), and the
+ * trace and span ids when tracing is on. Every message and field is redacted (config secrets,
+ * URL passwords, Authorization credentials) before it is written.
+ */
+export class BerthLogger implements LoggerService {
+  private readonly threshold: number;
+  private readonly formatter: LogFormatter;
+  private readonly fields: readonly LogField[];
+
+  constructor(
+    options: BerthLoggerOptions = {},
+    private readonly out: (line: string) => void = stderrLines(),
+  ) {
+    this.threshold = severity[fromConfig[(options.level ?? 'info').toLowerCase()] ?? 'info'];
+    this.formatter = options.formatter ?? 'text';
+    this.fields = Object.entries(redact(options.fields ?? {}) as Record<string, unknown>);
+  }
+
+  /** Whether a line at `level` would be written: lets a caller skip building one. */
+  enabled(level: LogLevel): boolean {
+    return severity[fromNest[level]] <= this.threshold;
+  }
+
+  log(message: unknown, context?: string): void {
+    this.write('log', message, context);
+  }
+  error(message: unknown, trace?: string, context?: string): void {
+    this.write('error', message, context, trace);
+  }
+  warn(message: unknown, context?: string): void {
+    this.write('warn', message, context);
+  }
+  debug(message: unknown, context?: string): void {
+    this.write('debug', message, context);
+  }
+  verbose(message: unknown, context?: string): void {
+    this.write('verbose', message, context);
+  }
+  fatal(message: unknown, context?: string): void {
+    this.write('fatal', message, context);
+  }
+
+  private write(level: LogLevel, message: unknown, context?: string, trace?: string): void {
+    const name = fromNest[level];
+    if (severity[name] > this.threshold) return;
+    const fields: LogField[] = [...this.fields];
+    if (context) fields.push(['context', context]);
+    const request = currentRequest();
+    if (request) fields.push(['http.request.id', request.id]);
+    const ids = activeTraceIds();
+    if (ids) fields.push(['trace_id', ids.trace_id], ['span_id', ids.span_id]);
+    let msg: unknown = message;
+    if (isStructured(message)) {
+      for (const key of Object.keys(message)) {
+        if (key === 'msg') continue;
+        const value = message[key];
+        // A field named like a secret is masked whatever it holds; the rest scrubbed as messages are.
+        fields.push([key, isSecretKey(key) ? '*****' : typeof value === 'number' || typeof value === 'boolean' ? value : redact(value)]);
+      }
+      msg = message.msg;
+    }
+    if (trace) fields.push(['trace', redact(trace)]);
+    const text = redact(msg);
+    this.out(`${formatEntry(this.formatter, { time: new Date(), level: name, msg: typeof text === 'string' ? text : JSON.stringify(text), fields })}\n`);
+  }
+}
+
+/**
+ * stderr without blocking: a log reader that falls behind (a full pipe) must not stall
+ * requests, as a synchronous write to a pipe does; what is still buffered is written at exit.
+ */
+function stderrLines(): (line: string) => void {
+  const boom = new SonicBoom({ fd: 2, sync: false });
+  process.once('exit', () => {
+    try {
+      boom.flushSync();
+    } catch {
+      // stderr is gone: nothing left to tell.
+    }
+  });
+  return (line) => void boom.write(line);
+}
+
+function isStructured(message: unknown): message is StructuredMessage {
+  return typeof message === 'object' && message !== null && typeof (message as { msg?: unknown }).msg === 'string';
+}
