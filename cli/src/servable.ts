@@ -1,15 +1,15 @@
 import { redisSettingsFrom } from '@berth/bus';
 import { type BerthConfig, ConfigError, type ConfigProblem, storageDriverOf } from '@berth/config';
-import { createStorageDriver, DriverUnavailableError, type StorageDriver } from '@berth/storage-driver';
+import { createStorageDriver, type DriverObserver, DriverUnavailableError, type StorageDriver } from '@berth/storage-driver';
 import type { ServiceName } from './serve-service';
 
 /**
  * Everything `berth serve [--service NAME]` refuses to start with, found before anything starts
  * and said in one `ConfigError` naming `source`, the file. `berth config check` asks the same
  * question, so it says ok only for a file that serve takes. Returns the storage driver to serve
- * on, not yet connected (reaching the backend is serve's first step).
+ * on, not yet connected (reaching the backend is serve's first step), its calls told to `observe`.
  */
-export function servableDriver(config: BerthConfig, source: string, service?: ServiceName): StorageDriver {
+export function servableDriver(config: BerthConfig, source: string, service?: ServiceName, observe?: DriverObserver): StorageDriver {
   const problems: ConfigProblem[] = [];
   const refuse = (key: string, message: string) => problems.push({ source, key, message });
   if (config.auth !== undefined) {
@@ -37,7 +37,7 @@ export function servableDriver(config: BerthConfig, source: string, service?: Se
   const { name, params } = storageDriverOf(config);
   let driver: StorageDriver | undefined;
   try {
-    driver = createStorageDriver(name, params);
+    driver = createStorageDriver(name, params, observe);
   } catch (error) {
     if (!(error instanceof DriverUnavailableError)) throw error;
     refuse(`storage.${name}`, error.message);

@@ -13,7 +13,7 @@ export { DriverUnavailableError, InvalidDriverParamsError } from './factory-erro
 export { createStorageDriver, type DriverParamsResult, parseDriverParams } from './factory';
 export { type DriverName, type DriverParams, driverNames, driverParams } from './params';
 export { assertValidPath, ROOT_PATH } from './path';
-export { BaseDriver } from './base/base-driver';
+export { BaseDriver, type DriverObserver, type DriverOutcome } from './base/base-driver';
 export { unreachableCode } from './unreachable';
 export { walkByListing } from './walk';
 export { STORAGE_DRIVER } from './storage-driver.token';
