@@ -1,4 +1,4 @@
-import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { BerthConfig } from '@berth/config';
 import { type HealthBoard, refusalOf } from '@berth/contracts';
 import { DebugServer, type Metrics, type ReadinessCheck } from '@berth/metrics';
@@ -28,7 +28,10 @@ export class DebugListener implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.server?.start();
+    if (this.server === undefined) return;
+    await this.server.start();
+    // The bound address: with port 0 (one file for many instances) the log says which it got.
+    new Logger('debug').log(`debug server listening on ${this.server.address ?? ''}`);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

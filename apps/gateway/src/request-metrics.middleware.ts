@@ -30,7 +30,9 @@ export class RequestMetricsMiddleware implements NestMiddleware {
     const metrics = this.metrics;
     if (!metrics.enabled) return next();
     const startedAt = performance.now();
-    const route = matchRoute((req.url ?? '/').split('?', 1)[0]!);
+    // The mounted middleware sees a path relative to its mount; the request's own is `originalUrl`.
+    const target = (req as HttpRequest & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+    const route = matchRoute(target.split('?', 1)[0]!);
     const handler = route ? handlerNames[route.kind] : 'none';
     const method = req.method ?? 'GET';
     const inFlight = metrics.httpInFlight.labels(handler);

@@ -31,6 +31,7 @@ export {
 } from './identity-endpoint';
 export { dropContainer, listContainer, PrivateSwift, segmentOwners, type SwiftBackend, swiftBackend, swiftSession, type SwiftStorageSession } from './swift-backend';
 export { PrivateRedis } from './private-redis';
+export { type MetricSamples, sampleDelta, sampleSum, scrapeMetrics } from './metrics-scrape';
 export { fixturePath, readFixture, type Fixture } from './fixtures';
 export {
   type ApplicationCredential,
