@@ -169,12 +169,14 @@ function queueServer(redis: RedisSettings, instanceId: string): RedisQueueServer
 }
 
 /**
- * A report stands for three check intervals (30 s at least): a health service that stops
- * publishing is noticed within that bound, plus the gateway's one second of reuse. The gateway
- * then serves as with no health checks and says so in `/readyz` (see the README's Health).
+ * A report stands for three intervals of the slowest check (the report is published after every
+ * check's run): a health service that stops publishing is noticed within that bound, plus the
+ * gateway's one second of reuse. The gateway then serves as with no health checks, and its
+ * `/readyz` says no report (see the README's Health).
  */
-export function healthTtlMs(config: BerthConfig): number {
-  return Math.max(3 * config.health.storagedriver.interval, 30_000);
+function healthTtlMs(config: BerthConfig): number {
+  const { storagedriver, file, http, tcp } = config.health;
+  return 3 * Math.max(storagedriver.interval, ...[...file, ...http, ...tcp].map((check) => check.interval));
 }
 
 /** `/readyz`'s peers: the gateway has somewhere to send manifests and blob bytes. */

@@ -23,8 +23,12 @@ export class HealthGateMiddleware implements NestMiddleware {
 
   async use(req: HttpRequest, res: HttpResponse, next: () => void): Promise<void> {
     const refusal = refusalOf(await this.board.current(), this.readonlyOnFailure);
-    if (refusal === 'all' || (refusal === 'writes' && req.method !== 'GET' && req.method !== 'HEAD')) {
+    if (refusal === 'all') {
       sendOciError(req, res, new OciError('UNAVAILABLE', 'health check failed: please see /debug/health'));
+      return;
+    }
+    if (refusal === 'writes' && req.method !== 'GET' && req.method !== 'HEAD') {
+      sendOciError(req, res, new OciError('UNAVAILABLE', 'the storage cannot be written (read-only until the write probe passes): please see /debug/health'));
       return;
     }
     next();
