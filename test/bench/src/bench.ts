@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createTempDir, swiftBackend } from '@berth/testing';
+import { countBackendRequests, formatBackendRequests } from './backend-requests';
 import { BenchHttpClient } from './bench-http-client';
 import { cpuSeconds, peakRssBytes } from './process-stats';
 import { RegistryClient } from './registry-client';
@@ -13,7 +14,9 @@ const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, again
   --backend NAME    filesystem (default) or swift: every target on the Swift that
                     BERTH_TEST_SWIFT_* name (else test/backends/swift.sh start), a
                     container each, blob pulls redirected to TempURLs
-  --only NAME       bench only this target: reference, berth, distributed or target; repeatable
+  --only NAME       bench only this target: reference, berth, distributed, berth-metrics
+                    or target; repeatable
+  --counts-only     on Swift: only the backend requests per operation, no timed scenario
   --target URL      also bench a running registry at URL (or BERTH_BENCH_TARGET_URL)
   --seconds N       length of each manifest HEAD/GET loop, each round (default 2)
   --rounds N        rounds of every scenario (default: one per registry benched)
@@ -22,7 +25,11 @@ const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, again
 
 Targets: reference (docker-registry), berth (berth serve, all services in one process),
 distributed (1 gateway, 2 upload, 2 manifest, 1 health process over a redis-server of its
-own), each on its own storage with the same config.yml; ratios are each against the reference.
+own), berth-metrics (berth with http.debug.prometheus on: berth-metrics/berth is what metrics
+cost), each on its own storage with the same config.yml; ratios are each against the reference.
+On Swift, a second table: backend requests per operation (1 MiB and 64 MiB pushes, manifest
+HEAD and GET by tag) of the reference and berth, counted by a relay in front of Swift, and
+berth's driver calls read from its metrics.
 Every scenario runs on each registry once per round, the order rotating from round to round;
 with as many rounds as registries (the default), each runs it once in every position. Figures
 are the rounds' mean; --json keeps each round's.`;
@@ -42,6 +49,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '2' },
       rounds: { type: 'string' },
       json: { type: 'string' },
+      'counts-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -63,6 +71,15 @@ async function main(): Promise<void> {
   const scratch = await createTempDir('berth-bench-');
   const backend: Backend = { directory: scratch.path, ...(backendName === 'swift' ? { swift: swiftBackend() } : {}) };
   const targets: Target[] = [];
+  if (values['counts-only'] === true) {
+    if (backend.swift === undefined) throw new Error('--counts-only: counted on Swift only (--backend swift)');
+    try {
+      console.log(formatBackendRequests(await countBackendRequests(backend.swift, scratch.path)));
+    } finally {
+      await scratch.remove();
+    }
+    return;
+  }
   try {
     // Every server starts before any measuring, so one that cannot start fails the bench at once.
     for (const name of startedTargets) if (wanted.has(name)) targets.push(await startTarget(name, backend));
@@ -74,6 +91,8 @@ async function main(): Promise<void> {
     if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${values.rounds ?? ''}: a whole number from 1`);
     const results = await measureInTurn(targets, scenarios({ manifestSeconds, rounds }), rounds, backendName);
     console.log(formatTable(results, footnotes(backend, wanted)));
+    // Figures that do not depend on the machine's speed: what each operation asks of Swift.
+    if (backend.swift !== undefined) console.log(`\n${formatBackendRequests(await countBackendRequests(backend.swift, scratch.path))}`);
     if (values.json !== undefined) await writeFile(values.json, JSON.stringify(results, null, 2));
   } finally {
     for (const target of targets) await target.stop();

@@ -6,22 +6,37 @@ export interface TargetResults {
 }
 
 /**
- * scenario | <each target> | <each other target>/reference, as a Markdown table, with `notes`
- * beneath it. Above 1 is better where higher is better, and below 1 where lower is.
+ * scenario | <each target> | <each other target>/reference | berth-metrics/berth, as a Markdown
+ * table, with `notes` beneath it. Above 1 is better where higher is better, and below 1 where
+ * lower is.
  */
 export function formatTable(results: readonly TargetResults[], notes: readonly string[] = []): string {
   const reference = results.find((result) => result.target === 'reference');
   const compared = reference === undefined ? [] : results.filter((result) => result !== reference);
-  const header = ['scenario', ...results.map((result) => result.target), ...compared.map((result) => `${result.target}/reference`)];
+  // What metrics cost: the same berth with http.debug.prometheus on, against off.
+  const plain = results.find((result) => result.target === 'berth');
+  const metered = results.find((result) => result.target === 'berth-metrics');
+  const costOfMetrics = plain !== undefined && metered !== undefined;
+  const header = [
+    'scenario',
+    ...results.map((result) => result.target),
+    ...compared.map((result) => `${result.target}/reference`),
+    ...(costOfMetrics ? ['berth-metrics/berth'] : []),
+  ];
   const rows = (results[0]?.measurements ?? []).map((first) => {
     const value = (result: TargetResults | undefined): number | undefined =>
       result?.measurements.find((m) => m.scenario === first.scenario)?.value;
     const label = `${first.scenario}, ${first.unit}${first.higherIsBetter ? '' : ' (lower is better)'}`;
-    const ratio = (result: TargetResults): string => {
-      const [mine, theirs] = [value(result), value(reference)];
+    const ratio = (result: TargetResults, against: TargetResults | undefined = reference): string => {
+      const [mine, theirs] = [value(result), value(against)];
       return mine === undefined || theirs === undefined || theirs === 0 ? 'n/a' : `${(mine / theirs).toFixed(2)}×`;
     };
-    return [label, ...results.map((result) => format(value(result))), ...compared.map(ratio)];
+    return [
+      label,
+      ...results.map((result) => format(value(result))),
+      ...compared.map((result) => ratio(result)),
+      ...(costOfMetrics ? [ratio(metered, plain)] : []),
+    ];
   });
   const widths = header.map((_, column) => Math.max(...[header, ...rows].map((row) => (row[column] ?? '').length)));
   const line = (row: string[]): string =>

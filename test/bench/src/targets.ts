@@ -12,8 +12,11 @@ import {
   type SwiftBackend,
 } from '@berth/testing';
 
-/** The registries the bench starts itself, in the order it measures them. */
-export const startedTargets = ['reference', 'berth', 'distributed'] as const;
+/**
+ * The registries the bench starts itself, in the order it measures them. `berth-metrics` is
+ * `berth` with `http.debug.prometheus` on: the table's `berth-metrics/berth` is what metrics cost.
+ */
+export const startedTargets = ['reference', 'berth', 'distributed', 'berth-metrics'] as const;
 export type StartedTarget = (typeof startedTargets)[number];
 
 /**
@@ -56,6 +59,11 @@ export async function startTarget(name: StartedTarget, backend: Backend): Promis
       }
       case 'berth': {
         const berth = await startBerth({ config, topology: 'all-in-one' });
+        return { name, url: berth.url, pids: [berth.pid], stop: () => stopThen(berth.stop, storage) };
+      }
+      case 'berth-metrics': {
+        const debug = { addr: `127.0.0.1:${await freePort()}`, prometheus: { enabled: true } };
+        const berth = await startBerth({ config: { ...config, http: { ...(config as { http?: object }).http, debug } }, topology: 'all-in-one' });
         return { name, url: berth.url, pids: [berth.pid], stop: () => stopThen(berth.stop, storage) };
       }
       case 'distributed':
