@@ -7,6 +7,7 @@ import {
   linkCacheOf,
   NestMessageClient,
   openRedis,
+  queueDepths,
   RedisHealthBoard,
   RedisJobScheduler,
   RedisQueueClient,
@@ -18,7 +19,18 @@ import {
   untilRedisAnswers,
 } from '@berth/bus';
 import type { BerthConfig } from '@berth/config';
-import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, MANIFEST_CLIENT, NO_LINK_CACHE, STREAMED_UPLOAD_PATTERNS, UPLOAD_CLIENT, UPLOAD_SERVICE } from '@berth/contracts';
+import {
+  HEALTH_BOARD,
+  JOB_SCHEDULER,
+  LINK_CACHE,
+  MANIFEST_CLIENT,
+  ManifestPattern,
+  NO_LINK_CACHE,
+  STREAMED_UPLOAD_PATTERNS,
+  UPLOAD_CLIENT,
+  UPLOAD_SERVICE,
+  UploadPattern,
+} from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
@@ -98,6 +110,13 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
       const calls = new RedisQueueClient(redis, { timeoutMs });
       const uploads = new DistributedUploadClient(new NestMessageClient(calls), directory, commands, redis.keyPrefix, { timeoutMs });
       lifecycle.closers.unshift(() => calls.close(), () => uploads.close());
+      if (metrics.enabled) {
+        // The queues the gateway sends on (blob bytes travel on the upload listener, not a queue).
+        const queued = [...Object.values(ManifestPattern), ...Object.values(UploadPattern).filter((pattern) => !STREAMED_UPLOAD_PATTERNS.includes(pattern))];
+        metrics.beforeScrape(async () => {
+          for (const [pattern, depth] of await queueDepths(commands, redis.keyPrefix, queued)) metrics.busQueueDepth.labels(pattern).set(depth);
+        });
+      }
       const gateway = await NestFactory.create(
         compose(config, driver, GatewayModule, [
           ...common,

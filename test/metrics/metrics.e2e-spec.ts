@@ -265,6 +265,9 @@ describe('Prometheus metrics, distributed: each process serves its own (berth.de
     // The manifest instances did the manifest's storage work; none of them serves HTTP.
     expect(sumOver('manifest', 'berth_storage_actions_total')).toBeGreaterThan(0);
     expect(sumOver('manifest', 'registry_http_requests_total')).toBe(0);
+    // Read from Redis at the scrape: nothing waits once every call was answered.
+    expect(after.get('gateway-0')!.get('berth_bus_queue_depth{message="manifest.get"}')).toBe(0);
+    expect(after.get('gateway-0')!.get('berth_bus_queue_depth{message="upload.start"}')).toBe(0);
 
     for (const [name, url] of debugUrls) {
       expect((await fetch(`${url}/livez`)).status, name).toBe(200);

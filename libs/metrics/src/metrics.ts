@@ -113,8 +113,8 @@ export class Metrics {
   });
   readonly busQueueDepth = new Gauge({
     name: 'berth_bus_queue_depth',
-    help: 'Requests waiting in a service queue, not yet taken by any replica (distributed mode; read at scrape).',
-    labelNames: ['service'] as const,
+    help: 'Requests waiting in a message\'s queue, not yet taken by any replica (distributed gateway; read from Redis at scrape).',
+    labelNames: ['message'] as const,
     registers: [this.registry],
   });
 
@@ -154,6 +154,8 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  private readonly scrapeHooks: (() => Promise<void>)[] = [];
+
   constructor(readonly enabled: boolean) {
     if (enabled) collectDefaultMetrics({ register: this.registry });
   }
@@ -174,8 +176,14 @@ export class Metrics {
     else if (result === 'error') this.cacheErrors.inc();
   }
 
+  /** Runs `hook` before each scrape, to read what is measured elsewhere (Redis); a failing hook leaves the last values. */
+  beforeScrape(hook: () => Promise<void>): void {
+    this.scrapeHooks.push(hook);
+  }
+
   /** The text a Prometheus scrape takes. */
   async exposition(): Promise<{ contentType: string; body: string }> {
+    await Promise.allSettled(this.scrapeHooks.map((hook) => hook()));
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }
