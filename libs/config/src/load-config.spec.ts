@@ -45,7 +45,12 @@ describe('loadConfig', () => {
     expect(config.catalog.maxentries).toBe(1000);
     expect(config.auth).toBeUndefined();
     expect(config.proxy).toBeUndefined();
-    expect(config.berth).toEqual({ upload: { addr: '127.0.0.1:0', automaticcrossmount: true }, bus: { requesttimeout: 30_000, keyprefix: 'berth' } });
+    expect(config.berth).toEqual({
+      upload: { addr: '127.0.0.1:0', automaticcrossmount: true },
+      debug: {},
+      health: { storageprobe: { enabled: false, readonlyonfailure: false } },
+      bus: { requesttimeout: 30_000, keyprefix: 'berth' },
+    });
   });
 
   it('returns a frozen object', () => {
