@@ -35,13 +35,13 @@ export class RequestMetricsMiddleware implements NestMiddleware {
     const route = matchRoute(target.split('?', 1)[0]!);
     const handler = route ? handlerNames[route.kind] : 'none';
     const method = req.method ?? 'GET';
-    const inFlight = metrics.httpInFlight.labels(handler);
+    const inFlight = metrics.child(`http\0${handler}`, () => metrics.httpInFlight.labels(handler));
     inFlight.inc();
     res.once('close', () => {
       inFlight.dec();
-      const code = String(res.statusCode);
-      metrics.httpRequests.labels(handler, code, method).inc();
-      metrics.httpDuration.labels(handler, method).observe((performance.now() - startedAt) / 1000);
+      const { statusCode } = res;
+      metrics.child(`http\0${handler}\0${method}\0${statusCode}`, () => metrics.httpRequests.labels(handler, String(statusCode), method)).inc();
+      metrics.child(`http\0${handler}\0${method}`, () => metrics.httpDuration.labels(handler, method)).observe((performance.now() - startedAt) / 1000);
       if (!res.writableFinished || (route?.kind !== 'blob' && route?.kind !== 'manifest')) return;
       if (method === 'GET' && (res.statusCode === 200 || res.statusCode === 206)) {
         metrics.pulledBytes.labels(route.kind).inc(Number(res.getHeader('content-length') ?? 0));

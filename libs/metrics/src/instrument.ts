@@ -16,7 +16,10 @@ export function instrumentClient<M extends Contract<M>>(client: MessageClient<M>
   return {
     async send(pattern, request) {
       const startedAt = performance.now();
-      const inFlight = metrics.busInFlight.labels(pattern);
+      const { inFlight, duration } = metrics.child(`bus\0${pattern}`, () => ({
+        inFlight: metrics.busInFlight.labels(pattern),
+        duration: metrics.busDuration.labels(pattern),
+      }));
       inFlight.inc();
       let outcome: 'ok' | 'error' | 'timeout' = 'ok';
       try {
@@ -26,8 +29,8 @@ export function instrumentClient<M extends Contract<M>>(client: MessageClient<M>
         throw error;
       } finally {
         inFlight.dec();
-        metrics.busCalls.labels(pattern, outcome).inc();
-        metrics.busDuration.labels(pattern).observe((performance.now() - startedAt) / 1000);
+        metrics.child(`bus\0${pattern}\0${outcome}`, () => metrics.busCalls.labels(pattern, outcome)).inc();
+        duration.observe((performance.now() - startedAt) / 1000);
       }
     },
   };
