@@ -133,7 +133,7 @@ describe('a filesystem root made read-only under a running berth (the write prob
         if (mounted) await run('umount', [root]);
         await berth.stop();
       }
-    });
+    }, 180_000);
   }
 });
 
@@ -159,6 +159,7 @@ describe('on a Swift of its own: the proxy stopped and started', () => {
     try {
       expect(await readyz(debugUrl)).toEqual({ status: 200, body: { status: 'ready', checks: { storage: 'ok', health: 'ok' } } });
       await swift.stopProxy();
+      const stoppedAt = Date.now();
       let notReadyAfter: number;
       let healthFailedAfter: number;
       try {
@@ -168,9 +169,12 @@ describe('on a Swift of its own: the proxy stopped and started', () => {
         expect(ready.body.checks.storage).not.toBe('ok');
         expect((await fetch(`${debugUrl}/livez`)).status).toBe(200);
         // Every check fails, the write probe among them: every request 503, whatever the switch.
-        healthFailedAfter = await millisecondsUntil('GET /v2/ 503', async () => (await fetch(`${berth.url}/v2/`)).status === 503, (threshold + 3) * interval);
-        const failing = (await (await fetch(`${debugUrl}/debug/health`)).json()) as Record<string, string>;
-        expect(Object.keys(failing).sort()).toEqual(['berth_readprobe', 'berth_writeprobe', 'storagedriver_swift']);
+        await millisecondsUntil('GET /v2/ 503', async () => (await fetch(`${berth.url}/v2/`)).status === 503, (threshold + 3) * interval);
+        healthFailedAfter = Date.now() - stoppedAt;
+        // Each check runs on a timer of its own: the three fail within an interval of each other.
+        const failing = async () => Object.keys((await (await fetch(`${debugUrl}/debug/health`)).json()) as Record<string, string>).sort();
+        await millisecondsUntil('every storage check failing', async () => (await failing()).length === 3, interval + tolerance);
+        expect(await failing()).toEqual(['berth_readprobe', 'berth_writeprobe', 'storagedriver_swift']);
       } finally {
         await swift.startProxy();
       }
@@ -182,7 +186,7 @@ describe('on a Swift of its own: the proxy stopped and started', () => {
     } finally {
       await berth.stop();
     }
-  });
+  }, 180_000);
 });
 
 describe('distributed: Redis killed, the health service killed', () => {
@@ -240,5 +244,5 @@ describe('distributed: Redis killed, the health service killed', () => {
     } finally {
       await berth.stop();
     }
-  });
+  }, 300_000);
 });
