@@ -1,7 +1,7 @@
 import { accessControllerOf, AuthSetupError, NO_LOGIN_THROTTLE, tokenServiceOf } from '@berth/auth';
 import { redisSettingsFrom } from '@berth/bus';
 import { type BerthConfig, ConfigError, type ConfigProblem, storageDriverOf } from '@berth/config';
-import { createStorageDriver, DriverUnavailableError, type StorageDriver } from '@berth/storage-driver';
+import { createStorageDriver, type DriverObserver, DriverUnavailableError, type StorageDriver } from '@berth/storage-driver';
 import type { TlsOptions } from 'node:tls';
 import type { ServiceName } from './serve-service';
 import { tlsSettingsOf } from './tls-settings';
@@ -16,9 +16,10 @@ export interface Servable {
  * Everything `berth serve [--service NAME]` refuses to start with, found before anything starts
  * and said in one `ConfigError` naming `source`, the file. `berth config check` asks the same
  * question, so it says ok only for a file that serve takes. Returns the storage driver to serve
- * on, not yet connected (reaching the backend is serve's first step), and the TLS settings.
+ * on, not yet connected (reaching the backend is serve's first step), its calls told to `observe`,
+ * and the TLS settings.
  */
-export function servable(config: BerthConfig, source: string, service?: ServiceName): Servable {
+export function servable(config: BerthConfig, source: string, service?: ServiceName, observe?: DriverObserver): Servable {
   const problems: ConfigProblem[] = [];
   const refuse = (key: string, message: string) => problems.push({ source, key, message });
   if (service === undefined || service === 'gateway') {
@@ -58,7 +59,7 @@ export function servable(config: BerthConfig, source: string, service?: ServiceN
   const { name, params } = storageDriverOf(config);
   let driver: StorageDriver | undefined;
   try {
-    driver = createStorageDriver(name, params);
+    driver = createStorageDriver(name, params, observe);
   } catch (error) {
     if (!(error instanceof DriverUnavailableError)) throw error;
     refuse(`storage.${name}`, error.message);

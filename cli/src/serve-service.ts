@@ -10,6 +10,7 @@ import {
   loginThrottleOf,
   NestMessageClient,
   openRedis,
+  queueDepths,
   RedisHealthBoard,
   RedisJobScheduler,
   RedisQueueClient,
@@ -21,13 +22,27 @@ import {
   untilRedisAnswers,
 } from '@berth/bus';
 import type { BerthConfig } from '@berth/config';
-import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, LOGIN_THROTTLE, MANIFEST_CLIENT, STREAMED_UPLOAD_PATTERNS, UPLOAD_CLIENT, UPLOAD_SERVICE } from '@berth/contracts';
+import {
+  HEALTH_BOARD,
+  JOB_SCHEDULER,
+  LINK_CACHE,
+  LOGIN_THROTTLE,
+  MANIFEST_CLIENT,
+  ManifestPattern,
+  NO_LINK_CACHE,
+  STREAMED_UPLOAD_PATTERNS,
+  UPLOAD_CLIENT,
+  UPLOAD_SERVICE,
+  UploadPattern,
+} from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
+import { instrumentClient, instrumentLinkCache, METRICS, type Metrics, type ReadinessCheck } from '@berth/metrics';
 import type { StorageDriver } from '@berth/storage-driver';
 import type { BerthLogger } from '@berth/telemetry';
 import { UploadModule } from '@berth/upload';
+import { DEBUG_LISTENER, DebugListener, healthChecksConfigured, healthReadiness, storageReadiness } from './debug-listener';
 import { httpAdapter } from './http-platform';
 import { RuntimeModule } from './runtime.module';
 import { listenPublicly } from './public-listener';
@@ -64,7 +79,7 @@ const REDIS_LIFECYCLE = Symbol('REDIS_LIFECYCLE');
  * instance: any number of instances start from one config file (internal listeners take
  * free ports and announce them in Redis).
  */
-export async function serveService(config: BerthConfig, service: ServiceName, driver: StorageDriver, logger: BerthLogger, tls?: TlsOptions): Promise<void> {
+export async function serveService(config: BerthConfig, service: ServiceName, driver: StorageDriver, logger: BerthLogger, metrics: Metrics, tls?: TlsOptions): Promise<void> {
   const redis = redisSettingsFrom(config);
   const instanceId = `${service}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const lifecycle = new RedisLifecycle();
@@ -73,8 +88,24 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
   await untilRedisAnswers(commands, redis, logger);
   const directory = new ServiceDirectory(commands, redis.keyPrefix);
   const timeoutMs = config.berth.bus.requesttimeout;
-  const common = { provide: REDIS_LIFECYCLE, useValue: lifecycle };
-  const links = { provide: LINK_CACHE, useValue: linkCacheOf(config, commands) };
+  const linkCache = linkCacheOf(config, commands);
+  const links = { provide: LINK_CACHE, useValue: linkCache === NO_LINK_CACHE ? linkCache : instrumentLinkCache(linkCache, metrics) };
+  const board = new RedisHealthBoard(commands, redis.keyPrefix, { ttlMs: healthTtlMs(config) });
+  // `/readyz`: the storage answers, Redis answers; the gateway also needs its peers announced.
+  const readiness: ReadinessCheck[] = [
+    storageReadiness(driver),
+    { name: 'redis', check: () => commands.ping().then(() => undefined) },
+    ...(service === 'gateway' ? [peersReadiness(directory), healthReadiness(board, config, healthChecksConfigured(config))] : []),
+  ];
+  const debug =
+    service === 'gateway'
+      ? new DebugListener({ addr: config.http.debug.addr, key: 'http.debug.addr' }, config, metrics, readiness, board)
+      : new DebugListener({ addr: config.berth.debug.addr, key: 'berth.debug.addr' }, config, metrics, readiness);
+  const common = [
+    { provide: REDIS_LIFECYCLE, useValue: lifecycle },
+    { provide: METRICS, useValue: metrics },
+    { provide: DEBUG_LISTENER, useValue: debug },
+  ];
 
   let app: INestApplicationContext;
   let address = '';
@@ -83,15 +114,22 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
       const calls = new RedisQueueClient(redis, { timeoutMs });
       const uploads = new DistributedUploadClient(new NestMessageClient(calls), directory, commands, redis.keyPrefix, { timeoutMs, signer: internalSigner(config) });
       lifecycle.closers.unshift(() => calls.close(), () => uploads.close());
+      if (metrics.enabled) {
+        // The queues the gateway sends on (blob bytes travel on the upload listener, not a queue).
+        const queued = [...Object.values(ManifestPattern), ...Object.values(UploadPattern).filter((pattern) => !STREAMED_UPLOAD_PATTERNS.includes(pattern))];
+        metrics.beforeScrape(async () => {
+          for (const [pattern, depth] of await queueDepths(commands, redis.keyPrefix, queued)) metrics.busQueueDepth.labels(pattern).set(depth);
+        });
+      }
       const gateway = await NestFactory.create(
         compose(config, driver, GatewayModule, [
-          common,
+          ...common,
           links,
-          { provide: MANIFEST_CLIENT, useValue: new NestMessageClient(calls) },
-          { provide: UPLOAD_CLIENT, useValue: uploads },
+          { provide: MANIFEST_CLIENT, useValue: instrumentClient(new NestMessageClient(calls), metrics) },
+          { provide: UPLOAD_CLIENT, useValue: instrumentClient(uploads, metrics) },
           // Counted in Redis: several gateways see one attacker's guesses together.
           { provide: LOGIN_THROTTLE, useValue: loginThrottleOf(config, commands) },
-          { provide: HEALTH_BOARD, useValue: new RedisHealthBoard(commands, redis.keyPrefix, { ttlMs: healthTtlMs(config) }) },
+          { provide: HEALTH_BOARD, useValue: board },
         ]),
         httpAdapter(config, tls),
         { logger },
@@ -104,7 +142,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
     }
     case 'upload': {
       const upload = await NestFactory.create(
-        compose(config, driver, UploadModule, [common, links, { provide: JOB_SCHEDULER, useValue: new RedisJobScheduler(redis) }]),
+        compose(config, driver, UploadModule, [...common, links, { provide: JOB_SCHEDULER, useValue: new RedisJobScheduler(redis) }]),
         httpAdapter(config),
         { logger },
       );
@@ -121,7 +159,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
       break;
     }
     case 'manifest': {
-      const manifest = await NestFactory.create(compose(config, driver, ManifestModule, [common, links]), httpAdapter(config), { logger });
+      const manifest = await NestFactory.create(compose(config, driver, ManifestModule, [...common, links]), httpAdapter(config), { logger });
       manifest.connectMicroservice({ strategy: queueServer(redis, instanceId) });
       manifest.enableShutdownHooks();
       await manifest.startAllMicroservices();
@@ -130,9 +168,8 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
       break;
     }
     case 'health': {
-      const healthBoard = new RedisHealthBoard(commands, redis.keyPrefix, { ttlMs: healthTtlMs(config) });
       app = await NestFactory.createApplicationContext(
-        compose(config, driver, HealthModule, [common, { provide: HEALTH_BOARD, useValue: healthBoard }]),
+        compose(config, driver, HealthModule, [...common, { provide: HEALTH_BOARD, useValue: board }]),
         { logger },
       );
       app.enableShutdownHooks();
@@ -161,7 +198,25 @@ function queueServer(redis: RedisSettings, instanceId: string): RedisQueueServer
   return new RedisQueueServer(redis, { instanceId });
 }
 
-/** A report stands for three check intervals: a dead health service's verdict does not outlive it for long. */
+/**
+ * A report stands for three intervals of the slowest check (the report is published after every
+ * check's run): a health service that stops publishing is noticed within that bound, plus the
+ * gateway's one second of reuse. The gateway then serves as with no health checks, and its
+ * `/readyz` says no report (see the README's Health).
+ */
 function healthTtlMs(config: BerthConfig): number {
-  return Math.max(3 * config.health.storagedriver.interval, 30_000);
+  const { storagedriver, file, http, tcp } = config.health;
+  return 3 * Math.max(storagedriver.interval, ...[...file, ...http, ...tcp].map((check) => check.interval));
+}
+
+/** `/readyz`'s peers: the gateway has somewhere to send manifests and blob bytes. */
+function peersReadiness(directory: ServiceDirectory): ReadinessCheck {
+  return {
+    name: 'peers',
+    check: async () => {
+      const [manifests, uploads] = await Promise.all([directory.list('manifest'), directory.list(UPLOAD_SERVICE)]);
+      const missing = [...(manifests.length === 0 ? ['manifest'] : []), ...(uploads.length === 0 ? ['upload'] : [])];
+      if (missing.length > 0) throw new Error(`no ${missing.join(' and no ')} instance announced`);
+    },
+  };
 }

@@ -2,13 +2,15 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { InProcessBus, InProcessClient, InProcessHealthBoard, InProcessJobScheduler, InProcessServer, linkCacheOf, loginThrottleOf, NestMessageClient } from '@berth/bus';
 import type { BerthConfig } from '@berth/config';
-import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, LOGIN_THROTTLE, MANIFEST_CLIENT, UPLOAD_CLIENT } from '@berth/contracts';
+import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, LOGIN_THROTTLE, MANIFEST_CLIENT, NO_LINK_CACHE, UPLOAD_CLIENT } from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
+import { instrumentClient, instrumentLinkCache, METRICS, Metrics } from '@berth/metrics';
 import { ManifestModule } from '@berth/manifest';
 import type { StorageDriver } from '@berth/storage-driver';
 import { BerthLogger, observedDriver, startTracing } from '@berth/telemetry';
 import { UploadModule } from '@berth/upload';
+import { DEBUG_LISTENER, DebugListener, healthReadiness, storageReadiness } from './debug-listener';
 import { httpAdapter } from './http-platform';
 import { listenPublicly } from './public-listener';
 import { RuntimeModule } from './runtime.module';
@@ -18,17 +20,22 @@ import { untilStorageAnswers } from './storage-ready';
 
 @Module({})
 class AllInOneModule {
-  static forRoot(config: BerthConfig, driver: StorageDriver, bus: InProcessBus): DynamicModule {
+  static forRoot(config: BerthConfig, driver: StorageDriver, bus: InProcessBus, metrics: Metrics): DynamicModule {
+    const board = new InProcessHealthBoard();
+    const links = linkCacheOf(config);
+    const readiness = [storageReadiness(driver), healthReadiness(board, config, false)];
     return {
       module: AllInOneModule,
       imports: [
         RuntimeModule.forRoot(config, driver, [
-          { provide: MANIFEST_CLIENT, useFactory: () => new NestMessageClient(new InProcessClient(bus)) },
-          { provide: UPLOAD_CLIENT, useFactory: () => new NestMessageClient(new InProcessClient(bus)) },
-          { provide: HEALTH_BOARD, useValue: new InProcessHealthBoard() },
-          { provide: LINK_CACHE, useValue: linkCacheOf(config) },
+          { provide: METRICS, useValue: metrics },
+          { provide: MANIFEST_CLIENT, useFactory: () => instrumentClient(new NestMessageClient(new InProcessClient(bus)), metrics) },
+          { provide: UPLOAD_CLIENT, useFactory: () => instrumentClient(new NestMessageClient(new InProcessClient(bus)), metrics) },
+          { provide: HEALTH_BOARD, useValue: board },
+          { provide: LINK_CACHE, useValue: links === NO_LINK_CACHE ? links : instrumentLinkCache(links, metrics) },
           { provide: LOGIN_THROTTLE, useValue: loginThrottleOf(config) },
           { provide: JOB_SCHEDULER, useValue: new InProcessJobScheduler() },
+          { provide: DEBUG_LISTENER, useValue: new DebugListener({ addr: config.http.debug.addr, key: 'http.debug.addr' }, config, metrics, readiness, board) },
         ]),
         GatewayModule,
         UploadModule,
@@ -46,7 +53,8 @@ class AllInOneModule {
  */
 export async function serve(config: BerthConfig, source: string, service?: ServiceName): Promise<void> {
   // Everything serve refuses is said before anything starts, in the words of `config check`.
-  const { driver: served, tls } = servable(config, source, service);
+  const metrics = new Metrics(config.http.debug.prometheus.enabled);
+  const { driver: served, tls } = servable(config, source, service, metrics.enabled ? metrics.observeDriver : undefined);
   const logger = new BerthLogger(config.log);
   // Lines of the libraries before Nest starts (a Redis or storage still away) in the same form.
   Logger.overrideLogger(logger);
@@ -60,10 +68,10 @@ export async function serve(config: BerthConfig, source: string, service?: Servi
   process.once('beforeExit', () => void stopTracing());
   const driver = observedDriver(served, { slowMs: config.berth.log.slowstorage, logger: new Logger('storage') });
   await untilStorageAnswers(driver, logger);
-  if (service !== undefined) return serveService(config, service, driver, logger, tls);
+  if (service !== undefined) return serveService(config, service, driver, logger, metrics, tls);
 
   const bus = new InProcessBus();
-  const app = await NestFactory.create(AllInOneModule.forRoot(config, driver, bus), httpAdapter(config, tls), { logger });
+  const app = await NestFactory.create(AllInOneModule.forRoot(config, driver, bus, metrics), httpAdapter(config, tls), { logger });
   app.connectMicroservice({ strategy: new InProcessServer(bus) });
   app.enableShutdownHooks();
   await app.startAllMicroservices();

@@ -29,11 +29,41 @@ function switchableDriver(): { driver: StorageDriver; down: (state: boolean | 'h
 function service(threshold: number, interval = 10_000) {
   const { driver, down } = switchableDriver();
   const board = new InProcessHealthBoard();
-  const config = { health: { storagedriver: { enabled: true, interval, threshold }, file: [], http: [], tcp: [] } } as unknown as BerthConfig;
+  const config = {
+    health: { storagedriver: { enabled: true, interval, threshold }, file: [], http: [], tcp: [] },
+    berth: { health: { storageprobe: { enabled: false, readonlyonfailure: false } } },
+  } as unknown as BerthConfig;
   return { sut: new HealthChecksService(driver, board, config), board, down };
 }
 
 describe(HealthChecksService.name, () => {
+  it('the storage probes (berth.health.storageprobe): written, read back and removed; a storage that refuses writes fails the write probe alone', async () => {
+    const real = createStorageDriver('inmemory', {});
+    let readOnly = false;
+    const driver = new Proxy(real, {
+      get(target, key, receiver) {
+        if (key === 'putContent' && readOnly) return () => Promise.reject(new StorageDriverError('EROFS: read-only file system', 'inmemory'));
+        return Reflect.get(target, key, receiver) as unknown;
+      },
+    });
+    const config = {
+      health: { storagedriver: { enabled: true, interval: 10_000, threshold: 1 }, file: [], http: [], tcp: [] },
+      berth: { health: { storageprobe: { enabled: true, readonlyonfailure: true } } },
+    } as unknown as BerthConfig;
+    const sut = new HealthChecksService(driver, new InProcessHealthBoard(), config);
+    const good = await sut.check();
+    expect(Object.keys(good.checks)).toEqual(['storagedriver_inmemory', 'berth_writeprobe', 'berth_readprobe']);
+    expect(good.healthy).toBe(true);
+    // Removed after: nothing of the probe stays under berth/health.
+    expect(await real.list('/berth/health').catch(() => [])).toEqual([]);
+    readOnly = true;
+    const bad = await sut.check();
+    expect(bad.healthy).toBe(false);
+    expect(bad.checks.berth_writeprobe).toMatchObject({ healthy: false, lastError: 'inmemory: EROFS: read-only file system' });
+    expect(bad.checks.berth_readprobe?.healthy).toBe(true);
+    expect(bad.checks.storagedriver_inmemory?.healthy).toBe(true);
+  });
+
   it('an empty storage (root not found) is healthy: the backend answered', async () => {
     const { sut, board } = service(3);
     expect((await sut.check()).healthy).toBe(true);
@@ -101,6 +131,7 @@ describe(HealthChecksService.name, () => {
           http: (health.http ?? []).map((check) => ({ ...every, headers: {}, statuscode: 200, ...check })),
           tcp: (health.tcp ?? []).map((check) => ({ ...every, ...check })),
         },
+        berth: { health: { storageprobe: { enabled: false, readonlyonfailure: false } } },
       } as unknown as BerthConfig;
       return new HealthChecksService(createStorageDriver('inmemory', {}), board, config);
     }

@@ -1,6 +1,7 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { HEALTH_BOARD, type HealthBoard, type HealthReport } from '@berth/contracts';
+import { METRICS, type Metrics, noMetrics } from '@berth/metrics';
 import { STORAGE_DRIVER, type StorageDriver } from '@berth/storage-driver';
 import { configuredChecks, type HealthCheck } from './health-checks';
 
@@ -28,6 +29,7 @@ export class HealthChecksService implements OnApplicationBootstrap, OnApplicatio
     @Inject(STORAGE_DRIVER) driver: StorageDriver,
     @Inject(HEALTH_BOARD) private readonly board: HealthBoard,
     @Inject(BERTH_CONFIG) config: BerthConfig,
+    @Optional() @Inject(METRICS) private readonly metrics: Metrics = noMetrics,
   ) {
     this.checks = configuredChecks(config, driver);
     for (const check of this.checks) this.states.set(check, { consecutiveFailures: 0, running: false });
@@ -74,6 +76,7 @@ export class HealthChecksService implements OnApplicationBootstrap, OnApplicatio
     const state = this.states.get(check)!;
     const wasHealthy = state.consecutiveFailures < check.threshold;
     state.running = true;
+    const startedAt = performance.now();
     try {
       await check.run();
       state.consecutiveFailures = 0;
@@ -83,6 +86,7 @@ export class HealthChecksService implements OnApplicationBootstrap, OnApplicatio
       state.lastError = error instanceof Error ? error.message : String(error);
     } finally {
       state.running = false;
+      if (this.metrics.enabled) this.metrics.healthSeconds.labels(check.name).set((performance.now() - startedAt) / 1000);
     }
     const healthy = state.consecutiveFailures < check.threshold;
     if (wasHealthy === healthy) return;
@@ -95,6 +99,10 @@ export class HealthChecksService implements OnApplicationBootstrap, OnApplicatio
     for (const check of this.checks) {
       const { consecutiveFailures, lastError } = this.states.get(check)!;
       checks[check.name] = { healthy: consecutiveFailures < check.threshold, consecutiveFailures, ...(lastError !== undefined ? { lastError } : {}) };
+      if (this.metrics.enabled) {
+        this.metrics.healthCheck.labels(check.name).set(consecutiveFailures < check.threshold ? 1 : 0);
+        this.metrics.healthFailures.labels(check.name).set(consecutiveFailures);
+      }
     }
     const report: HealthReport = { healthy: Object.values(checks).every((check) => check.healthy), checkedAt: new Date().toISOString(), checks };
     await this.board.publish(report);

@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { type BerthConfig, formatGoDuration, parseListenAddress } from '@berth/config';
-import { withTimeout } from '@berth/contracts';
-import { pathExists, type StorageDriver } from '@berth/storage-driver';
+import { READ_PROBE_CHECK, withTimeout, WRITE_PROBE_CHECK } from '@berth/contracts';
+import { PathNotFoundError, pathExists, type StorageDriver } from '@berth/storage-driver';
 
 /** One check `health:` names: fails by throwing; `threshold` failures in a row make it unhealthy. */
 export interface HealthCheck {
@@ -33,6 +34,22 @@ export function configuredChecks(config: BerthConfig, driver: StorageDriver): He
           },
         ]
       : []),
+    ...(config.berth.health.storageprobe.enabled
+      ? [
+          {
+            name: WRITE_PROBE_CHECK,
+            intervalMs: storagedriver.interval,
+            threshold: storagedriver.threshold,
+            run: () => withTimeout(writeProbe(driver), storagedriver.interval, `${driver.name}: no answer within ${formatGoDuration(storagedriver.interval)}`),
+          },
+          {
+            name: READ_PROBE_CHECK,
+            intervalMs: storagedriver.interval,
+            threshold: storagedriver.threshold,
+            run: () => withTimeout(readProbe(driver), storagedriver.interval, `${driver.name}: no answer within ${formatGoDuration(storagedriver.interval)}`),
+          },
+        ]
+      : []),
     ...file.map((check) => ({ name: check.file, intervalMs: check.interval, threshold: atLeastOne(check.threshold), run: () => fileAbsent(check.file) })),
     ...http.map((check) => ({
       name: check.uri,
@@ -55,6 +72,30 @@ export function configuredChecks(config: BerthConfig, driver: StorageDriver): He
  */
 async function statRoot(driver: StorageDriver): Promise<void> {
   await pathExists(driver, '/');
+}
+
+/** Where the probes write and read: outside `docker/`, which the reference reads, so it never sees them. */
+const PROBE_FOLDER = '/berth/health';
+/** One object per process: two health instances never remove each other's. */
+const writeProbePath = `${PROBE_FOLDER}/writeprobe-${randomBytes(6).toString('hex')}`;
+
+/** The storage takes a write: a small object put, read back whole, and removed. */
+async function writeProbe(driver: StorageDriver): Promise<void> {
+  const content = Buffer.from(`berth write probe ${new Date().toISOString()}\n`);
+  await driver.putContent(writeProbePath, content);
+  try {
+    const read = await driver.getContent(writeProbePath);
+    if (!read.equals(content)) throw new Error(`${driver.name}: the write probe read back ${read.length} bytes that differ from the ${content.length} written`);
+  } finally {
+    await driver.delete(writeProbePath);
+  }
+}
+
+/** The storage answers a read of an object (that none is there is an answer too), without writing. */
+async function readProbe(driver: StorageDriver): Promise<void> {
+  await driver.getContent(`${PROBE_FOLDER}/readprobe`).catch((error: unknown) => {
+    if (!(error instanceof PathNotFoundError)) throw error;
+  });
 }
 
 /** The reference's file check, an operator's switch: unhealthy while the file exists. */

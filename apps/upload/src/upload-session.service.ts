@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { ChunkRange, UploadMessages, UploadPattern, UploadProgress } from '@berth/contracts';
+import { METRICS, type Metrics, noMetrics } from '@berth/metrics';
 import { type Digest, OciError, parseDigest, splitDigest } from '@berth/oci';
 import { closeQuietly, RegistryStorage } from '@berth/registry-storage';
 import type { FileWriter } from '@berth/storage-driver';
@@ -38,6 +39,7 @@ export class UploadSessionService {
   constructor(
     private readonly storage: RegistryStorage,
     @Inject(UPLOAD_SETTINGS) settings: UploadSettings,
+    @Optional() @Inject(METRICS) private readonly metrics: Metrics = noMetrics,
   ) {
     this.signer = new UploadStateSigner(uploadStateSecret(settings.secret, (message) => this.logger.warn(message)));
     this.blobs = new BlobWriter(storage.driver);
@@ -55,6 +57,10 @@ export class UploadSessionService {
     // Independent files: a session missing either is unknown, and the purger removes what is left.
     const uploads = this.storage.uploads;
     await Promise.all([uploads.writeStartedAt(repository, id, startedAt), this.blobs.create(id, uploads.dataPath(repository, id))]);
+    if (this.metrics.enabled) {
+      this.metrics.uploadsStarted.inc();
+      this.metrics.uploadsOpen.inc();
+    }
     return { kind: 'session', ...this.progress({ name: repository, uuid: id, offset: 0, startedAt }) };
   }
 
@@ -79,6 +85,7 @@ export class UploadSessionService {
         await this.removeUpload(session).catch((cleanup: unknown) => this.logger.error(`cancel after a failed commit: ${String(cleanup)}`));
         throw error;
       }
+      this.ended('committed');
       return { digest, size };
     });
   }
@@ -94,8 +101,15 @@ export class UploadSessionService {
     return this.locks.run(id, async () => {
       const { session } = await this.resume(repository, id, state, false);
       await this.removeUpload(session);
+      this.ended('cancelled');
       return {};
     });
+  }
+
+  private ended(outcome: 'committed' | 'cancelled'): void {
+    if (!this.metrics.enabled) return;
+    this.metrics.uploadsOpen.dec();
+    this.metrics.uploadsEnded.labels(outcome).inc();
   }
 
   /** Unlinks a blob from the repository (`linkedBlobStore.Delete`); the bytes stay for garbage collection. */
@@ -163,6 +177,7 @@ export class UploadSessionService {
       // status request tells the client where to continue.
       throw new OciError('UNKNOWN', `${error.message}; the upload continues at its current offset`);
     }
+    if (this.metrics.enabled) this.metrics.pushedBytes.labels('blob').inc(written.received);
     const expected = length ?? (range ? range.end - range.start + 1 : undefined);
     if (expected !== undefined && written.received !== expected) {
       throw new OciError('SIZE_INVALID', `received ${written.received} bytes, ${expected} announced`);

@@ -7,6 +7,7 @@ export { InternalRequestSigner, type InternalRequestSignerOptions, SIGNATURE_HEA
 export { InstanceUnreachableError, postStreamMessage, type StreamMessage } from './transport/stream-message-client';
 export { StreamMessageServer, type StreamMessageServerOptions } from './transport/stream-message-server';
 export { ServiceDirectory, type ServiceInstance } from './transport/service-directory';
+export { queueDepths } from './transport/queue-depth';
 // Redis: connections and the names of every key.
 export { BusKeys } from './redis/bus-keys';
 export { disconnectNow, openRedis, redisSettingsFrom, type RedisRole, type RedisSettings } from './redis/redis-connection';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { BaseDriver } from './base/base-driver';
+import { BaseDriver, type DriverObserver } from './base/base-driver';
 import { RegulatedDriver } from './base/regulator';
 import { AzureDriver } from './drivers/azure/azure.driver';
 import { FilesystemDriver } from './drivers/filesystem/filesystem.driver';
@@ -43,11 +43,14 @@ export function parseDriverParams<N extends DriverName>(name: N, raw: unknown): 
   return result.success ? { ok: true, params: result.data } : { ok: false, issues: result.error.issues };
 }
 
-/** The driver `name` built from its raw parameters, behind `BaseDriver`. */
-export function createStorageDriver<N extends DriverName>(name: N, rawParams: unknown): StorageDriver {
+/**
+ * The driver `name` built from its raw parameters, behind `BaseDriver`; `observe` (metrics) is
+ * told of every call, whatever the driver.
+ */
+export function createStorageDriver<N extends DriverName>(name: N, rawParams: unknown, observe?: DriverObserver): StorageDriver {
   const parsed = parseDriverParams(name, rawParams);
   if (!parsed.ok) throw new InvalidDriverParamsError(name, parsed.issues);
   const construct = constructors[name];
   if (!construct) throw new DriverUnavailableError(name);
-  return new BaseDriver(construct(parsed.params));
+  return new BaseDriver(construct(parsed.params), observe);
 }

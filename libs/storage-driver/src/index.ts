@@ -13,7 +13,7 @@ export { DriverUnavailableError, InvalidDriverParamsError } from './factory-erro
 export { createStorageDriver, type DriverParamsResult, parseDriverParams } from './factory';
 export { type DriverName, type DriverParams, driverNames, driverParams } from './params';
 export { assertValidPath, ROOT_PATH } from './path';
-export { BaseDriver } from './base/base-driver';
+export { BaseDriver, type DriverObserver, type DriverOutcome } from './base/base-driver';
 export { unreachableCode } from './unreachable';
 export { walkByListing } from './walk';
 export { DEFAULT_RETRY_POLICY, isReplayableBody, isTransientError, isTransientStatus, retryDelay, type RetryOptions, type RetryPolicy, withRetry } from './retry';

@@ -32,6 +32,7 @@ export {
 export { dropContainer, listContainer, PrivateSwift, segmentOwners, type SwiftBackend, swiftBackend, swiftSession, type SwiftStorageSession } from './swift-backend';
 export { PrivateRedis, type PrivateRedisOptions } from './private-redis';
 export { emptyBucket, ensureBucket, listBucket, listMultipartUploads, type S3Backend, s3Backend, s3Client } from './s3-backend';
+export { type MetricSamples, sampleDelta, sampleSum, scrapeMetrics } from './metrics-scrape';
 export { fixturePath, readFixture, type Fixture } from './fixtures';
 export {
   type ApplicationCredential,

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createTempDir, ensureBucket, s3Backend, swiftBackend } from '@berth/testing';
+import { countBackendRequests, formatBackendRequests } from './backend-requests';
 import { BenchHttpClient } from './bench-http-client';
 import { cpuSeconds, peakRssBytes } from './process-stats';
 import { RegistryClient } from './registry-client';
@@ -16,8 +17,9 @@ const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, again
                     Swift's S3 API (s3api), one bucket, a root directory each, blob
                     pulls redirected to pre-signed URLs
   --only NAME       bench only this target: reference, berth, distributed, reference-htpasswd,
-                    berth-htpasswd, berth-logged (berth with its access log on, not run
-                    unless named) or target; repeatable
+                    berth-htpasswd, berth-logged, berth-metrics or target; repeatable
+                    (default: reference, berth and distributed)
+  --counts-only     on Swift: only the backend requests per operation, no timed scenario
   --target URL      also bench a running registry at URL (or BERTH_BENCH_TARGET_URL)
   --seconds N       length of each manifest HEAD/GET loop, each round (default 2)
   --rounds N        rounds of every scenario (default: one per registry benched)
@@ -26,9 +28,13 @@ const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, again
 
 Targets: reference (docker-registry), berth (berth serve, all services in one process),
 distributed (1 gateway, 2 upload, 2 manifest, 1 health process over a redis-server of its
-own), and reference-htpasswd and berth-htpasswd (auth.htpasswd on, one bcrypt cost 10 user,
-Basic credentials on every request), each on its own storage with the same config.yml;
-ratios are each against the reference.
+own), reference-htpasswd and berth-htpasswd (auth.htpasswd on, one bcrypt cost 10 user,
+Basic credentials on every request), berth-logged (its access log on) and berth-metrics
+(http.debug.prometheus on), each on its own storage with the same config.yml; ratios are each
+against the reference, and each berth-* variant also against berth (what the feature costs).
+On Swift, a second table: backend requests per operation (1 MiB and 64 MiB pushes, manifest
+HEAD and GET by tag) of the reference and berth, counted by a relay in front of Swift, and
+berth's driver calls read from its metrics.
 Every scenario runs on each registry once per round, the order rotating from round to round;
 with as many rounds as registries (the default), each runs it once in every position. Figures
 are the rounds' mean; --json keeps each round's.`;
@@ -48,6 +54,7 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '2' },
       rounds: { type: 'string' },
       json: { type: 'string' },
+      'counts-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -74,6 +81,15 @@ async function main(): Promise<void> {
   };
   if (backend.s3 !== undefined) await ensureBucket(backend.s3, S3_BENCH_BUCKET);
   const targets: Target[] = [];
+  if (values['counts-only'] === true) {
+    if (backend.swift === undefined) throw new Error('--counts-only: counted on Swift only (--backend swift)');
+    try {
+      console.log(formatBackendRequests(await countBackendRequests(backend.swift, scratch.path)));
+    } finally {
+      await scratch.remove();
+    }
+    return;
+  }
   try {
     // Every server starts before any measuring, so one that cannot start fails the bench at once.
     for (const name of startedTargets) if (wanted.has(name)) targets.push(await startTarget(name, backend));
@@ -85,9 +101,14 @@ async function main(): Promise<void> {
     if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds ${values.rounds ?? ''}: a whole number from 1`);
     const results = await measureInTurn(targets, scenarios({ manifestSeconds, rounds }), rounds, backendName);
     console.log(formatTable(results, footnotes(backend, wanted)));
-    // The cost of logging: berth with its access log against berth without.
-    const [quiet, logged] = ['berth', 'berth-logged'].map((name) => results.find((result) => result.target === name));
-    if (quiet && logged) console.log(`\n${formatTable([quiet, logged], [], 'berth')}`);
+    // What each feature costs: berth with it on against berth without.
+    const plain = results.find((result) => result.target === 'berth');
+    for (const variant of ['berth-htpasswd', 'berth-logged', 'berth-metrics']) {
+      const measured = results.find((result) => result.target === variant);
+      if (plain && measured) console.log(`\n${formatTable([plain, measured], [], 'berth')}`);
+    }
+    // Figures that do not depend on the machine's speed: what each operation asks of Swift.
+    if (backend.swift !== undefined) console.log(`\n${formatBackendRequests(await countBackendRequests(backend.swift, scratch.path))}`);
     if (values.json !== undefined) await writeFile(values.json, JSON.stringify(results, null, 2));
   } finally {
     for (const target of targets) await target.stop();

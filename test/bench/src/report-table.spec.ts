@@ -33,4 +33,11 @@ describe('formatTable', () => {
     expect(header).not.toContain('/reference');
     expect(header).toContain('distributed');
   });
+
+  it('with berth-metrics beside berth, adds what metrics cost: berth-metrics/berth', () => {
+    const lines = formatTable([...results, { target: 'berth-metrics', measurements: [push(240), cpu(10.5)] }]).split('\n');
+    expect(lines[0]).toMatch(/\| berth-metrics\/reference \| berth-metrics\/berth \|$/);
+    expect(lines[2]!.split('|').map((cell) => cell.trim()).slice(-2)).toEqual(['0.96×', '']);
+    expect(lines[3]!.split('|').map((cell) => cell.trim()).slice(-2)).toEqual(['1.05×', '']);
+  });
 });

@@ -108,7 +108,7 @@ export function scenarios(settings: ScenarioSettings): Scenario[] {
 }
 
 /** Layers one after another (as one client pushing one image), then the config, then the manifest. */
-async function pushImage(registry: RegistryClient, repository: string, tag: string, layers: SyntheticBlob[]): Promise<Buffer> {
+export async function pushImage(registry: RegistryClient, repository: string, tag: string, layers: SyntheticBlob[]): Promise<Buffer> {
   for (const layer of layers) await registry.pushMonolithic(repository, layer);
   const config = new JsonBlob({
     architecture: 'amd64',

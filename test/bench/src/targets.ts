@@ -15,10 +15,13 @@ import {
   type SwiftBackend,
 } from '@berth/testing';
 
-/** The registries the bench starts itself, in the order it measures them. */
-export const startedTargets = ['reference', 'berth', 'distributed', 'reference-htpasswd', 'berth-htpasswd', 'berth-logged'] as const;
-/** What the bench runs unless told (`--only`): `berth-logged` is the cost-of-logging comparison, on demand. */
-export const defaultTargets: readonly StartedTarget[] = ['reference', 'berth', 'distributed', 'reference-htpasswd', 'berth-htpasswd'];
+/**
+ * The registries the bench starts itself, in the order it measures them: the `berth-*` variants
+ * are `berth` with one feature on (htpasswd auth, the access log, metrics), to read its cost.
+ */
+export const startedTargets = ['reference', 'berth', 'distributed', 'reference-htpasswd', 'berth-htpasswd', 'berth-logged', 'berth-metrics'] as const;
+/** What the bench runs unless told (`--only`). */
+export const defaultTargets: readonly StartedTarget[] = ['reference', 'berth', 'distributed'];
 export type StartedTarget = (typeof startedTargets)[number];
 
 /** The one user of the `-htpasswd` targets: one htpasswd file (bcrypt cost 10, as `htpasswd -B`) for both. */
@@ -83,6 +86,11 @@ export async function startTarget(name: StartedTarget, backend: Backend): Promis
       }
       case 'berth': {
         const berth = await startBerth({ config, topology: 'all-in-one' });
+        return { name, url: berth.url, pids: [berth.pid], stop: () => stopThen(berth.stop, storage) };
+      }
+      case 'berth-metrics': {
+        const debug = { addr: `127.0.0.1:${await freePort()}`, prometheus: { enabled: true } };
+        const berth = await startBerth({ config: { ...config, http: { ...(config as { http?: object }).http, debug } }, topology: 'all-in-one' });
         return { name, url: berth.url, pids: [berth.pid], stop: () => stopThen(berth.stop, storage) };
       }
       case 'distributed':

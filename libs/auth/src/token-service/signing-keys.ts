@@ -68,14 +68,9 @@ export function loadSigningKeys(files: readonly { key: string; certificate: stri
 }
 
 function algorithmOf(key: KeyObject): string | undefined {
-  switch (key.asymmetricKeyType) {
-    case 'rsa':
-      return 'RS256';
-    case 'ec':
-      return curves[key.asymmetricKeyDetails?.namedCurve ?? ''];
-    case 'ed25519':
-      return 'EdDSA';
-    default:
-      return undefined;
-  }
+  const type = key.asymmetricKeyType;
+  if (type === 'rsa') return 'RS256';
+  if (type === 'ec') return curves[key.asymmetricKeyDetails?.namedCurve ?? ''];
+  if (type === 'ed25519') return 'EdDSA';
+  return undefined;
 }

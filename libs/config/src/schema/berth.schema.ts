@@ -19,6 +19,29 @@ export const berthSection = z.strictObject({
       automaticcrossmount: bool.default(true),
     })
     .prefault({}),
+  debug: z
+    .strictObject({
+      // The debug listener (/metrics, /livez, /readyz) of a process run with --service upload,
+      // manifest or health: each instance serves its own metrics. The gateway and the
+      // all-in-one use http.debug.addr, as the reference. Unset: none.
+      addr: listenAddress.optional(),
+    })
+    .prefault({}),
+  health: z
+    .strictObject({
+      // A write probe (a small object under berth/health/, written, read back and removed) and a
+      // read probe, each interval of health.storagedriver, its threshold too: a storage that
+      // can be read but not written is seen. Off by default: the reference writes nothing.
+      storageprobe: z
+        .strictObject({
+          enabled: bool.default(false),
+          // While only the write probe fails: pushes answer 503 and pulls are served, rather
+          // than the reference's 503 for every request.
+          readonlyonfailure: bool.default(false),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
   bus: z
     .strictObject({
       // How long a service waits for the reply to a request sent to another service.

@@ -155,3 +155,28 @@ describe('BaseDriver', () => {
     expect((wrapped as StorageDriverError).cause).toBeInstanceOf(TypeError);
   });
 });
+
+describe('BaseDriver observer (metrics)', () => {
+  it('is told of every call with the reference action names and its outcome: ok, not_found, error (an invalid path too)', async () => {
+    const seen: string[] = [];
+    const driver = new BaseDriver(new InMemoryDriver(), (name, action, outcome, seconds) => {
+      expect(seconds).toBeGreaterThanOrEqual(0);
+      seen.push(`${name} ${action} ${outcome}`);
+    });
+    await driver.putContent('/a/b', Buffer.from('x'));
+    await expect(driver.getContent('/a/missing')).rejects.toBeInstanceOf(PathNotFoundError);
+    await expect(driver.stat('relative')).rejects.toBeInstanceOf(InvalidPathError);
+    const writer = await driver.writer('/a/c');
+    writer.end(Buffer.from('y'));
+    await writer.commit();
+    await collectWalk(driver.walk('/a'));
+    expect(seen).toEqual([
+      'inmemory PutContent ok',
+      'inmemory GetContent not_found',
+      'inmemory Stat error',
+      'inmemory Writer ok',
+      'inmemory Commit ok',
+      'inmemory Walk ok',
+    ]);
+  });
+});

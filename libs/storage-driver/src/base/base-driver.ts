@@ -1,7 +1,18 @@
 import type { Readable } from 'node:stream';
-import { InvalidOffsetError, StorageDriverError, StorageDriverFailure } from '../errors';
+import { InvalidOffsetError, PathNotFoundError, StorageDriverError, StorageDriverFailure } from '../errors';
 import { assertValidPath } from '../path';
 import type { FileInfo, FileWriter, StorageDriver } from '../storage-driver';
+
+/** What a call to the driver came to: `not_found` apart, as a missing path is an answer, not a fault. */
+export type DriverOutcome = 'ok' | 'not_found' | 'error';
+
+/**
+ * Told of every call that reaches the driver, by the action names of the reference's
+ * `registry_storage_action_seconds` (`GetContent`, `Stat`, ...; a writer's `Commit` and
+ * `Cancel` count as one each, a walk as one): how metrics count backend work without any
+ * driver knowing of them. A reader or writer is timed to its opening, not its bytes.
+ */
+export type DriverObserver = (driver: string, action: string, outcome: DriverOutcome, seconds: number) => void;
 
 /**
  * The wrapper every driver is reached through, after Distribution's `base/base.go`:
@@ -13,14 +24,17 @@ import type { FileInfo, FileWriter, StorageDriver } from '../storage-driver';
 export class BaseDriver implements StorageDriver {
   readonly name: string;
 
-  constructor(private readonly driver: StorageDriver) {
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly observe?: DriverObserver,
+  ) {
     this.name = driver.name;
     const purgeOrphans = driver.purgeOrphans?.bind(driver);
-    if (purgeOrphans !== undefined) this.purgeOrphans = (olderThan, options) => this.guard(() => purgeOrphans(olderThan, options));
+    if (purgeOrphans !== undefined) this.purgeOrphans = (olderThan, options) => this.guard('PurgeOrphans', () => purgeOrphans(olderThan, options));
   }
 
   ready(): Promise<void> {
-    return this.guard(async () => {
+    return this.guard('Ready', async () => {
       await this.driver.ready?.();
     });
   }
@@ -29,21 +43,21 @@ export class BaseDriver implements StorageDriver {
   readonly purgeOrphans?: StorageDriver['purgeOrphans'];
 
   getContent(path: string): Promise<Buffer> {
-    return this.guard(() => {
+    return this.guard('GetContent', () => {
       assertValidPath(path);
       return this.driver.getContent(path);
     });
   }
 
   putContent(path: string, content: Buffer): Promise<void> {
-    return this.guard(() => {
+    return this.guard('PutContent', () => {
       assertValidPath(path);
       return this.driver.putContent(path, content);
     });
   }
 
   reader(path: string, offset = 0): Promise<Readable> {
-    return this.guard(() => {
+    return this.guard('Reader', () => {
       assertValidPath(path);
       if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOffsetError(path, offset);
       return this.driver.reader(path, offset);
@@ -51,28 +65,28 @@ export class BaseDriver implements StorageDriver {
   }
 
   writer(path: string, options?: { append?: boolean }): Promise<FileWriter> {
-    return this.guard(async () => {
+    return this.guard('Writer', async () => {
       assertValidPath(path);
       return this.guardWriter(await this.driver.writer(path, options));
     });
   }
 
   stat(path: string): Promise<FileInfo> {
-    return this.guard(() => {
+    return this.guard('Stat', () => {
       assertValidPath(path, { allowRoot: true });
       return this.driver.stat(path);
     });
   }
 
   list(path: string): Promise<string[]> {
-    return this.guard(() => {
+    return this.guard('List', () => {
       assertValidPath(path, { allowRoot: true });
       return this.driver.list(path);
     });
   }
 
   move(source: string, dest: string): Promise<void> {
-    return this.guard(() => {
+    return this.guard('Move', () => {
       assertValidPath(source);
       assertValidPath(dest);
       return this.driver.move(source, dest);
@@ -80,33 +94,51 @@ export class BaseDriver implements StorageDriver {
   }
 
   delete(path: string): Promise<void> {
-    return this.guard(() => {
+    return this.guard('Delete', () => {
       assertValidPath(path);
       return this.driver.delete(path);
     });
   }
 
   redirectUrl(path: string, method: 'GET' | 'HEAD'): Promise<string | undefined> {
-    return this.guard(() => {
+    return this.guard('RedirectURL', () => {
       assertValidPath(path);
       return this.driver.redirectUrl(path, method);
     });
   }
 
   async *walk(path: string): AsyncGenerator<FileInfo> {
+    const startedAt = this.observe && performance.now();
+    let outcome: DriverOutcome = 'ok';
     try {
       assertValidPath(path, { allowRoot: true });
       yield* this.driver.walk(path);
     } catch (error) {
-      throw this.failure(error);
+      const failure = this.failure(error);
+      outcome = outcomeOf(failure);
+      throw failure;
+    } finally {
+      if (startedAt !== undefined) this.observe!(this.name, 'Walk', outcome, (performance.now() - startedAt) / 1000);
     }
   }
 
-  private async guard<T>(call: () => Promise<T>): Promise<T> {
+  private async guard<T>(action: string, call: () => Promise<T>): Promise<T> {
+    if (this.observe === undefined) {
+      try {
+        return await call();
+      } catch (error) {
+        throw this.failure(error);
+      }
+    }
+    const startedAt = performance.now();
     try {
-      return await call();
+      const result = await call();
+      this.observe(this.name, action, 'ok', (performance.now() - startedAt) / 1000);
+      return result;
     } catch (error) {
-      throw this.failure(error);
+      const failure = this.failure(error);
+      this.observe(this.name, action, outcomeOf(failure), (performance.now() - startedAt) / 1000);
+      throw failure;
     }
   }
 
@@ -118,8 +150,8 @@ export class BaseDriver implements StorageDriver {
     const commit = writer.commit.bind(writer);
     const cancel = writer.cancel.bind(writer);
     Object.assign(writer, {
-      commit: () => this.guard(commit),
-      cancel: () => this.guard(cancel),
+      commit: () => this.guard('Commit', commit),
+      cancel: () => this.guard('Cancel', cancel),
     });
     return writer;
   }
@@ -132,4 +164,8 @@ export class BaseDriver implements StorageDriver {
     const message = error instanceof Error ? error.message : String(error);
     return new StorageDriverError(message, this.name, error);
   }
+}
+
+function outcomeOf(failure: StorageDriverFailure): DriverOutcome {
+  return failure instanceof PathNotFoundError ? 'not_found' : 'error';
 }

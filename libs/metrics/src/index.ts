@@ -1,0 +1,3 @@
+export { type BusOutcome, type CacheResult, METRICS, Metrics, noMetrics } from './metrics';
+export { instrumentClient, instrumentLinkCache } from './instrument';
+export { DebugServer, type DebugServerOptions, type ReadinessCheck } from './debug-server';
