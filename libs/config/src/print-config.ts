@@ -25,6 +25,10 @@ const durationKeys = [
   'health.tcp.*.timeout',
   'proxy.ttl',
   'berth.bus.requesttimeout',
+  'berth.failedlogins.window',
+  'berth.failedlogins.delay',
+  'berth.tokenservice.expiration',
+  'berth.tokenservice.refreshexpiration',
 ].map((key) => key.split('.'));
 
 /**
