@@ -52,6 +52,17 @@ describe('loadConfig', () => {
       bus: { requesttimeout: 30_000, keyprefix: 'berth' },
       failedlogins: { limit: 10, window: 300_000, delay: 2_000 },
       log: { slowstorage: 1_000 },
+      tokenservice: {
+        enabled: false,
+        path: '/auth/token',
+        realm: 'berth',
+        signingkeys: [],
+        expiration: 300_000,
+        refreshexpiration: 2_592_000_000,
+        anonymouspull: false,
+        admins: [],
+        rules: [],
+      },
     });
   });
 

@@ -56,7 +56,7 @@ export function loadSigningKeys(files: readonly { key: string; certificate: stri
       throw new SigningKeyError(`${where}.certificate`, `${file.certificate} is not a PEM certificate`);
     }
     const publicKey = createPublicKey(privateKey);
-    if (!certificate.publicKey.equals(publicKey)) {
+    if (!sameKey(certificate.publicKey, publicKey)) {
       throw new SigningKeyError(`${where}.certificate`, `${file.certificate} is not the certificate of ${file.key} (the public keys differ)`);
     }
     const alg = algorithmOf(privateKey);
@@ -65,6 +65,14 @@ export function loadSigningKeys(files: readonly { key: string; certificate: stri
     }
     return { privateKey, publicKey, alg, kid: libtrustKeyId(publicKey), x5c: certificate.raw.toString('base64') };
   });
+}
+
+/**
+ * By their SubjectPublicKeyInfo: KeyObject.equals throws for keys of two types and leaves an
+ * OpenSSL error queued that the next createPrivateKey reports as its own (seen on Node 20).
+ */
+function sameKey(a: KeyObject, b: KeyObject): boolean {
+  return a.export({ type: 'spki', format: 'der' }).equals(b.export({ type: 'spki', format: 'der' }));
 }
 
 function algorithmOf(key: KeyObject): string | undefined {
