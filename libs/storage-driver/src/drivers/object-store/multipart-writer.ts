@@ -145,7 +145,9 @@ export class MultipartWriter extends CommittableWriter {
       this.base = { size };
     }
     if (this.base === undefined) return;
-    if (this.base.size < S3_MIN_PART) {
+    if (this.base.size === 0) {
+      // An empty file (a new upload's data): nothing to carry over.
+    } else if (this.base.size < S3_MIN_PART) {
       const content = (await this.objects.getObject(this.plan.key)) ?? Buffer.alloc(0);
       if (content.length > 0) {
         this.buffered.push(content);
