@@ -31,7 +31,8 @@ describe('createStorageDriver', () => {
 
   it('builds the s3 and oss drivers from their minimal parameters, without a request', () => {
     expect(createStorageDriver('s3', { region: 'us-east-1', bucket: 'b' }).name).toBe('s3');
-    expect(createStorageDriver('oss', { accesskeyid: 'i', accesskeysecret: 's', region: 'oss-cn-hangzhou', bucket: 'b' }).name).toBe('oss');
+    expect(createStorageDriver('oss', { accesskeyid: 'i', accesskeysecret: 's', region: 'oss-cn-hangzhou', bucket: 'images' }).name).toBe('oss');
+    expect(() => createStorageDriver('oss', { accesskeyid: 'i', accesskeysecret: 's', region: 'r', bucket: 'B' })).toThrow(/storage\.oss\.bucket/);
   });
 
   it('refuses the s3 keys the AWS SDK v3 cannot honour, and half a key pair', () => {

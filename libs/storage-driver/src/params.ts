@@ -151,7 +151,8 @@ export const driverParams = {
     accesskeyid: text,
     accesskeysecret: text,
     region: text,
-    bucket: text,
+    // OSS's naming rule, which ali-oss enforces when the driver is built.
+    bucket: text.refine((name) => /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/.test(name), { message: 'an OSS bucket name: 3 to 63 of a-z, 0-9 and -, not starting or ending with -' }),
     endpoint: text.optional(),
     internal: bool.default(false),
     encrypt: bool.default(false),

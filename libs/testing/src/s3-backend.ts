@@ -1,7 +1,7 @@
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
-  DeleteObjectsCommand,
+  DeleteObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   type MultipartUpload,
@@ -101,10 +101,8 @@ export async function emptyBucket(backend: S3Backend, bucket: string, prefix = '
     for (const upload of await listMultipartUploads(backend, bucket, prefix)) {
       await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }));
     }
-    const keys = await listBucket(backend, bucket, prefix);
-    for (let start = 0; start < keys.length; start += 1000) {
-      await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(start, start + 1000).map((Key) => ({ Key })) } }));
-    }
+    // One by one: DeleteObjects carries a CRC32 that Swift's s3api refuses.
+    for (const Key of await listBucket(backend, bucket, prefix)) await client.send(new DeleteObjectCommand({ Bucket: bucket, Key }));
   } finally {
     client.destroy();
   }

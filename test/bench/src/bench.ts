@@ -1,18 +1,20 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createTempDir, swiftBackend } from '@berth/testing';
+import { createTempDir, ensureBucket, s3Backend, swiftBackend } from '@berth/testing';
 import { BenchHttpClient } from './bench-http-client';
 import { cpuSeconds, peakRssBytes } from './process-stats';
 import { RegistryClient } from './registry-client';
 import { formatTable, type TargetResults } from './report-table';
 import { type Measurement, type Scenario, scenarios } from './scenarios';
-import { type Backend, startedTargets, startTarget, type Target } from './targets';
+import { type Backend, S3_BENCH_BUCKET, startedTargets, startTarget, type Target } from './targets';
 
 const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, against Docker's reference registry
 
   --backend NAME    filesystem (default) or swift: every target on the Swift that
                     BERTH_TEST_SWIFT_* name (else test/backends/swift.sh start), a
-                    container each, blob pulls redirected to TempURLs
+                    container each, blob pulls redirected to TempURLs; or s3: the same
+                    Swift's S3 API (s3api), one bucket, a root directory each, blob
+                    pulls redirected to pre-signed URLs
   --only NAME       bench only this target: reference, berth, distributed or target; repeatable
   --target URL      also bench a running registry at URL (or BERTH_BENCH_TARGET_URL)
   --seconds N       length of each manifest HEAD/GET loop, each round (default 2)
@@ -27,7 +29,7 @@ Every scenario runs on each registry once per round, the order rotating from rou
 with as many rounds as registries (the default), each runs it once in every position. Figures
 are the rounds' mean; --json keeps each round's.`;
 
-const backends = ['filesystem', 'swift'] as const;
+const backends = ['filesystem', 'swift', 's3'] as const;
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -61,7 +63,12 @@ async function main(): Promise<void> {
   const manifestSeconds = Number(values.seconds);
 
   const scratch = await createTempDir('berth-bench-');
-  const backend: Backend = { directory: scratch.path, ...(backendName === 'swift' ? { swift: swiftBackend() } : {}) };
+  const backend: Backend = {
+    directory: scratch.path,
+    ...(backendName === 'swift' ? { swift: swiftBackend() } : {}),
+    ...(backendName === 's3' ? { s3: s3Backend() } : {}),
+  };
+  if (backend.s3 !== undefined) await ensureBucket(backend.s3, S3_BENCH_BUCKET);
   const targets: Target[] = [];
   try {
     // Every server starts before any measuring, so one that cannot start fails the bench at once.
@@ -138,11 +145,13 @@ function rotated<T>(items: readonly T[], by: number): T[] {
 /** What the table's figures count, printed beneath it. */
 function footnotes(backend: Backend, wanted: ReadonlySet<string>): string[] {
   const notes = [
-    backend.swift === undefined
+    backend.s3 !== undefined
+      ? `Storage: S3 (Swift's s3api) at ${backend.s3.regionendpoint}, bucket ${S3_BENCH_BUCKET}, a root directory per target; blob pulls follow pre-signed URL redirects on both sides.`
+      : backend.swift === undefined
       ? 'Storage: the filesystem, a directory per target.'
       : `Storage: Swift at ${backend.swift.authurl}, a container per target; blob pulls follow TempURL redirects ` +
         '(berth: tempurlcontainerkey: true; the reference keys the container by itself where /info lists tempurl).',
-    `Server CPU time and peak RSS count the registry's own processes only${backend.swift === undefined ? '' : ', not Swift\'s'}.`,
+    `Server CPU time and peak RSS count the registry's own processes only${backend.swift === undefined && backend.s3 === undefined ? '' : ', not Swift\'s'}.`,
   ];
   if (wanted.has('distributed')) {
     notes.push(

@@ -3,10 +3,12 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   dropContainer,
+  emptyBucket,
   filesystemRegistryConfig,
   freePort,
   listContainer,
   PrivateRedis,
+  type S3Backend,
   startBerth,
   startReferenceRegistry,
   type SwiftBackend,
@@ -23,6 +25,8 @@ export type StartedTarget = (typeof startedTargets)[number];
 export interface Backend {
   readonly directory: string;
   readonly swift?: SwiftBackend;
+  /** S3 (the test Swift's s3api): one bucket, a root directory per target. */
+  readonly s3?: S3Backend;
 }
 
 /** A registry under test: where it answers, and the processes whose CPU and memory are the server's. */
@@ -92,9 +96,27 @@ async function startDistributed(config: Record<string, unknown>, storage: Storag
   }
 }
 
+/** The bucket every target of `--backend s3` shares, each under a root directory of its own. */
+export const S3_BENCH_BUCKET = 'berth-bench';
+
 function openStorage(target: string, backend: Backend): Storage {
   const directory = join(backend.directory, target);
   const removeDirectory = () => rm(directory, { recursive: true, force: true });
+  if (backend.s3 !== undefined) {
+    const s3 = backend.s3;
+    const root = `bench-${randomBytes(4).toString('hex')}-${target}`;
+    // The reference 2.8 knows no forcepathstyle: with regionendpoint both go path-style anyway.
+    const { forcepathstyle: _pathStyle, ...keys } = s3;
+    return {
+      // Both redirect blob pulls to pre-signed URLs by default.
+      section: { s3: { ...keys, bucket: S3_BENCH_BUCKET, rootdirectory: `/${root}`, secure: false }, delete: { enabled: true } },
+      directory,
+      remove: async () => {
+        await removeDirectory();
+        await emptyBucket(s3, S3_BENCH_BUCKET, `${root}/`);
+      },
+    };
+  }
   if (backend.swift === undefined) {
     const section = filesystemRegistryConfig({ rootDirectory: directory, port: 0 }).storage as Record<string, unknown>;
     return { section, directory, remove: removeDirectory };

@@ -21,14 +21,13 @@ export interface MultipartWriterPlan {
 /**
  * A file written as a multipart upload (S3's, OSS's), after the reference's s3-aws writer: bytes are
  * gathered into parts of `chunkSize` (one part uploading while the next fills, so at most
- * two parts in memory), the upload is left open when the stream ends without commit, and
- * completed by `commit`. The upload itself is the state: a writer opened with `append` in
- * any process finds it with ListMultipartUploads and ListParts.
+ * two parts in memory), and completed into the object when the stream ends. A writer opened
+ * with `append` in any process continues the object; one killed mid-write leaves its open
+ * upload, which the next writer finds with ListMultipartUploads and ListParts.
  *
- * The stores refuse a part under 5 MiB (S3; OSS under 100 KiB) unless it is the last. A writer that ended with a short last
- * part is continued the reference's way: the upload is completed into the object, and the
- * object becomes the start of a new upload (copied as its first part, or read back into the
- * buffer when it is itself under 5 MiB).
+ * The stores refuse a part under 5 MiB (S3; OSS under 100 KiB) unless it is the last, so an
+ * object is continued the reference's way: it becomes the start of a new upload, copied as
+ * its first part (UploadPartCopy), or read back into the buffer when it is under 5 MiB.
  */
 export class MultipartWriter extends CommittableWriter {
   private uploadId: string | undefined;
@@ -39,8 +38,6 @@ export class MultipartWriter extends CommittableWriter {
   private written: number;
   private inFlight: Promise<void> | undefined;
   private prepared = false;
-  private committing = false;
-  private done = false;
   private working: Promise<void> = Promise.resolve();
 
   constructor(
@@ -80,21 +77,6 @@ export class MultipartWriter extends CommittableWriter {
     );
   }
 
-  /** Commit completes the upload; marked first so that `_final` of a small file sends one PUT. */
-  protected override async finalize(): Promise<void> {
-    this.committing = true;
-    await super.finalize();
-    if (this.done) return;
-    if (this.parts.length > 0) {
-      await this.objects.completeUpload(this.plan.key, this.requireUpload(), this.parts);
-    } else {
-      // Nothing was uploaded as a part: the file is the base object, or empty.
-      if (this.uploadId !== undefined) await this.objects.abortUpload(this.plan.key, this.uploadId);
-      if (this.base === undefined) await this.objects.putObject(this.plan.key, Buffer.alloc(0));
-    }
-    this.done = true;
-  }
-
   protected async discard(): Promise<void> {
     await abortUploadsOf(this.objects, this.plan.key);
     await this.objects.deleteObject(this.plan.key);
@@ -122,26 +104,29 @@ export class MultipartWriter extends CommittableWriter {
     }
   }
 
+  /**
+   * Every end completes the file: berth's upload service reads an unfinished upload's data
+   * back (to rebuild its running hash on another instance), and S3 serves no byte of an open
+   * multipart upload. A file that fits in one part is a single PUT.
+   */
   private async finish(): Promise<void> {
     await this.inFlight;
     this.throwIfDestroyed();
     const rest = this.take(this.bufferedBytes);
-    if (this.committing && this.uploadId === undefined && this.parts.length === 0 && this.base === undefined) {
-      // A small file written and committed in one go: a single PUT, no multipart upload.
-      await this.objects.putObject(this.plan.key, rest);
-      this.done = true;
+    if (this.uploadId === undefined && this.parts.length === 0) {
+      // All of it is in the buffer (a short base was read into it), or nothing changed the base.
+      if (rest.length > 0 || this.base === undefined) await this.objects.putObject(this.plan.key, rest);
       return;
     }
-    if (rest.length > 0) {
-      await this.uploadPart(rest);
-      return;
+    if (rest.length > 0) await this.uploadPart(rest);
+    if (this.parts.length > 0) {
+      await this.objects.completeUpload(this.plan.key, this.requireUpload(), this.parts);
+    } else {
+      await this.objects.abortUpload(this.plan.key, this.requireUpload());
+      if (this.base === undefined) await this.objects.putObject(this.plan.key, Buffer.alloc(0));
     }
-    if (this.uploadId === undefined && this.base === undefined && !this.committing) {
-      // An empty file ended for a later append: an upload without parts says it exists, and
-      // content a non-append writer replaces must not come back as its base.
-      this.uploadId = await this.objects.createUpload(this.plan.key);
-      if (!this.plan.append) await this.objects.deleteObject(this.plan.key);
-    }
+    this.uploadId = undefined;
+    this.parts.length = 0;
   }
 
   /**

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import OSS from 'ali-oss';
 import type { DriverParams } from '../../params';
@@ -27,9 +28,16 @@ export function ossEndpoint(params: OssParams): string {
 /** Alibaba Cloud OSS through `ali-oss`, every call through the shared retry policy (ali-oss's own is off). */
 export class OssObjects implements ObjectStore {
   private readonly client: OSS;
+  /**
+   * Signs redirect URLs. ali-oss refuses to for an IP endpoint, though the signature never
+   * covers the host: there it signs for a placeholder host, which `signedUrl` swaps for the
+   * endpoint (the URL then names no bucket, as for a custom domain).
+   */
+  private readonly signer: OSS;
+  private readonly ipEndpoint: string | undefined;
 
   constructor(private readonly params: OssParams) {
-    this.client = new OSS({
+    const options: OSS.Options = {
       accessKeyId: params.accesskeyid,
       accessKeySecret: params.accesskeysecret,
       bucket: params.bucket,
@@ -37,7 +45,11 @@ export class OssObjects implements ObjectStore {
       endpoint: ossEndpoint(params),
       secure: params.secure,
       timeout: 5 * 60_000,
-    });
+    };
+    this.client = new OSS(options);
+    const endpoint = new URL(ossEndpoint(params));
+    this.ipEndpoint = isIP(endpoint.hostname.replace(/^\[|\]$/g, '')) ? endpoint.origin : undefined;
+    this.signer = this.ipEndpoint === undefined ? this.client : new OSS({ ...options, endpoint: 'http://ip-endpoint.invalid', cname: true });
   }
 
   private call<T>(send: () => Promise<T>): Promise<T> {
@@ -145,8 +157,10 @@ export class OssObjects implements ObjectStore {
     for (;;) {
       const query = { 'max-parts': 1000, ...(marker === undefined ? {} : { 'part-number-marker': marker }) } as OSS.ListPartsQuery;
       const page = await this.call(() => this.client.listParts(key, uploadId, query, {}));
-      for (const part of page.parts ?? []) parts.push({ number: Number(part.PartNumber), etag: part.ETag, size: Number(part.size ?? (part as { Size?: unknown }).Size) });
-      if (!page.isTruncated) return parts.sort((a, b) => a.number - b.number);
+      // ali-oss hands ListParts over as parsed: one part is an object, not a list; sizes and flags are text.
+      const listed = (page.parts as unknown as Array<{ PartNumber: string; ETag: string; Size: string }> | { PartNumber: string; ETag: string; Size: string } | undefined) ?? [];
+      for (const part of Array.isArray(listed) ? listed : [listed]) parts.push({ number: Number(part.PartNumber), etag: part.ETag, size: Number(part.Size) });
+      if (String(page.isTruncated) !== 'true') return parts.sort((a, b) => a.number - b.number);
       marker = Number(page.nextPartNumberMarker);
     }
   }
@@ -183,6 +197,7 @@ export class OssObjects implements ObjectStore {
 
   signedUrl(key: string, method: 'GET' | 'HEAD', expiresSeconds: number): Promise<string> {
     // ali-oss signs any method; its types list HEAD nowhere.
-    return Promise.resolve(this.client.signatureUrl(key, { method: method as 'GET', expires: expiresSeconds }));
+    const url = this.signer.signatureUrl(key, { method: method as 'GET', expires: expiresSeconds });
+    return Promise.resolve(this.ipEndpoint === undefined ? url : url.replace('http://ip-endpoint.invalid', this.ipEndpoint));
   }
 }
