@@ -1,3 +1,4 @@
+import type { TlsOptions } from 'node:tls';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BerthConfig } from '@berth/config';
@@ -6,11 +7,13 @@ import { answerUnparsedRequest, sendUndecodablePath } from '@berth/gateway';
 /**
  * berth's one HTTP platform. Fastify routes (its router costs a fraction of Express's per
  * request); no body is parsed: the handlers stream blob and manifest bodies themselves, so
- * every content type passes through unread.
+ * every content type passes through unread. `tls`: the public listener's (servable's).
  */
-export function httpAdapter(config: BerthConfig): FastifyAdapter {
+export function httpAdapter(config: BerthConfig, tls?: TlsOptions): FastifyAdapter {
   const headers = config.http.headers ?? {};
   const adapter = new FastifyAdapter({
+    // http.tls: HTTP/1.1 over TLS (HTTP/2 is not served; clients fall back to HTTP/1.1).
+    ...(tls ? { https: tls } : {}),
     // A request that arrives on a busy keep-alive connection while the server drains is served
     // (with Connection: close), as Go's Shutdown lets it finish, instead of Fastify's own 503,
     // whose body is not an OCI error: a rolling restart then fails no push.

@@ -6,7 +6,7 @@ import { ConfigError, ListenError, loadConfig, printConfig, redact } from '@bert
 import { StorageDriverFailure } from '@berth/storage-driver';
 import { probe, ProbeFailure } from './probe';
 import { serve } from './serve';
-import { servableDriver } from './servable';
+import { servable } from './servable';
 import { isServiceName, type ServiceName, serviceNames } from './serve-service';
 
 const usage = `berth: a container image registry, a drop-in replacement for Docker's registry:2
@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
       const file = single(files, 'berth config check [--service NAME]|print CONFIG');
       const config = loadConfig(file);
       if (action === 'check') {
-        servableDriver(config, file, serviceOf(values.service));
+        servable(config, file, serviceOf(values.service));
         console.log(`${file}: ok`);
       } else if (action === 'print') process.stdout.write(printConfig(config));
       else throw new UsageError(`unknown config action "${action ?? ''}": use check or print`);

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { hostname } from 'node:os';
 import { openRedis, redisSettingsFrom, ServiceDirectory } from '@berth/bus';
 import { withTimeout } from '@berth/contracts';
@@ -42,8 +43,16 @@ async function probeGateway(config: BerthConfig): Promise<string> {
   const { host, port } = parseListenAddress(config.http.addr);
   // A wildcard address listens on loopback too.
   const reachable = host === undefined || host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  const url = `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}/v2/`;
-  const status = await httpStatus(url, url);
+  const tls = config.http.tls?.certificate ? config.http.tls : undefined;
+  const url = `${tls ? 'https' : 'http'}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}/v2/`;
+  let status: number;
+  try {
+    status = await httpStatus(url, url);
+  } catch (error) {
+    // With clientcas the probe has no client certificate: a refused handshake still proves a listener.
+    if (tls?.clientcas?.length && /alert|certificate/i.test((error as Error).message)) return `gateway: ${url} refused a client without certificate (clientcas)`;
+    throw error;
+  }
   // 401: the registry serves and asks for credentials; 503: the health gate is closed.
   if (status !== 200 && status !== 401) throw new ProbeFailure(`gateway: GET ${url} answered ${status}`);
   return `gateway: GET ${url} answered ${status}`;
@@ -52,7 +61,9 @@ async function probeGateway(config: BerthConfig): Promise<string> {
 /** The status of a GET to `url`; any answer proves a listener, none within the timeout fails. */
 function httpStatus(url: string, what: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { timeout: PROBE_TIMEOUT_MS, agent: false }, (res) => {
+    // A liveness check on this host: whether the certificate is trusted is not its question.
+    const send = url.startsWith('https:') ? httpsRequest : request;
+    const req = send(url, { timeout: PROBE_TIMEOUT_MS, agent: false, rejectUnauthorized: false }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });

@@ -1,23 +1,41 @@
+import { accessControllerOf, AuthSetupError, NO_LOGIN_THROTTLE, tokenServiceOf } from '@berth/auth';
 import { redisSettingsFrom } from '@berth/bus';
 import { type BerthConfig, ConfigError, type ConfigProblem, storageDriverOf } from '@berth/config';
 import { createStorageDriver, DriverUnavailableError, type StorageDriver } from '@berth/storage-driver';
+import type { TlsOptions } from 'node:tls';
 import type { ServiceName } from './serve-service';
+import { tlsSettingsOf } from './tls-settings';
+
+/** What serve starts with: the storage driver, not yet connected, and the public listener's TLS (when on). */
+export interface Servable {
+  driver: StorageDriver;
+  tls?: TlsOptions;
+}
 
 /**
  * Everything `berth serve [--service NAME]` refuses to start with, found before anything starts
  * and said in one `ConfigError` naming `source`, the file. `berth config check` asks the same
  * question, so it says ok only for a file that serve takes. Returns the storage driver to serve
- * on, not yet connected (reaching the backend is serve's first step).
+ * on, not yet connected (reaching the backend is serve's first step), and the TLS settings.
  */
-export function servableDriver(config: BerthConfig, source: string, service?: ServiceName): StorageDriver {
+export function servable(config: BerthConfig, source: string, service?: ServiceName): Servable {
   const problems: ConfigProblem[] = [];
   const refuse = (key: string, message: string) => problems.push({ source, key, message });
-  if (config.auth !== undefined) {
-    // Serving without the authentication the file asks for would open the registry to all.
-    refuse('auth', 'authentication is not enforced by this version of berth yet; remove the auth section to serve without it');
+  if (service === undefined || service === 'gateway') {
+    // The gateway reads the auth files (htpasswd, rootcertbundle, jwks): read them now, so a
+    // file that would stop serve is named by config check too, in the same words.
+    for (const read of [accessControllerOf, tokenServiceOf]) {
+      try {
+        read(config, NO_LOGIN_THROTTLE);
+      } catch (error) {
+        if (!(error instanceof AuthSetupError)) throw error;
+        refuse(error.key, error.message);
+      }
+    }
   }
   if (config.http.net === 'unix') refuse('http.net', 'unix sockets are not served by this version of berth yet; use tcp and a HOST:PORT http.addr');
-  if (service !== undefined) {
+  // Redis settings are read (and its TLS files checked) wherever Redis is used: services run apart, the redis cache.
+  if (service !== undefined || config.storage.cache.blobdescriptor === 'redis') {
     try {
       redisSettingsFrom(config);
     } catch (error) {
@@ -34,6 +52,9 @@ export function servableDriver(config: BerthConfig, source: string, service?: Se
       'missing: services run apart need one secret for upload state, or a push whose chunks reach two upload instances fails (BLOB_UPLOAD_INVALID); set http.secret (or REGISTRY_HTTP_SECRET) to the same random string for every instance',
     );
   }
+  // Only the public listener serves TLS: where it runs, its files must be there and right.
+  const tls = service === undefined || service === 'gateway' ? tlsSettingsOf(config, source) : { problems: [] };
+  problems.push(...tls.problems);
   const { name, params } = storageDriverOf(config);
   let driver: StorageDriver | undefined;
   try {
@@ -43,5 +64,5 @@ export function servableDriver(config: BerthConfig, source: string, service?: Se
     refuse(`storage.${name}`, error.message);
   }
   if (driver === undefined || problems.length > 0) throw new ConfigError(problems);
-  return driver;
+  return { driver, ...(tls.options ? { tls: tls.options } : {}) };
 }

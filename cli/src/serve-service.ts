@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { TlsOptions } from 'node:tls';
 import { type BeforeApplicationShutdown, type DynamicModule, type INestApplicationContext, Module, type OnApplicationShutdown, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   DistributedUploadClient,
+  InternalRequestSigner,
   linkCacheOf,
+  loginThrottleOf,
   NestMessageClient,
   openRedis,
   RedisHealthBoard,
@@ -18,7 +21,7 @@ import {
   untilRedisAnswers,
 } from '@berth/bus';
 import type { BerthConfig } from '@berth/config';
-import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, MANIFEST_CLIENT, STREAMED_UPLOAD_PATTERNS, UPLOAD_CLIENT, UPLOAD_SERVICE } from '@berth/contracts';
+import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, LOGIN_THROTTLE, MANIFEST_CLIENT, STREAMED_UPLOAD_PATTERNS, UPLOAD_CLIENT, UPLOAD_SERVICE } from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { ManifestModule } from '@berth/manifest';
@@ -61,7 +64,7 @@ const REDIS_LIFECYCLE = Symbol('REDIS_LIFECYCLE');
  * instance: any number of instances start from one config file (internal listeners take
  * free ports and announce them in Redis).
  */
-export async function serveService(config: BerthConfig, service: ServiceName, driver: StorageDriver, logger: JsonLogger): Promise<void> {
+export async function serveService(config: BerthConfig, service: ServiceName, driver: StorageDriver, logger: JsonLogger, tls?: TlsOptions): Promise<void> {
   const redis = redisSettingsFrom(config);
   const instanceId = `${service}-${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const lifecycle = new RedisLifecycle();
@@ -78,7 +81,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
   switch (service) {
     case 'gateway': {
       const calls = new RedisQueueClient(redis, { timeoutMs });
-      const uploads = new DistributedUploadClient(new NestMessageClient(calls), directory, commands, redis.keyPrefix, { timeoutMs });
+      const uploads = new DistributedUploadClient(new NestMessageClient(calls), directory, commands, redis.keyPrefix, { timeoutMs, signer: internalSigner(config) });
       lifecycle.closers.unshift(() => calls.close(), () => uploads.close());
       const gateway = await NestFactory.create(
         compose(config, driver, GatewayModule, [
@@ -86,9 +89,11 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
           links,
           { provide: MANIFEST_CLIENT, useValue: new NestMessageClient(calls) },
           { provide: UPLOAD_CLIENT, useValue: uploads },
+          // Counted in Redis: several gateways see one attacker's guesses together.
+          { provide: LOGIN_THROTTLE, useValue: loginThrottleOf(config, commands) },
           { provide: HEALTH_BOARD, useValue: new RedisHealthBoard(commands, redis.keyPrefix, { ttlMs: healthTtlMs(config) }) },
         ]),
-        httpAdapter(config),
+        httpAdapter(config, tls),
         { logger },
       );
       gateway.enableShutdownHooks();
@@ -103,7 +108,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
         httpAdapter(config),
         { logger },
       );
-      const bytes = new StreamMessageServer({ addr: config.berth.upload.addr, patterns: STREAMED_UPLOAD_PATTERNS });
+      const bytes = new StreamMessageServer({ addr: config.berth.upload.addr, patterns: STREAMED_UPLOAD_PATTERNS, signer: internalSigner(config) });
       const listener = upload.connectMicroservice({ strategy: bytes });
       const queue = upload.connectMicroservice({ strategy: queueServer(redis, instanceId) });
       upload.enableShutdownHooks();
@@ -145,6 +150,11 @@ function compose(config: BerthConfig, driver: StorageDriver, service: Type<unkno
   @Module({})
   class ServiceModule {}
   return { module: ServiceModule, imports: [RuntimeModule.forRoot(config, driver, providers), service] };
+}
+
+/** servableDriver has refused a gateway or upload without http.secret. */
+function internalSigner(config: BerthConfig): InternalRequestSigner {
+  return new InternalRequestSigner(config.http.secret ?? '');
 }
 
 function queueServer(redis: RedisSettings, instanceId: string): RedisQueueServer {

@@ -74,12 +74,13 @@ describe('the berth command', () => {
     expect(stderr).not.toContain('    at ');
   });
 
-  it('berth serve refuses an auth section it cannot enforce rather than serve an open registry', async () => {
+  it('berth serve refuses an htpasswd file it cannot read rather than serve an open registry', async () => {
     const file = join(work.path, 'auth.yml');
-    await writeFile(file, 'version: 0.1\nstorage: {inmemory: {}}\nhttp: {addr: "127.0.0.1:0"}\nauth: {silly: {realm: r, service: s}}\n');
+    await writeFile(file, `version: 0.1\nstorage: {inmemory: {}}\nhttp: {addr: "127.0.0.1:0"}\nauth: {htpasswd: {realm: r, path: "${join(work.path, 'missing')}"}}\n`);
     const { code, stderr } = await berth(['serve', file]);
     expect(code).toBe(2);
-    expect(stderr).toContain('auth: authentication is not enforced by this version of berth yet');
+    expect(stderr).toContain('auth.htpasswd.path:');
+    expect(stderr).toContain('cannot be read (ENOENT)');
   });
 
   it('berth serve, stopping, answers a request on a busy keep-alive connection, then closes it', async () => {

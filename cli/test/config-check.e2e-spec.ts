@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTempDir, repoRoot, type TempDir } from '@berth/testing';
+import { createTempDir, makeTestCa, repoRoot, type TempDir, type TestCa } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** Debian's default registry config, as the docker-registry package ships it: it has auth.htpasswd. */
@@ -39,23 +39,53 @@ describe('berth config check says what berth serve would refuse, in the same wor
     return file;
   }
 
-  it("Debian's default config (auth.htpasswd): check refuses it with serve's own line, exit 2", async () => {
+  it("Debian's default config (auth.htpasswd at a directory): check refuses it with serve's own line, exit 2", async () => {
     const checked = await berth(['config', 'check', debianConfig]);
     const served = await berth(['serve', debianConfig]);
     expect(checked.code).toBe(2);
     expect(checked.stdout).toBe('');
-    expect(checked.stderr.trim()).toBe(
-      `berth: ${debianConfig}: auth: authentication is not enforced by this version of berth yet; remove the auth section to serve without it`,
+    // The package's path is its config directory (EISDIR), or nothing where it is not installed.
+    expect(checked.stderr.trim()).toMatch(
+      new RegExp(`^berth: ${debianConfig}: auth\\.htpasswd\\.path: /etc/docker/registry cannot be read \\((EISDIR|ENOENT)\\)$`),
     );
     expect(served).toMatchObject({ code: 2, stderr: checked.stderr });
   });
 
+  it('auth: a non-bcrypt htpasswd entry, a bundle without a certificate, an algorithm berth cannot verify, in the same words as serve', async () => {
+    const md5 = join(work.path, 'md5.htpasswd');
+    await writeFile(md5, '# made without -B\nalice:$apr1$Kx2.s1Zq$4JxQbZkH2J3C8QeGkE8GX/\n');
+    const notCerts = join(work.path, 'not-certs.pem');
+    await writeFile(notCerts, 'nothing here\n');
+    const cases: [string, string][] = [
+      [`auth: {htpasswd: {realm: r, path: "${md5}"}}`, `auth.htpasswd.path: ${md5} line 2: the entry of "alice" is not a bcrypt hash; only bcrypt ($2y$, $2a$, $2b$) is accepted: make it with htpasswd -B`],
+      [`auth: {token: {realm: r, service: s, issuer: i, rootcertbundle: "${notCerts}"}}`, `auth.token.rootcertbundle: ${notCerts} holds no PEM CERTIFICATE block`],
+      [
+        `auth: {token: {realm: r, service: s, issuer: i, rootcertbundle: "${notCerts}", signingalgorithms: [HS256]}}`,
+        'auth.token.signingalgorithms: HS256 cannot be verified: use some of RS256, RS384, RS512, ES256, ES384, ES512, EdDSA, PS256, PS384, PS512 (no HMAC: berth holds no shared secret)',
+      ],
+    ];
+    for (const [section, line] of cases) {
+      const file = await configFile(`version: 0.1\nstorage: {inmemory: {}}\nhttp: {addr: "127.0.0.1:0"}\n${section}\n`);
+      const checked = await berth(['config', 'check', file]);
+      expect(checked).toMatchObject({ code: 2, stdout: '' });
+      expect(checked.stderr.trim()).toBe(`berth: ${file}: ${line}`);
+      expect(await berth(['serve', file])).toMatchObject({ code: 2, stderr: checked.stderr });
+    }
+  });
+
+  it('auth files are the gateway\'s: check --service manifest does not read them', async () => {
+    const file = await configFile(`version: 0.1\nstorage: {inmemory: {}}\nredis: {addr: "${redisAddr}"}\nauth: {htpasswd: {realm: r, path: /nonexistent/htpasswd}}\n`);
+    expect(await berth(['config', 'check', '--service', 'manifest', file])).toMatchObject({ code: 0, stdout: `${file}: ok\n` });
+  });
+
   it('reports every refusal at once: auth, a unix socket, a driver not in this build', async () => {
-    const file = await configFile('version: 0.1\nstorage: {s3: {region: us-east-1, bucket: images}}\nhttp: {addr: /run/berth.sock, net: unix}\nauth: {silly: {realm: r, service: s}}\n');
+    const file = await configFile(
+      'version: 0.1\nstorage: {s3: {region: us-east-1, bucket: images}}\nhttp: {addr: /run/berth.sock, net: unix}\nauth: {htpasswd: {realm: r, path: /nonexistent/htpasswd}}\n',
+    );
     const checked = await berth(['config', 'check', file]);
     expect(checked.code).toBe(2);
     expect(checked.stderr.trim().split('\n')).toEqual([
-      `berth: ${file}: auth: authentication is not enforced by this version of berth yet; remove the auth section to serve without it`,
+      `berth: ${file}: auth.htpasswd.path: /nonexistent/htpasswd cannot be read (ENOENT)`,
       `${file}: http.net: unix sockets are not served by this version of berth yet; use tcp and a HOST:PORT http.addr`,
       `${file}: storage.s3: the s3 driver is not available in this build yet`,
     ]);
@@ -93,6 +123,60 @@ describe('berth config check says what berth serve would refuse, in the same wor
       expect(checked.code).toBe(2);
       expect(checked.stderr.trim()).toBe(`berth: ${file}: redis.addr: missing: services run apart (--service) talk over Redis; set redis.addr to HOST:PORT`);
       expect(await berth(['serve', '--service', 'manifest', file])).toMatchObject({ code: 2, stderr: checked.stderr });
+    });
+  });
+
+  describe('http.tls', () => {
+    let ca: TestCa;
+
+    beforeAll(async () => {
+      ca = await makeTestCa(work.path);
+    });
+
+    it('a good certificate, key, clientcas, minimumtls and ciphersuites: ok', async () => {
+      const file = await configFile(
+        `version: 0.1\nstorage: {inmemory: {}}\nhttp: {tls: {certificate: "${ca.server.certPath}", key: "${ca.server.keyPath}", clientcas: ["${ca.ca}"], minimumtls: tls1.3, ciphersuites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256]}}\n`,
+      );
+      expect(await berth(['config', 'check', file])).toMatchObject({ code: 0, stdout: `${file}: ok\n` });
+    });
+
+    it('every TLS mistake at once, in the words serve refuses them with', async () => {
+      const notPem = join(work.path, 'not-pem.txt');
+      await writeFile(notPem, 'hello');
+      const missing = join(work.path, 'missing.crt');
+      const file = await configFile(
+        `version: 0.1\nstorage: {inmemory: {}}\nhttp: {tls: {certificate: "${missing}", key: "${ca.server.keyPath}", clientcas: ["${notPem}"], minimumtls: tls1.4, ciphersuites: [TLS_FOO, TLS_RSA_WITH_RC4_128_SHA]}}\n`,
+      );
+      const checked = await berth(['config', 'check', file]);
+      expect(checked.code).toBe(2);
+      expect(checked.stderr.trim().split('\n')).toEqual([
+        `berth: ${file}: http.tls.certificate: cannot read ${missing}: ENOENT`,
+        `${file}: http.tls.clientcas: ${notPem} holds no PEM certificate`,
+        `${file}: http.tls.minimumtls: "tls1.4" is not one of tls1.0, tls1.1, tls1.2, tls1.3`,
+        `${file}: http.tls.ciphersuites: unknown TLS cipher suite "TLS_FOO" (Go's names, e.g. TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256)`,
+        `${file}: http.tls.ciphersuites: TLS_RSA_WITH_RC4_128_SHA is not available in this build's OpenSSL (it is insecure)`,
+      ]);
+      expect(await berth(['serve', file])).toMatchObject({ code: 2, stderr: checked.stderr });
+    });
+
+    it('a key that is not the certificate\'s, a missing key, letsencrypt: refused', async () => {
+      const mismatched = await configFile(`version: 0.1\nstorage: {inmemory: {}}\nhttp: {tls: {certificate: "${ca.server.certPath}", key: "${ca.client.keyPath}"}}\n`);
+      const checked = await berth(['config', 'check', mismatched]);
+      expect(checked.stderr).toContain(`${mismatched}: http.tls: the certificate, key or client CAs cannot be used: `);
+      expect(await berth(['serve', mismatched])).toMatchObject({ code: 2, stderr: checked.stderr });
+      const keyless = await configFile(`version: 0.1\nstorage: {inmemory: {}}\nhttp: {tls: {certificate: "${ca.server.certPath}", letsencrypt: {cachefile: /tmp/le}}}\n`);
+      expect((await berth(['config', 'check', keyless])).stderr.trim().split('\n')).toEqual([
+        `berth: ${keyless}: http.tls.letsencrypt: not served by this version of berth; use certificate and key (a certificate from any ACME client)`,
+        `${keyless}: http.tls.key: missing: the private key of http.tls.certificate`,
+      ]);
+    });
+
+    it('--service upload does not serve the public listener, so it does not need the files', async () => {
+      const file = await configFile(
+        `version: 0.1\nstorage: {inmemory: {}}\nredis: {addr: "${redisAddr}"}\nhttp: {secret: s, tls: {certificate: /nowhere.crt, key: /nowhere.key}}\n`,
+      );
+      expect(await berth(['config', 'check', '--service', 'upload', file])).toMatchObject({ code: 0 });
+      expect((await berth(['config', 'check', '--service', 'gateway', file])).code).toBe(2);
     });
   });
 });

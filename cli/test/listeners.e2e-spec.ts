@@ -85,7 +85,7 @@ describe('berth serve, a listener that cannot bind', () => {
     expect(code, stderr).toBe(1);
     expect(stderr.trim()).toBe(`berth: berth.upload.addr: cannot listen on ${addr}: address already in use`);
     const [host, port] = redisAddr.split(':');
-    const redis = openRedis({ host: host!, port: Number(port), db: 0, tls: false, keyPrefix: keyprefix }, 'command', 'listeners-test');
+    const redis = openRedis({ host: host!, port: Number(port), db: 0, keyPrefix: keyprefix }, 'command', 'listeners-test');
     try {
       expect(await new ServiceDirectory(redis, keyprefix).list(UPLOAD_SERVICE)).toEqual([]);
     } finally {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Agent } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { Readable } from 'node:stream';
-import { postStreamMessage } from '@berth/bus';
+import { InternalRequestSigner, postStreamMessage, SIGNATURE_HEADER } from '@berth/bus';
 import { UploadPattern, type UploadProgress } from '@berth/contracts';
 import type { BerthInstance } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,26 @@ import { http, pathOf, startUpload, withQuery } from '../e2e/support/registry-cl
 import { startTopology, type Topology } from './support/topology';
 
 const MiB = 1024 * 1024;
+const MESSAGE_HEADER = 'x-berth-message';
+const HAS_BODY_HEADER = 'x-berth-body';
+
+function encodeMessage(request: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(request)).toString('base64url');
+}
+
+/** A request made by hand to an internal listener, as anyone who reaches its port could. */
+function rawPost(address: string, path: string, headers: Record<string, string>, body: Buffer): Promise<{ status: number; text: string }> {
+  const colon = address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)), method: 'POST', path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 function digestOf(bytes: Buffer): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -23,10 +43,13 @@ function sessionOf(location: string): { id: string; state: string } {
 describe('upload sessions across upload instances', () => {
   let topology: Topology;
   let uploads: BerthInstance[];
+  /** As the gateway signs: these tests stand in for it. */
+  let signer: InternalRequestSigner;
 
   beforeAll(async () => {
     topology = await startTopology();
     uploads = topology.berth.instances.filter((instance) => instance.service === 'upload');
+    signer = new InternalRequestSigner(topology.secret);
   });
 
   afterAll(async () => {
@@ -76,6 +99,7 @@ describe('upload sessions across upload instances', () => {
             body: Readable.from([chunk]),
           },
           agent,
+          signer,
         )) as UploadProgress;
         expect(reply.offset).toBe(start + chunk.length);
         state = reply.state;
@@ -92,13 +116,34 @@ describe('upload sessions across upload instances', () => {
     const agent = new Agent();
     try {
       const first = { repository: repo, id, state, range: { start: 0, end: 9 }, length: 10 };
-      await postStreamMessage(uploads[0]!.address!, { pattern: UploadPattern.Append, request: first, body: Readable.from([randomBytes(10)]) }, agent);
+      await postStreamMessage(uploads[0]!.address!, { pattern: UploadPattern.Append, request: first, body: Readable.from([randomBytes(10)]) }, agent, signer);
       // The same first chunk again, on the other instance: storage already holds 10 bytes.
-      const again = postStreamMessage(uploads[1]!.address!, { pattern: UploadPattern.Append, request: first, body: Readable.from([randomBytes(10)]) }, agent);
+      const again = postStreamMessage(uploads[1]!.address!, { pattern: UploadPattern.Append, request: first, body: Readable.from([randomBytes(10)]) }, agent, signer);
       await expect(again).rejects.toMatchObject({ code: 'RANGE_INVALID', status: 416 });
     } finally {
       agent.destroy();
     }
+  });
+
+  it('a chunk sent around the gateway (unsigned, signed with a guessed secret, or a signed one replayed) is refused 401 and writes nothing', async () => {
+    const repo = 'distributed/around';
+    const location = await startUpload(topology.berth.url, repo);
+    const { id, state } = sessionOf(location);
+    const instance = uploads[0]!.address!;
+    const request = { repository: repo, id, state, range: { start: 0, end: 9 }, length: 10 };
+    const headers = { [MESSAGE_HEADER]: encodeMessage(request), [HAS_BODY_HEADER]: '1', 'content-length': '10' };
+    const sign = (by: InternalRequestSigner) => by.sign({ method: 'POST', path: `/messages/${UploadPattern.Append}`, target: instance, headers });
+    const unsigned = await rawPost(instance, `/messages/${UploadPattern.Append}`, headers, randomBytes(10));
+    const guessed = await rawPost(instance, `/messages/${UploadPattern.Append}`, { ...headers, [SIGNATURE_HEADER]: sign(new InternalRequestSigner('guess')) }, randomBytes(10));
+    expect([unsigned.status, guessed.status]).toEqual([401, 401]);
+    expect(unsigned.text).toContain('UNAUTHORIZED');
+    // Nothing was written: the upload still holds no byte.
+    const status = await http(topology.berth.url).get(pathOf(location));
+    expect([status.status, status.headers.range]).toEqual([204, '0-0']);
+    // A request the gateway signed, caught on the wire and sent again, is refused the second time.
+    const signed = { ...headers, [SIGNATURE_HEADER]: sign(signer) };
+    expect((await rawPost(instance, `/messages/${UploadPattern.Append}`, signed, randomBytes(10))).status).toBe(200);
+    expect((await rawPost(instance, `/messages/${UploadPattern.Append}`, signed, randomBytes(10))).status).toBe(401);
   });
 
   it('an instance SIGKILLed between chunks: the gateway sends the next chunk to the other, and the blob verifies', async () => {

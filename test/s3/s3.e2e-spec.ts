@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { postStreamMessage } from '@berth/bus';
+import { InternalRequestSigner, postStreamMessage } from '@berth/bus';
 import { UploadPattern, type UploadProgress } from '@berth/contracts';
 import {
   type BerthProcess,
@@ -190,12 +190,15 @@ describe('the distributed topology on s3', () => {
   let redis: PrivateRedis;
   let berth: BerthProcess;
   const root = `e2e-distributed-${randomBytes(4).toString('hex')}`;
+  /** The upload instances serve only requests signed with it: this test stands in for the gateway. */
+  const secret = randomBytes(16).toString('hex');
 
   beforeAll(async () => {
     backend = s3Backend();
     await ensureBucket(backend, BUCKET);
     redis = await PrivateRedis.start();
-    const config = { ...berthConfig(s3Storage(backend, root), await freePort()), redis: { addr: redis.addr } };
+    const port = await freePort();
+    const config = { ...berthConfig(s3Storage(backend, root), port), http: { addr: `127.0.0.1:${port}`, secret }, redis: { addr: redis.addr } };
     berth = await startBerth({ config, topology: 'distributed', readyTimeoutMs: 60_000 });
   });
 
@@ -227,6 +230,7 @@ describe('the distributed topology on s3', () => {
             body: Readable.from([chunk]),
           },
           agent,
+          new InternalRequestSigner(secret),
         )) as UploadProgress;
         expect(reply.offset).toBe(start + chunk.length);
         state = reply.state;

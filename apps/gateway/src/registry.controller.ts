@@ -2,11 +2,13 @@ import { All, Controller, Inject, Logger, Req, Res } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import { asOciError, OciError, parseRepositoryName } from '@berth/oci';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AccessGuard } from './access-guard';
 import { BlobHandler } from './blob.handler';
 import { type HttpRequest, type HttpResponse, requestTarget, sendGoNotFound, sendJson, sendOciError, setApiVersion } from './http-answers';
 import { ListingHandler } from './listing.handler';
 import { ManifestHandler } from './manifest.handler';
 import { matchRoute } from './routes';
+import { TokenServiceHandler } from './token-service.handler';
 import { UploadHandler } from './upload.handler';
 
 const writeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -23,6 +25,8 @@ export class RegistryController {
     private readonly uploads: UploadHandler,
     private readonly manifests: ManifestHandler,
     private readonly listings: ListingHandler,
+    private readonly guard: AccessGuard,
+    private readonly tokens: TokenServiceHandler,
   ) {
     this.readOnly = config.storage.maintenance.readonly.enabled;
   }
@@ -45,11 +49,20 @@ export class RegistryController {
    * load balancers), anything else Go's plain-text 404.
    */
   @All(['', '*'])
-  outsideV2(@Req() request: FastifyRequest, @Res() reply: FastifyReply): void {
+  async outsideV2(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     reply.hijack();
     const res = reply.raw;
     setApiVersion(res);
-    if (requestTarget(request.raw).path === '/') {
+    const { path, query } = requestTarget(request.raw);
+    if (this.tokens.path !== undefined && path === this.tokens.path) {
+      try {
+        await this.tokens.handle(request.raw, res, query);
+      } catch (error) {
+        sendOciError(request.raw, res, asOciError(error, this.logger));
+      }
+      return;
+    }
+    if (path === '/') {
       res.writeHead(200, { 'Cache-Control': 'no-cache', 'Content-Length': 0 }).end();
       return;
     }
@@ -61,6 +74,7 @@ export class RegistryController {
     const route = matchRoute(path);
     const method = req.method ?? 'GET';
     if (!route) throw new OciError('NOT_FOUND', `no such endpoint: ${method} ${path}`);
+    await this.guard.authorize(req, route, method, query);
     if (this.readOnly && writeMethods.has(method)) {
       throw new OciError('UNSUPPORTED', 'the registry is in read-only mode (storage.maintenance.readonly)');
     }

@@ -173,3 +173,44 @@ describe('ManifestStore with a link cache (storage.cache.blobdescriptor)', () =>
     await expect(get(digest, false)).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
   });
 });
+
+describe('ManifestStore by tag, no cache: what another process changes is seen at the next read', () => {
+  let driver: StorageDriver;
+  let store: ManifestStore;
+
+  beforeEach(() => {
+    driver = createStorageDriver('inmemory', {});
+    const storage = new RegistryStorage(driver);
+    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage));
+  });
+
+  async function pushImage(tag: string, variant: string): Promise<string> {
+    const { config, layers } = await pushImageBlobs(driver, 'app', variant, 'oci');
+    const content = ociManifest(config, layers);
+    await store.put({ repository: 'app', reference: tag, contentType: media.ociManifest, content: content.toString('base64') });
+    return sha256(content);
+  }
+
+  const get = (reference: string, withContent = true) => store.get({ repository: 'app', reference, withContent });
+
+  it('answers by tag only for a revision link there now: a guess from the last read never answers on its own', async () => {
+    const first = await pushImage('v1', 'one');
+    expect((await get('v1')).digest).toBe(first);
+    expect((await get('v1', false)).digest).toBe(first);
+    // Another process deleted it and has not untagged yet (a delete removes the revision link first).
+    await driver.delete(pathFor({ kind: 'manifestRevisionLink', repository: 'app', digest: first }));
+    await expect(get('v1')).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+    await expect(get('v1', false)).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+    // Linked again (pushed again by another process): found again.
+    await driver.putContent(pathFor({ kind: 'manifestRevisionLink', repository: 'app', digest: first }), Buffer.from(first));
+    expect((await get('v1', false)).digest).toBe(first);
+    // The tag moved behind this process's back: the new digest, never the guessed one.
+    const second = await pushImage('v2', 'two');
+    await driver.putContent(pathFor({ kind: 'manifestTagCurrentLink', repository: 'app', tag: 'v1' }), Buffer.from(second));
+    expect((await get('v1', false)).digest).toBe(second);
+    expect((await get('v1')).digest).toBe(second);
+    // Untagged behind its back: unknown, whatever it guessed.
+    await driver.delete(pathFor({ kind: 'manifestTagDir', repository: 'app', tag: 'v1' }));
+    await expect(get('v1', false)).rejects.toMatchObject({ code: 'MANIFEST_UNKNOWN' });
+  });
+});

@@ -14,6 +14,8 @@ type Delete = Messages[typeof ManifestPattern.Delete];
 /** The base64 text of a body at the limit; anything longer is refused before it is decoded. */
 const ENCODED_SIZE_LIMIT = Math.ceil(MANIFEST_SIZE_LIMIT / 3) * 4;
 const PARALLEL_CHECKS = 16;
+/** Tags whose last digest is remembered as a hint: a few hundred bytes each, as the summaries. */
+const TAG_HINT_ENTRIES = 10_000;
 
 /**
  * Manifests in a repository, after Distribution's manifeststore.go and handlers/manifests.go:
@@ -25,6 +27,8 @@ const PARALLEL_CHECKS = 16;
 export class ManifestStore {
   private readonly deleteEnabled: boolean;
   private readonly layerUrls: LayerUrlPolicy;
+  /** `repository:tag` → the digest it named at its last read here: a guess, never an answer (see `get`). */
+  private readonly tagHints = new Map<string, Digest>();
 
   constructor(
     private readonly storage: RegistryStorage,
@@ -70,22 +74,44 @@ export class ManifestStore {
    * cache can answer for a manifest that is gone. Whether the repository exists is asked only
    * when the answer is "unknown", to tell NAME_UNKNOWN from MANIFEST_UNKNOWN: a revision
    * link found proves it exists.
+   *
+   * By tag, the revision link of the digest the tag named last time is looked up while the
+   * tag's link is read, rather than after: each storage call costs a round trip through
+   * libuv's threads, and this takes one off the request's path. Its answer counts only when
+   * the tag still names that digest and the link was there; otherwise the link is looked up
+   * again after the tag, as without the guess. (Both lookups fall within the request: a delete
+   * removes the revision link before the tags, so "the tag names it and its link exists" held
+   * at the moment of the lookup, as it would have in the other order.)
    */
   async get(request: Get['request']): Promise<Get['reply']> {
     const { repository, withContent } = request;
     const target = parseReference(request.reference);
     let digest: Digest;
+    let revision: Promise<boolean> | undefined;
     if (target.kind === 'tag') {
+      const hintKey = `${repository}:${target.tag}`;
+      const hint = this.tagHints.get(hintKey);
+      const guessed = hint === undefined ? undefined : this.storage.revisions.linked(repository, hint);
+      // Observed here: a guess that turns out unused must not end as an unhandled rejection.
+      guessed?.catch(() => undefined);
       const tagged = await this.storage.tags.current(repository, target.tag);
-      if (tagged === undefined) return this.unknown(repository, { tag: target.tag });
+      if (tagged === undefined) {
+        this.tagHints.delete(hintKey);
+        return this.unknown(repository, { tag: target.tag });
+      }
       // A tag's link is read from storage: checked before it becomes part of a path.
       const checked = checkDigest(tagged);
       if (!checked.ok) return this.unknown(repository, { digest: tagged });
       digest = checked.digest;
+      if (guessed !== undefined && digest === hint) {
+        revision = guessed.then((linked) => linked || this.storage.revisions.linked(repository, digest));
+      } else {
+        this.hintTag(hintKey, digest);
+      }
     } else {
       digest = target.digest;
     }
-    const revision = this.storage.revisions.linked(repository, digest);
+    revision ??= this.storage.revisions.linked(repository, digest);
     if (!withContent) {
       const [linked, stored] = await Promise.all([revision, this.reader.isStored(digest)]);
       if (!linked || !stored) return this.unknown(repository, { digest });
@@ -102,6 +128,16 @@ export class ManifestStore {
     }
     const { content, summary } = read.value;
     return { digest, mediaType: summary.mediaType, size: content.length, content: content.toString('base64') };
+  }
+
+  private hintTag(key: string, digest: Digest): void {
+    this.tagHints.delete(key);
+    this.tagHints.set(key, digest);
+    if (this.tagHints.size > TAG_HINT_ENTRIES) {
+      // Maps iterate in insertion order: the first key is the least recently hinted.
+      const oldest = this.tagHints.keys().next().value;
+      if (oldest !== undefined) this.tagHints.delete(oldest);
+    }
   }
 
   /** MANIFEST_UNKNOWN with `detail`, or NAME_UNKNOWN when the repository itself does not exist. */

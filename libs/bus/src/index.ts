@@ -3,6 +3,7 @@ export { InProcessBus, InProcessClient, InProcessServer } from './transport/in-p
 export { NestMessageClient } from './transport/nest-message-client';
 export { RedisQueueClient, type RedisQueueClientOptions } from './transport/redis-queue-client';
 export { RedisQueueContext, RedisQueueServer, type RedisQueueServerOptions } from './transport/redis-queue-server';
+export { InternalRequestSigner, type InternalRequestSignerOptions, SIGNATURE_HEADER, type SignedParts } from './transport/internal-request-signer';
 export { InstanceUnreachableError, postStreamMessage, type StreamMessage } from './transport/stream-message-client';
 export { StreamMessageServer, type StreamMessageServerOptions } from './transport/stream-message-server';
 export { ServiceDirectory, type ServiceInstance } from './transport/service-directory';
@@ -18,5 +19,9 @@ export { RedisLinkCache, type RedisLinkCacheOptions } from './link-cache/redis-l
 export { linkCacheOf } from './link-cache/link-cache-of';
 export { InProcessHealthBoard } from './health-board/in-process-health-board';
 export { RedisHealthBoard, type RedisHealthBoardOptions } from './health-board/redis-health-board';
+// Failed logins, counted per process or across a cluster.
+export { InProcessLoginThrottle } from './login-throttle/in-process-login-throttle';
+export { RedisLoginThrottle } from './login-throttle/redis-login-throttle';
+export { loginThrottleOf } from './login-throttle/login-throttle-of';
 // The gateway's upload client when services run apart.
 export { DistributedUploadClient, type DistributedUploadClientOptions } from './upload-client/distributed-upload-client';

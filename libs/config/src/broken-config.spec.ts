@@ -96,7 +96,7 @@ const broken: [title: string, yaml: string, message: string][] = [
     'config.yml: auth: only one auth provider may be configured, found 2: htpasswd, silly',
   ],
   ['an auth provider missing a key', `${valid}auth:\n  htpasswd: {realm: r}\n`, 'config.yml: auth.htpasswd.path: missing: this key is required'],
-  ['an unknown auth provider', `${valid}auth:\n  ldap: {}\n`, 'config.yml: auth.ldap: unknown auth provider (known: silly, token, htpasswd)'],
+  ['an unknown auth provider', `${valid}auth:\n  ldap: {}\n`, 'config.yml: auth.ldap: unknown auth provider (known: silly, token, htpasswd, none)'],
   [
     'the redis blob descriptor cache without redis',
     `version: 0.1\n${filesystem}  cache: {blobdescriptor: redis}\n`,

@@ -45,7 +45,7 @@ describe('loadConfig', () => {
     expect(config.catalog.maxentries).toBe(1000);
     expect(config.auth).toBeUndefined();
     expect(config.proxy).toBeUndefined();
-    expect(config.berth).toEqual({ upload: { addr: '127.0.0.1:0', automaticcrossmount: true }, bus: { requesttimeout: 30_000, keyprefix: 'berth' } });
+    expect(config.berth).toEqual({ upload: { addr: '127.0.0.1:0', automaticcrossmount: true }, bus: { requesttimeout: 30_000, keyprefix: 'berth' }, failedlogins: { limit: 10, window: 300_000, delay: 2_000 } });
   });
 
   it('returns a frozen object', () => {

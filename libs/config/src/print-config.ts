@@ -25,6 +25,8 @@ const durationKeys = [
   'health.tcp.*.timeout',
   'proxy.ttl',
   'berth.bus.requesttimeout',
+  'berth.failedlogins.window',
+  'berth.failedlogins.delay',
 ].map((key) => key.split('.'));
 
 /**

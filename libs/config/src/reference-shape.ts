@@ -129,5 +129,9 @@ export const referenceShape: ShapeNode = struct({
   }),
   policy: struct({ repository: struct({ classes: values }) }),
   // berth's own section follows the same rule: REGISTRY_BERTH_UPLOAD_ADDR sets berth.upload.addr.
-  berth: struct({ upload: struct({ addr: value }), bus: struct({ requesttimeout: value, keyprefix: value }) }),
+  berth: struct({
+    upload: struct({ addr: value }),
+    bus: struct({ requesttimeout: value, keyprefix: value }),
+    failedlogins: struct({ limit: value, window: value, delay: value }),
+  }),
 });

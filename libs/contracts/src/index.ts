@@ -5,3 +5,4 @@ export * from './health.contract';
 export * from './link-cache.contract';
 export * from './job-scheduler.contract';
 export { withTimeout } from './with-timeout';
+export * from './login-throttle.contract';

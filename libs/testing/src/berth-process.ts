@@ -102,7 +102,8 @@ export async function startBerth(options: BerthStartOptions): Promise<BerthProce
     await writeFile(configFile, dump(config));
   }
   const env = { ...process.env, ...options.env };
-  const url = httpUrl(env.REGISTRY_HTTP_ADDR ?? (config.http as { addr?: string } | undefined)?.addr ?? ':5000');
+  const http = config.http as { addr?: string; tls?: { certificate?: string } } | undefined;
+  const url = httpUrl(env.REGISTRY_HTTP_ADDR ?? http?.addr ?? ':5000', http?.tls?.certificate !== undefined);
   const instances: BerthInstance[] = [];
   const stopAll = async (): Promise<void> => {
     await Promise.all(instances.map((instance) => instance.process.stop()));
@@ -201,10 +202,10 @@ async function servingLine(server: ServerProcess, service: string, timeoutMs: nu
 }
 
 /** `:5000` and `0.0.0.0:5000` listen everywhere; a client reaches them on loopback. */
-function httpUrl(addr: string): string {
+function httpUrl(addr: string, tls: boolean): string {
   const colon = addr.lastIndexOf(':');
   const host = addr.slice(0, colon);
   const port = addr.slice(colon + 1);
   const reachable = host === '' || host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host;
-  return `http://${reachable}:${port}`;
+  return `${tls ? 'https' : 'http'}://${reachable}:${port}`;
 }

@@ -30,7 +30,7 @@ export {
   type StorageRequest,
 } from './identity-endpoint';
 export { dropContainer, listContainer, PrivateSwift, segmentOwners, type SwiftBackend, swiftBackend, swiftSession, type SwiftStorageSession } from './swift-backend';
-export { PrivateRedis } from './private-redis';
+export { PrivateRedis, type PrivateRedisOptions } from './private-redis';
 export { emptyBucket, ensureBucket, listBucket, listMultipartUploads, type S3Backend, s3Backend, s3Client } from './s3-backend';
 export { fixturePath, readFixture, type Fixture } from './fixtures';
 export {
@@ -48,5 +48,9 @@ export {
   startTokenRecorder,
   type TokenRecorder,
 } from './keystone-backend';
+export { makeTestCertificate, type TestCertificate, type TestKeyType } from './test-pki';
+export { registryClaims, type RegistryTokenClaims, signRegistryToken } from './registry-token';
+export { htpasswdLine } from './htpasswd';
+export { makeTestCa, type TestCa } from './test-ca';
 export { AZURITE_ACCOUNT, AZURITE_KEY, PrivateAzurite } from './azurite';
 export { GcsJsonApiServer, type GcsRequest } from './gcs-json-api';

@@ -8,12 +8,25 @@ const run = promisify(execFile);
  * A redis-server of this test file's own (from test/backends/install.sh), so that FLUSHALL
  * and restarts disturb no other test running beside it.
  */
+export interface PrivateRedisOptions {
+  /** `requirepass`: the default user's password. */
+  readonly password?: string;
+  /**
+   * TLS only (no plain port), with this server pair. With `client`, clients must show a
+   * certificate signed by `ca` (redis-cli here shows that one).
+   */
+  readonly tls?: { certificate: string; key: string; ca: string; client?: { certificate: string; key: string } };
+}
+
 export class PrivateRedis {
   private child: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly options: PrivateRedisOptions,
+  ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+  static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort(), options);
     await redis.restart();
     return redis;
   }
@@ -24,9 +37,13 @@ export class PrivateRedis {
 
   /** Starts the server (again, after {@link kill}: empty, as after a crash without persistence). */
   async restart(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
+    const { password, tls } = this.options;
+    const listen = tls
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', tls.certificate, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca]
+      : ['--port', String(this.port)];
+    if (tls) listen.push('--tls-auth-clients', tls.client ? 'yes' : 'no');
+    const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(password !== undefined ? ['--requirepass', password] : [])];
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.child = child;
     const exited = new Promise<never>((_, reject) =>
       child.once('exit', (code) => reject(new Error(`redis-server exited (code ${code}) before answering on ${this.port}`))),
@@ -53,9 +70,14 @@ export class PrivateRedis {
     await exited;
   }
 
-  /** One command through redis-cli; its raw answer, trimmed. */
+  /** One command through redis-cli, as the default user; its raw answer, trimmed. */
   async command(...args: string[]): Promise<string> {
-    const { stdout } = await run('redis-cli', ['-p', String(this.port), '--raw', ...args]);
+    const { password, tls } = this.options;
+    const access = [
+      ...(password !== undefined ? ['--no-auth-warning', '-a', password] : []),
+      ...(tls ? ['--tls', '--cacert', tls.ca, ...(tls.client ? ['--cert', tls.client.certificate, '--key', tls.client.key] : [])] : []),
+    ];
+    const { stdout } = await run('redis-cli', ['-p', String(this.port), ...access, '--raw', ...args]);
     return stdout.trim();
   }
 }

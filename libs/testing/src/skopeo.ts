@@ -24,6 +24,11 @@ export interface SkopeoCopyOptions {
   readonly format?: 'oci' | 'v2s2';
   readonly destCredentials?: string;
   readonly srcCredentials?: string;
+  /** TLS verified against this `--cert-dir` (CAs as `*.crt`, a client pair as `*.cert` + `*.key`), on both sides. */
+  readonly certDir?: string;
+  /** A Bearer token to send as it is (`--dest-registry-token`), for registries under `auth.token`. */
+  readonly destToken?: string;
+  readonly srcToken?: string;
 }
 
 export class SkopeoError extends Error {
@@ -35,14 +40,19 @@ export class SkopeoError extends Error {
   }
 }
 
-/** `skopeo copy` over plain HTTP; throws SkopeoError with skopeo's own stderr. */
+/** `skopeo copy` over plain HTTP (or TLS with `certDir`); throws SkopeoError with skopeo's own stderr. */
 export async function skopeoCopy(source: string, destination: string, options: SkopeoCopyOptions = {}): Promise<void> {
-  const args = ['copy', '--src-tls-verify=false', '--dest-tls-verify=false'];
+  const args =
+    options.certDir === undefined
+      ? ['copy', '--src-tls-verify=false', '--dest-tls-verify=false']
+      : ['copy', '--src-cert-dir', options.certDir, '--dest-cert-dir', options.certDir];
   if (options.all === true) args.push('--all');
   if (options.preserveDigests === true) args.push('--preserve-digests');
   if (options.format !== undefined) args.push('--format', options.format);
   if (options.srcCredentials !== undefined) args.push('--src-creds', options.srcCredentials);
   if (options.destCredentials !== undefined) args.push('--dest-creds', options.destCredentials);
+  if (options.srcToken !== undefined) args.push('--src-registry-token', options.srcToken);
+  if (options.destToken !== undefined) args.push('--dest-registry-token', options.destToken);
   await skopeo([...args, source, destination]);
 }
 

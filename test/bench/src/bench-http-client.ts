@@ -23,6 +23,9 @@ export class UnexpectedStatusError extends Error {}
 export class BenchHttpClient {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
+  /** `credentials`: an `Authorization` header sent with every request to `origin` (a target under auth), never elsewhere. */
+  constructor(private readonly credentials?: { readonly origin: string; readonly authorization: string }) {}
+
   /** A request whose response body is small (JSON, errors, empty) and read whole. */
   async send(method: string, url: string | URL, options: RequestOptions): Promise<HttpResponse> {
     const response = await this.open(method, url, options);
@@ -63,7 +66,11 @@ export class BenchHttpClient {
 
   private open(method: string, url: string | URL, options: RequestOptions): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = request(url, { method, agent: this.agent, headers: options.headers }, resolve);
+      const target = new URL(url);
+      const headers = this.credentials !== undefined && target.origin === this.credentials.origin
+        ? { ...options.headers, Authorization: this.credentials.authorization }
+        : options.headers;
+      const req = request(target, { method, agent: this.agent, headers }, resolve);
       req.once('error', reject);
       if (options.body === undefined) {
         req.end();

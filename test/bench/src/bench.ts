@@ -15,7 +15,8 @@ const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, again
                     container each, blob pulls redirected to TempURLs; or s3: the same
                     Swift's S3 API (s3api), one bucket, a root directory each, blob
                     pulls redirected to pre-signed URLs
-  --only NAME       bench only this target: reference, berth, distributed or target; repeatable
+  --only NAME       bench only this target: reference, berth, distributed, reference-htpasswd,
+                    berth-htpasswd or target; repeatable
   --target URL      also bench a running registry at URL (or BERTH_BENCH_TARGET_URL)
   --seconds N       length of each manifest HEAD/GET loop, each round (default 2)
   --rounds N        rounds of every scenario (default: one per registry benched)
@@ -24,7 +25,9 @@ const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, again
 
 Targets: reference (docker-registry), berth (berth serve, all services in one process),
 distributed (1 gateway, 2 upload, 2 manifest, 1 health process over a redis-server of its
-own), each on its own storage with the same config.yml; ratios are each against the reference.
+own), and reference-htpasswd and berth-htpasswd (auth.htpasswd on, one bcrypt cost 10 user,
+Basic credentials on every request), each on its own storage with the same config.yml;
+ratios are each against the reference.
 Every scenario runs on each registry once per round, the order rotating from round to round;
 with as many rounds as registries (the default), each runs it once in every position. Figures
 are the rounds' mean; --json keeps each round's.`;
@@ -101,7 +104,12 @@ async function measureInTurn(
   rounds: number,
   backendName: string,
 ): Promise<TargetResults[]> {
-  const clients = new Map(targets.map((target) => [target, new BenchHttpClient()]));
+  const clients = new Map(
+    targets.map((target) => [
+      target,
+      new BenchHttpClient(target.authorization === undefined ? undefined : { origin: new URL(target.url).origin, authorization: target.authorization }),
+    ]),
+  );
   const measurements = new Map<Target, Measurement[]>(targets.map((target) => [target, []]));
   const cpu = new Map<Target, number>(targets.map((target) => [target, 0]));
   try {

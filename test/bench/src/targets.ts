@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   dropContainer,
   emptyBucket,
   filesystemRegistryConfig,
   freePort,
+  htpasswdLine,
   listContainer,
   PrivateRedis,
   type S3Backend,
@@ -15,8 +16,11 @@ import {
 } from '@berth/testing';
 
 /** The registries the bench starts itself, in the order it measures them. */
-export const startedTargets = ['reference', 'berth', 'distributed'] as const;
+export const startedTargets = ['reference', 'berth', 'distributed', 'reference-htpasswd', 'berth-htpasswd'] as const;
 export type StartedTarget = (typeof startedTargets)[number];
+
+/** The one user of the `-htpasswd` targets: one htpasswd file (bcrypt cost 10, as `htpasswd -B`) for both. */
+const benchUser = { user: 'bench', password: 'bench-password-7c1d' };
 
 /**
  * Where the targets keep their data: a directory each under `directory`, or, given `swift`,
@@ -35,6 +39,8 @@ export interface Target {
   readonly url: string;
   /** Every process serving it; empty for a registry the bench did not start. */
   readonly pids: readonly number[];
+  /** The `Authorization` header every request to it carries (the `-htpasswd` targets). */
+  readonly authorization?: string;
   stop(): Promise<void>;
 }
 
@@ -52,8 +58,23 @@ export async function startTarget(name: StartedTarget, backend: Backend): Promis
   const port = await freePort();
   // Every target gets the same config.yml but for its storage and port, so none pays for work another skips.
   const config = { ...filesystemRegistryConfig({ rootDirectory: storage.directory, port }), storage: storage.section };
+  const authorization = `Basic ${Buffer.from(`${benchUser.user}:${benchUser.password}`).toString('base64')}`;
+  const htpasswd = async () => {
+    const path = join(backend.directory, 'htpasswd');
+    await writeFile(path, `${htpasswdLine(benchUser.user, benchUser.password, 10)}\n`);
+    return { htpasswd: { realm: 'bench', path } };
+  };
   try {
     switch (name) {
+      case 'reference-htpasswd': {
+        const extraConfig = { storage: storage.section, auth: await htpasswd() };
+        const registry = await startReferenceRegistry({ rootDirectory: storage.directory, port, extraConfig });
+        return { name, url: registry.url, pids: [registry.process.pid], authorization, stop: () => stopThen(registry.stop, storage) };
+      }
+      case 'berth-htpasswd': {
+        const berth = await startBerth({ config: { ...config, auth: await htpasswd() }, topology: 'all-in-one' });
+        return { name, url: berth.url, pids: [berth.pid], authorization, stop: () => stopThen(berth.stop, storage) };
+      }
       case 'reference': {
         const registry = await startReferenceRegistry({ rootDirectory: storage.directory, port, extraConfig: { storage: storage.section } });
         return { name, url: registry.url, pids: [registry.process.pid], stop: () => stopThen(registry.stop, storage) };

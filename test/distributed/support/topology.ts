@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type BerthProcess, type BerthStartOptions, createTempDir, freePort, startBerth, type TempDir } from '@berth/testing';
 import { e2eConfig } from '../../e2e/support/registry-under-test';
 import { PrivateRedis } from '@berth/testing';
@@ -8,6 +9,8 @@ export interface Topology {
   readonly redis: PrivateRedis;
   /** The filesystem driver's root directory. */
   readonly root: string;
+  /** `http.secret`, which every instance holds: what signs requests to the upload instances. */
+  readonly secret: string;
   stop(): Promise<void>;
 }
 
@@ -16,12 +19,14 @@ export async function startTopology(options: Pick<BerthStartOptions, 'serviceLog
   const redis = await PrivateRedis.start();
   try {
     const root = `${work.path}/registry`;
-    const config = { ...e2eConfig(root, await freePort()), redis: { addr: redis.addr } };
+    const secret = randomBytes(16).toString('hex');
+    const config = { ...e2eConfig(root, await freePort(), { http: { secret } }), redis: { addr: redis.addr } };
     const berth = await startBerth({ config, topology: 'distributed', readyTimeoutMs: 60_000, ...options });
     return {
       berth,
       redis,
       root,
+      secret,
       stop: async () => {
         await berth.stop();
         await redis.kill();

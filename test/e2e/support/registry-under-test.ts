@@ -39,6 +39,8 @@ export interface RegistryOptions {
   readonly root?: string;
   /** Merged into `http` beside `addr` and `headers`: `host`, `relativeurls`, … */
   readonly http?: Record<string, unknown>;
+  /** The `auth` section, the same for berth and the reference. */
+  readonly auth?: Record<string, unknown>;
   /** berth's own section; left out of the reference's config, which has no such key. */
   readonly berth?: Record<string, unknown>;
 }
@@ -57,6 +59,7 @@ export function e2eConfig(root: string, port: number, options: RegistryOptions =
       ...options.storage,
     },
     http: { addr: `127.0.0.1:${port}`, headers: { 'X-Content-Type-Options': ['nosniff'] }, ...options.http },
+    ...(options.auth ? { auth: options.auth } : {}),
     ...(options.berth && e2eTarget !== 'reference' ? { berth: options.berth } : {}),
   };
 }

@@ -17,7 +17,7 @@ afterEach(async () => {
 });
 
 function connect() {
-  const redis = openRedis({ host, port: Number(port), db: 0, tls: false, keyPrefix: `test-${randomUUID()}` }, 'command', 'health-board-spec');
+  const redis = openRedis({ host, port: Number(port), db: 0, keyPrefix: `test-${randomUUID()}` }, 'command', 'health-board-spec');
   connections.push(redis);
   return redis;
 }

@@ -12,7 +12,7 @@ const cleanups: (() => Promise<unknown>)[] = [];
 
 /** A cluster of its own on the test Redis, whose keys go when the test ends. */
 function settings(): RedisSettings {
-  const redis: RedisSettings = { host, port: Number(port), db: 0, tls: false, keyPrefix: `test-${randomUUID()}` };
+  const redis: RedisSettings = { host, port: Number(port), db: 0, keyPrefix: `test-${randomUUID()}` };
   cleanups.push(async () => {
     const connection = openRedis(redis, 'command', 'repeatable-job-spec');
     const keys = await connection.keys(`${redis.keyPrefix}:*`);

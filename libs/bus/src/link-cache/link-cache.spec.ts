@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 function connect(redisPort = Number(port)): Redis {
-  const redis = openRedis({ host, port: redisPort, db: 0, tls: false, keyPrefix: 'link-cache-spec' }, 'command', 'link-cache-spec');
+  const redis = openRedis({ host, port: redisPort, db: 0, keyPrefix: 'link-cache-spec' }, 'command', 'link-cache-spec');
   connections.push(redis);
   return redis;
 }

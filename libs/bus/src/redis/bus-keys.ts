@@ -44,4 +44,9 @@ export class BusKeys {
   jobQueues(): string {
     return `${this.prefix}:jobs`;
   }
+
+  /** Failed logins of one user or client address (its hash), within the window (`berth.failedlogins`). */
+  failedLogins(hashedKey: string): string {
+    return `${this.prefix}:auth:failures:${hashedKey}`;
+  }
 }

@@ -14,12 +14,13 @@ describe('redisSettingsFrom', () => {
     [':6379', '127.0.0.1', 6379],
     ['[::1]:6379', '::1', 6379],
   ])('dials %s as %s port %i', (addr, host, port) => {
-    expect(settingsOf(`redis: {addr: "${addr}"}\n`)).toMatchObject({ host, port, db: 0, tls: false, keyPrefix: 'berth' });
+    expect(settingsOf(`redis: {addr: "${addr}"}\n`)).toMatchObject({ host, port, db: 0, keyPrefix: 'berth' });
   });
 
   it('carries the password, db, TLS, dial timeout and key prefix', () => {
-    const settings = settingsOf('redis: {addr: "r:1", password: pw, db: 3, dialtimeout: 2s, tls: {enabled: true}}\nberth: {bus: {keyprefix: k}}\n');
-    expect(settings).toEqual({ host: 'r', port: 1, password: 'pw', db: 3, tls: true, connectTimeoutMs: 2_000, keyPrefix: 'k' });
+    const settings = settingsOf('redis: {addr: "r:1", username: u, password: pw, db: 3, dialtimeout: 2s, tls: {enabled: true}}\nberth: {bus: {keyprefix: k}}\n');
+    // TLS with the system's CAs, as Distribution 2.8's tls.enabled.
+    expect(settings).toEqual({ host: 'r', port: 1, username: 'u', password: 'pw', db: 3, tls: {}, connectTimeoutMs: 2_000, keyPrefix: 'k' });
   });
 
   it.each(['', 'redis: {addr: ""}\n'])('without redis.addr (%j), services apart cannot run, and it says so', (redis) => {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { type ConnectionOptions, createSecureContext } from 'node:tls';
 import { Logger } from '@nestjs/common';
 import { type BerthConfig, ConfigError, parseListenAddress } from '@berth/config';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -6,9 +8,12 @@ import { Redis, type RedisOptions } from 'ioredis';
 export interface RedisSettings {
   host: string;
   port: number;
+  /** An ACL user (Redis 6+); without it, the `default` user. */
+  username?: string;
   password?: string;
   db: number;
-  tls: boolean;
+  /** TLS to Redis: the CAs to trust (the system's when absent) and a client certificate. */
+  tls?: Pick<ConnectionOptions, 'ca' | 'cert' | 'key'>;
   connectTimeoutMs?: number;
   /** `berth.bus.keyprefix`: the first part of every key, so clusters and test runs can share a db. */
   keyPrefix: string;
@@ -27,15 +32,46 @@ export function redisSettingsFrom(config: BerthConfig): RedisSettings {
   }
   // The schema has checked its form (redis.schema.ts).
   const { host, port } = parseListenAddress(addr, 'redis.addr');
+  const tls = tlsOf(config.redis.tls);
   return {
     host: host ?? '127.0.0.1',
     port,
-    ...(config.redis?.password ? { password: config.redis.password } : {}),
-    db: config.redis?.db ?? 0,
-    tls: config.redis?.tls.enabled === true,
+    ...(config.redis.username ? { username: config.redis.username } : {}),
+    ...(config.redis.password ? { password: config.redis.password } : {}),
+    db: config.redis.db,
+    ...(tls ? { tls } : {}),
     ...(config.redis?.dialtimeout ? { connectTimeoutMs: config.redis.dialtimeout } : {}),
     keyPrefix: config.berth.bus.keyprefix,
   };
+}
+
+/**
+ * `redis.tls` as files read now, so a missing or broken one is said at start-up (in the words of
+ * `config check`) rather than at the first connection.
+ */
+function tlsOf(tls: BerthConfig['redis']['tls']): RedisSettings['tls'] {
+  if (!tls.enabled && tls.certificate === undefined && tls.key === undefined && tls.rootcas === undefined) return undefined;
+  const read = (key: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new ConfigError([{ source: 'config', key, message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` }]);
+    }
+  };
+  const ca = tls.rootcas?.map((file) => read('redis.tls.rootcas', file));
+  const cert = tls.certificate !== undefined ? read('redis.tls.certificate', tls.certificate) : undefined;
+  const key = tls.key !== undefined ? read('redis.tls.key', tls.key) : undefined;
+  for (const [index, pem] of (ca ?? []).entries()) {
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new ConfigError([{ source: 'config', key: 'redis.tls.rootcas', message: `${tls.rootcas![index]!} holds no PEM certificate` }]);
+    }
+  }
+  try {
+    createSecureContext({ ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) });
+  } catch (error) {
+    throw new ConfigError([{ source: 'config', key: 'redis.tls', message: `the certificate, key or CAs cannot be used: ${(error as Error).message}` }]);
+  }
+  return { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
 }
 
 /**
@@ -53,8 +89,10 @@ export function openRedis(settings: RedisSettings, role: RedisRole, name: string
     host: settings.host,
     port: settings.port,
     db: settings.db,
+    ...(settings.username !== undefined ? { username: settings.username } : {}),
     ...(settings.password !== undefined ? { password: settings.password } : {}),
-    ...(settings.tls ? { tls: {} } : {}),
+    // Verified as Go does: against the CAs, and the certificate's names against the host dialled.
+    ...(settings.tls ? { tls: { ...settings.tls } } : {}),
     ...(settings.connectTimeoutMs !== undefined ? { connectTimeout: settings.connectTimeoutMs } : {}),
     connectionName: `${settings.keyPrefix}:${name}`,
     maxRetriesPerRequest: role === 'command' ? 1 : null,

@@ -2,6 +2,7 @@ import { type Agent, type IncomingMessage, request as httpRequest } from 'node:h
 import type { Readable } from 'node:stream';
 import { parseListenAddress } from '@berth/config';
 import { OciError, type OciWireError } from '@berth/oci';
+import { type InternalRequestSigner, SIGNATURE_HEADER } from './internal-request-signer';
 
 /**
  * How a message whose request carries a byte stream (`body`) travels between processes:
@@ -23,6 +24,30 @@ export function decodeMessage(header: string): Record<string, unknown> | undefin
   } catch {
     return undefined;
   }
+}
+
+/**
+ * How often an instance handling a streamed message says it is alive (an HTTP 102 interim
+ * answer), and how long its caller waits without one before giving up on it. A killed
+ * instance drops its connections at once; a frozen one (SIGSTOP, a VM paused, a network
+ * that swallows packets) keeps them open and says nothing: without this the caller, and the
+ * client behind it, waited for ever. A handler may take long (a large blob's digest read
+ * back from storage): the heartbeat, not the handler, is what is timed.
+ */
+export const HEARTBEAT_MS = 1_000;
+export const INSTANCE_SILENCE_MS = 10_000;
+
+/**
+ * The headers of a streamed message that its signature covers, as the instance reads them: a
+ * header the instance acts on cannot be changed or added without the secret.
+ */
+export function signedStreamHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const signed: Record<string, string> = {};
+  for (const name of [MESSAGE_HEADER, HAS_BODY_HEADER, 'content-length', 'transfer-encoding']) {
+    const value = headers[name];
+    if (value !== undefined) signed[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  return signed;
 }
 
 /** The instance could not be reached before any byte of the body left: another one may take the request. */
@@ -50,33 +75,39 @@ export interface StreamMessage {
  * A reply that comes before the body ended (the instance refused the chunk) stops the
  * piping and closes this connection; the unread rest stays in `body`, as it would when the
  * handler ran in process. An instance that dies mid-body fails with a 503 that closes the
- * client's connection too (`midBodyFailure`).
+ * client's connection too (`midBodyFailure`). `signer` signs the request: the instance refuses
+ * anything else (see {@link signedStreamHeaders}).
  */
-export function postStreamMessage(address: string, message: StreamMessage, agent: Agent): Promise<unknown> {
+export function postStreamMessage(address: string, message: StreamMessage, agent: Agent, signer: InternalRequestSigner, silenceMs = INSTANCE_SILENCE_MS): Promise<unknown> {
   const { host, port } = parseListenAddress(address, 'upload instance address');
   const { body, request, pattern } = message;
-  const headers: Record<string, string | number> = {
+  const path = `${MESSAGE_PATH}${pattern}`;
+  const signed: Record<string, string> = {
     [MESSAGE_HEADER]: encodeMessage(request),
     [HAS_BODY_HEADER]: body ? '1' : '0',
+    ...(!body ? { 'content-length': '0' } : request.length !== undefined ? { 'content-length': String(request.length) } : { 'transfer-encoding': 'chunked' }),
+  };
+  const headers: Record<string, string | number> = {
+    ...signed,
+    [SIGNATURE_HEADER]: signer.sign({ method: 'POST', path, target: address, headers: signed }),
     'content-type': 'application/octet-stream',
   };
-  if (!body) headers['content-length'] = 0;
-  else if (request.length !== undefined) headers['content-length'] = request.length;
-  else headers['transfer-encoding'] = 'chunked';
 
   return new Promise((resolve, reject) => {
     let piping = false;
     let settled = false;
+    let silence: NodeJS.Timeout | undefined;
     const finish = (error: Error | undefined, value?: unknown): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(silence);
       if (body && piping) body.unpipe(outgoing);
       body?.off('error', onBodyError);
       body?.off('aborted', onBodyAborted);
       if (error) reject(error);
       else resolve(value);
     };
-    const outgoing = httpRequest({ host, port, method: 'POST', path: `${MESSAGE_PATH}${pattern}`, headers, agent });
+    const outgoing = httpRequest({ host, port, method: 'POST', path, headers, agent });
     // The sender went away mid-body: the instance must see its request cut off too, not wait for the rest.
     const onBodyError = (error: Error): void => void outgoing.destroy(error);
     const onBodyAborted = (): void => void outgoing.destroy(new Error('the client aborted the request'));
@@ -87,15 +118,26 @@ export function postStreamMessage(address: string, message: StreamMessage, agent
       body.once('aborted', onBodyAborted);
       body.pipe(outgoing);
     };
+    // Armed once connected, pushed back by every heartbeat and by the reply itself.
+    const expectWord = (): void => {
+      clearTimeout(silence);
+      silence = setTimeout(() => outgoing.destroy(new Error(`no word from the instance for ${silenceMs} ms`)), silenceMs);
+    };
+    outgoing.on('information', expectWord);
     outgoing.once('socket', (socket) => {
-      if (socket.connecting) socket.once('connect', startBody);
-      else startBody();
+      const connected = (): void => {
+        expectWord();
+        startBody();
+      };
+      if (socket.connecting) socket.once('connect', connected);
+      else connected();
     });
     outgoing.on('error', (error) => {
       if (!piping) finish(new InstanceUnreachableError(address, error));
       else finish(midBodyFailure(address, error));
     });
     outgoing.once('response', (response: IncomingMessage) => {
+      expectWord();
       const bodyUnfinished = !outgoing.writableFinished;
       readReply(response).then(
         (reply) => {

@@ -6,7 +6,8 @@ import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/mi
 import { ListenError, parseListenAddress } from '@berth/config';
 import { asOciError, OciError } from '@berth/oci';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { decodeMessage, HAS_BODY_HEADER, MESSAGE_HEADER, MESSAGE_PATH } from './stream-message-client';
+import { type InternalRequestSigner, SIGNATURE_HEADER } from './internal-request-signer';
+import { decodeMessage, HAS_BODY_HEADER, HEARTBEAT_MS, MESSAGE_HEADER, MESSAGE_PATH, signedStreamHeaders } from './stream-message-client';
 
 export interface StreamMessageServerOptions {
   /**
@@ -16,6 +17,8 @@ export interface StreamMessageServerOptions {
   addr: string;
   /** The patterns served here: those whose requests carry a `body` stream. */
   patterns: readonly string[];
+  /** Checks each request's signature: only berth's own services (holding `http.secret`) are served. */
+  signer: InternalRequestSigner;
   /** Told the address actually bound (with the port the kernel chose), e.g. to announce it. */
   onListening?: (address: string) => Promise<void>;
 }
@@ -70,7 +73,27 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
     return this.http as T;
   }
 
+  private refusal(req: IncomingMessage): string | undefined {
+    const header = req.headers[SIGNATURE_HEADER];
+    if (this.boundAddress === undefined) return 'not listening yet';
+    return this.options.signer.check(typeof header === 'string' ? header : undefined, {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      target: this.boundAddress,
+      headers: signedStreamHeaders(req.headers),
+    });
+  }
+
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Before anything of the request is read or acted on: whoever reaches this port around the
+    // gateway (and its auth) writes nothing.
+    const refusal = this.refusal(req);
+    if (refusal !== undefined) {
+      this.log.warn(`refused an internal request from ${req.socket.remoteAddress ?? '?'}: ${refusal}`);
+      req.resume();
+      res.shouldKeepAlive = false;
+      return reply(res, { err: new OciError('UNAUTHORIZED', `internal listener: only berth's own services are served (${refusal})`).toWire() });
+    }
     const pattern = req.url?.startsWith(MESSAGE_PATH) ? decodeURIComponent(req.url.slice(MESSAGE_PATH.length)) : '';
     const header = req.headers[MESSAGE_HEADER];
     const request = typeof header === 'string' ? decodeMessage(header) : undefined;
@@ -81,11 +104,17 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
     }
     const hasBody = req.headers[HAS_BODY_HEADER] === '1';
     if (!hasBody) req.resume();
+    // Alive, however long the handler takes: the caller gives up on a silent instance only.
+    const heartbeat = setInterval(() => {
+      if (!res.headersSent && !res.destroyed) res.writeProcessing();
+    }, HEARTBEAT_MS);
     try {
       const result: unknown = await handler({ ...request, ...(hasBody ? { body: req } : {}) }, new BaseRpcContext([pattern]));
       reply(res, { response: isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result });
     } catch (error) {
       reply(res, { err: error instanceof Error ? asOciError(error, this.log).toWire() : OciError.fromWire(error).toWire() });
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 }

@@ -4,12 +4,15 @@ import { type MessageClient, STREAMED_UPLOAD_PATTERNS, UPLOAD_SERVICE, type Uplo
 import { OciError } from '@berth/oci';
 import type { Redis } from 'ioredis';
 import { BusKeys } from '../redis/bus-keys';
+import type { InternalRequestSigner } from '../transport/internal-request-signer';
 import type { ServiceDirectory, ServiceInstance } from '../transport/service-directory';
 import { InstanceUnreachableError, postStreamMessage } from '../transport/stream-message-client';
 
 export interface DistributedUploadClientOptions {
   /** How long a call may wait for an upload instance to appear (`berth.bus.requesttimeout`). */
   timeoutMs: number;
+  /** Signs each streamed request: upload instances serve nothing else. */
+  signer: InternalRequestSigner;
   /** How long the list of instances is reused before it is read again. */
   directoryCacheMs?: number;
   /** How long an upload session keeps its preferred instance without a chunk. */
@@ -60,7 +63,7 @@ export class DistributedUploadClient implements MessageClient<UploadMessages> {
     for (;;) {
       const instance = await this.pick(preferred, unreachable, deadline);
       try {
-        const reply = await postStreamMessage(instance.address, { pattern, request: rest, ...(body ? { body } : {}) }, this.agent);
+        const reply = await postStreamMessage(instance.address, { pattern, request: rest, ...(body ? { body } : {}) }, this.agent, this.options.signer);
         await this.remember(pattern, rest.id, preferred, instance.id);
         return reply;
       } catch (error) {

@@ -24,6 +24,8 @@ const providers = {
       }
     }),
   htpasswd: z.strictObject({ realm: name, path: name }),
+  // `auth: none` turns auth off, as an empty section does (the reference's NewApp).
+  none: z.strictObject({}),
 };
 
 export type AuthProvider = keyof typeof providers;

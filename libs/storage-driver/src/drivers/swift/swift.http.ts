@@ -22,6 +22,16 @@ export interface HttpResponse {
 }
 
 /**
+ * How long Swift may stay silent before a request fails (503 to berth's client): no answer
+ * to a request sent, no read of a body being sent (undici's headers timeout counts only while
+ * the proxy does not take our bytes, never while we wait for our own client's), no byte of
+ * a response being read (undici pauses this one while our reader applies backpressure). A
+ * proxy gives up on its storage nodes after its node_timeout (10 s by default) and answers
+ * 503 itself; one that says nothing for longer is hung or frozen.
+ */
+export const SILENCE_TIMEOUT_MS = 30_000;
+
+/**
  * The driver's one HTTP client: a keep-alive undici pool per origin, so every Swift call
  * after the first reuses a connection, and the shared retry policy (`retry.ts`) for idempotent calls.
  */
@@ -29,16 +39,16 @@ export class SwiftHttp {
   private readonly agent: Agent;
 
   constructor(
-    options: { insecureSkipVerify: boolean },
+    options: { insecureSkipVerify: boolean; silenceTimeoutMs?: number },
     private readonly retry: RetryPolicy = DEFAULT_RETRY_POLICY,
   ) {
+    const silence = options.silenceTimeoutMs ?? SILENCE_TIMEOUT_MS;
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
       connections: 128,
-      // Segment PUTs stream for as long as the client uploads: no body timeout.
-      bodyTimeout: 0,
-      headersTimeout: 5 * 60_000,
-      connect: { rejectUnauthorized: !options.insecureSkipVerify, timeout: 30_000 },
+      bodyTimeout: silence,
+      headersTimeout: silence,
+      connect: { rejectUnauthorized: !options.insecureSkipVerify, timeout: silence },
     });
   }
 
@@ -51,7 +61,7 @@ export class SwiftHttp {
       try {
         response = await this.once(req);
       } catch (error) {
-        if (last || !isTransientError(error)) throw error;
+        if (last || !isTransientError(error) || isSilence(error)) throw error;
         await sleep(this.delay(attempt));
         continue;
       }
@@ -82,6 +92,14 @@ export class SwiftHttp {
   private delay(attempt: number): number {
     return retryDelay(this.retry, attempt);
   }
+}
+
+// A proxy that stayed silent for a whole SILENCE_TIMEOUT_MS (UND_ERR_HEADERS_TIMEOUT,
+// UND_ERR_BODY_TIMEOUT) is not asked again: a retry would wait as long, and the request
+// that waits on it is better answered 503 now than after several rounds of silence.
+function isSilence(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
 }
 
 function sleep(ms: number): Promise<void> {
