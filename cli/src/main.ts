@@ -4,6 +4,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, ListenError, loadConfig, printConfig, redact } from '@berth/config';
 import { StorageDriverFailure } from '@berth/storage-driver';
+import { garbageCollect, storageUse } from './garbage-collect';
 import { probe, ProbeFailure } from './probe';
 import { serve } from './serve';
 import { servableDriver } from './servable';
@@ -22,6 +23,15 @@ Usage:
                                         validate CONFIG (with REGISTRY_* overrides) as berth serve
                                         [--service NAME] would, without starting anything; exit
   berth config print CONFIG             print the effective configuration, secrets masked
+  berth garbage-collect [-d|--dry-run] [-m|--delete-untagged] [-q|--quiet] CONFIG
+                                        remove the blobs no manifest references, as the
+                                        reference's garbage-collect does (run it with the
+                                        registry stopped or read-only); with --delete-untagged
+                                        also manifests no tag, live index or live subject keeps;
+                                        then left-over uploads and orphaned segments; prints the
+                                        bytes freed
+  berth storage-use [--json] CONFIG     per repository the bytes its manifests reference, and the
+                                        registry's total with each blob counted once
   berth --help                          this text
 
 CONFIG is the reference registry's config.yml (version 0.1). Every key can be overridden
@@ -31,7 +41,14 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h' }, service: { type: 'string' } },
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      service: { type: 'string' },
+      'dry-run': { type: 'boolean', short: 'd' },
+      'delete-untagged': { type: 'boolean', short: 'm' },
+      quiet: { type: 'boolean', short: 'q' },
+      json: { type: 'boolean' },
+    },
   });
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') {
@@ -62,6 +79,18 @@ async function main(argv: string[]): Promise<number> {
       } else if (action === 'print') process.stdout.write(printConfig(config));
       else throw new UsageError(`unknown config action "${action ?? ''}": use check or print`);
       return 0;
+    }
+    case 'garbage-collect': {
+      const file = single(rest, 'berth garbage-collect [--dry-run] [--delete-untagged] [--quiet] CONFIG');
+      return garbageCollect(loadConfig(file), file, {
+        dryRun: values['dry-run'] === true,
+        deleteUntagged: values['delete-untagged'] === true,
+        quiet: values.quiet === true,
+      });
+    }
+    case 'storage-use': {
+      const file = single(rest, 'berth storage-use [--json] CONFIG');
+      return storageUse(loadConfig(file), file, values.json === true);
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

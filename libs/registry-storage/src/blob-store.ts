@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { checkDigest, type Digest } from '@berth/oci';
 import { PathNotFoundError, pathExists, type StorageDriver } from '@berth/storage-driver';
-import { baseName, listOrEmpty } from './listing';
+import { baseName, deleteIfExists, listOrEmpty } from './listing';
 import { pathFor } from './paths';
 
 /**
@@ -45,6 +45,21 @@ export class BlobStore {
   /** A URL the client may fetch the bytes from directly, where the driver can sign one. */
   async redirectUrl(digest: Digest, method: 'GET' | 'HEAD'): Promise<string | undefined> {
     return this.driver.redirectUrl(pathFor({ kind: 'blobData', digest }), method);
+  }
+
+  /** Removes the blob's directory (garbage collection's sweep, `Vacuum.RemoveBlob`); `false` when it was not there. */
+  async remove(digest: Digest): Promise<boolean> {
+    return deleteIfExists(this.driver, pathFor({ kind: 'blobDir', digest }));
+  }
+
+  /** The size of the stored bytes, or `undefined` when the blob is not stored. */
+  async size(digest: Digest): Promise<number | undefined> {
+    try {
+      return (await this.driver.stat(pathFor({ kind: 'blobData', digest }))).size;
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return undefined;
+      throw error;
+    }
   }
 
   /**
