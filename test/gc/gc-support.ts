@@ -7,7 +7,7 @@ import { type BerthProcess, createTempDir, filesystemRegistryConfig, freePort, t
 import { dump } from 'js-yaml';
 import { expect } from 'vitest';
 import { digestOf, hexOf } from '../e2e/support/media-types';
-import { getBlob, getManifest, http } from '../e2e/support/registry-client';
+import { getManifest, http } from '../e2e/support/registry-client';
 
 const run = promisify(execFile);
 
@@ -21,14 +21,22 @@ export interface SharedStorage {
   stop(): Promise<void>;
 }
 
-export async function startSharedStorage(): Promise<SharedStorage> {
+/**
+ * `swift`: the `storage.swift` section to share instead of a filesystem root (berth, the
+ * reference and both collectors then all run on that container).
+ */
+export async function startSharedStorage(options: { swift?: Record<string, unknown> } = {}): Promise<SharedStorage> {
   const work = await createTempDir('berth-gc-');
   const root = join(work.path, 'registry');
   const configFile = join(work.path, 'gc.yml');
-  await writeFile(configFile, dump(filesystemRegistryConfig({ rootDirectory: root, port: await freePort() })));
+  const configOn = (port: number): Record<string, unknown> => {
+    const config = filesystemRegistryConfig({ rootDirectory: root, port });
+    return options.swift ? { ...config, storage: { swift: options.swift, delete: { enabled: true } } } : config;
+  };
+  await writeFile(configFile, dump(configOn(await freePort())));
   const [berth, reference] = await Promise.all([
-    startBerth({ config: filesystemRegistryConfig({ rootDirectory: root, port: await freePort() }), topology: 'all-in-one' }),
-    startReferenceRegistry({ rootDirectory: root }),
+    startBerth({ config: configOn(await freePort()), topology: 'all-in-one' }),
+    startReferenceRegistry({ rootDirectory: root, extraConfig: options.swift ? { storage: configOn(0).storage } : {} }),
   ]);
   return {
     root,
@@ -117,9 +125,10 @@ export async function expectPulls(url: string, repo: string, reference: string, 
   expect(manifest.status, `GET ${repo}:${reference}`).toBe(200);
   expect(digestOf(manifest.body as Buffer)).toBe(manifestDigest);
   for (const digest of blobs) {
-    const blob = await getBlob(url, repo, digest);
+    // fetch follows a storage redirect (Swift's TempURL) as clients do.
+    const blob = await fetch(`${url}/v2/${repo}/blobs/${digest}`);
     expect(blob.status, `GET ${repo}@${digest}`).toBe(200);
-    expect(digestOf(blob.body as Buffer)).toBe(digest);
+    expect(digestOf(Buffer.from(await blob.arrayBuffer()))).toBe(digest);
   }
 }
 
