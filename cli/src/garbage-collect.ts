@@ -1,4 +1,3 @@
-import { openRedis, RedisLinkCache, redisSettingsFrom } from '@berth/bus';
 import { type BerthConfig, ConfigError, storageDriverOf } from '@berth/config';
 import { type LinkCache, NO_LINK_CACHE, withTimeout } from '@berth/contracts';
 import { collectGarbage, humanBytes, measureStorageUse } from '@berth/garbage-collection';
@@ -74,6 +73,8 @@ function storageDriver(config: BerthConfig, source: string): StorageDriver {
  */
 async function sharedLinkCache(config: BerthConfig): Promise<{ links: LinkCache; close(): Promise<void> }> {
   if (config.storage.cache.blobdescriptor === undefined || !config.redis?.addr) return { links: NO_LINK_CACHE, close: async () => {} };
+  // Loaded only here: the bus (ioredis, BullMQ) costs a second of start-up that a run without a cache need not pay.
+  const { openRedis, RedisLinkCache, redisSettingsFrom } = await import('@berth/bus');
   const settings = redisSettingsFrom(config);
   const redis = openRedis(settings, 'command', 'garbage-collect');
   try {

@@ -4,11 +4,8 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, ListenError, loadConfig, printConfig, redact } from '@berth/config';
 import { StorageDriverFailure } from '@berth/storage-driver';
-import { garbageCollect, storageUse } from './garbage-collect';
-import { probe, ProbeFailure } from './probe';
-import { serve } from './serve';
-import { servableDriver } from './servable';
-import { isServiceName, type ServiceName, serviceNames } from './serve-service';
+import { ProbeFailure } from './failures';
+import { isServiceName, type ServiceName, serviceNames } from './service-names';
 
 const usage = `berth: a container image registry, a drop-in replacement for Docker's registry:2
 
@@ -58,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const file = single(rest, 'berth serve [--service NAME] CONFIG');
+      const { serve } = await import('./serve');
       await serve(loadConfig(file), file, serviceOf(values.service));
       return 0;
     }
@@ -66,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
       if (service === undefined || !isServiceName(service)) {
         throw new UsageError(`usage: berth probe --service NAME CONFIG, NAME one of ${serviceNames.join(', ')}`);
       }
+      const { probe } = await import('./probe');
       console.log(await probe(loadConfig(single(rest, 'berth probe --service NAME CONFIG')), service));
       return 0;
     }
@@ -74,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
       const file = single(files, 'berth config check [--service NAME]|print CONFIG');
       const config = loadConfig(file);
       if (action === 'check') {
+        const { servableDriver } = await import('./servable');
         servableDriver(config, file, serviceOf(values.service));
         console.log(`${file}: ok`);
       } else if (action === 'print') process.stdout.write(printConfig(config));
@@ -82,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'garbage-collect': {
       const file = single(rest, 'berth garbage-collect [--dry-run] [--delete-untagged] [--quiet] CONFIG');
+      const { garbageCollect } = await import('./garbage-collect');
       return garbageCollect(loadConfig(file), file, {
         dryRun: values['dry-run'] === true,
         deleteUntagged: values['delete-untagged'] === true,
@@ -90,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'storage-use': {
       const file = single(rest, 'berth storage-use [--json] CONFIG');
+      const { storageUse } = await import('./garbage-collect');
       return storageUse(loadConfig(file), file, values.json === true);
     }
     default:
