@@ -25,6 +25,8 @@ export async function garbageCollect(config: BerthConfig, source: string, flags:
   try {
     await collectGarbage(new RegistryStorage(driver, cache.links), {
       ...flags,
+      // The filesystem's orphans need a walk of the whole root: the upload purger's, on its schedule.
+      orphans: driver.name !== 'filesystem',
       print: (line) => out.write(line),
       warn: (line) => console.error(`berth: ${line}`),
     });

@@ -21,6 +21,12 @@ export interface GarbageCollectionOptions {
   warn?: (line: string) => void;
   /** Uploads and orphaned backend objects last written before this are left behind; default: when the run started. */
   leftoversBefore?: Date;
+  /**
+   * Also remove the driver's orphans (`purgeOrphans`: Swift's segments no object owns); default
+   * true. The filesystem's (temporaries of killed writes) cost a walk of the whole root, which
+   * the upload purger makes on its own schedule.
+   */
+  orphans?: boolean;
   /** Local directory for the spilled mark set; default the OS's temporary directory. */
   workDirectory?: string;
   /** Stops the run; a run stopped before its sweep deletes nothing. */
@@ -46,6 +52,16 @@ export interface GarbageCollectionReport {
 const PARALLEL = 16;
 /** Revisions read per ordered batch: enough to keep {@link PARALLEL} reads busy, few enough to hold. */
 const BATCH = 256;
+/** Repositories marked at once, their results applied in catalog order. */
+const PARALLEL_REPOSITORIES = 8;
+
+/** What marking one repository found, applied (printed, marked, queued) in catalog order. */
+interface RepositoryMarks {
+  lines: string[];
+  marks: Digest[];
+  manifests: string[];
+  layerLinks: string[];
+}
 
 interface RemovableManifest {
   repository: string;
@@ -122,16 +138,32 @@ class Collection {
 
   // ---- mark ----
 
+  /** {@link PARALLEL_REPOSITORIES} repositories in flight; their lines printed in catalog order, as the reference's. */
   private async mark(): Promise<void> {
+    const window: Promise<RepositoryMarks>[] = [];
     for await (const repository of this.storage.repositories({ signal: this.options.signal })) {
       this.stopIfAborted();
-      await this.markRepository(repository);
+      const marking = this.markRepository(repository);
+      // Awaited in turn below; one that fails while an earlier one is awaited is not unhandled.
+      marking.catch(() => undefined);
+      window.push(marking);
+      if (window.length >= PARALLEL_REPOSITORIES) await this.apply(await (window.shift() as Promise<RepositoryMarks>));
     }
+    for (let marking = window.shift(); marking !== undefined; marking = window.shift()) await this.apply(await marking);
     this.stopIfAborted();
   }
 
-  private async markRepository(repository: string): Promise<void> {
-    this.detail(repository);
+  private async apply(found: RepositoryMarks): Promise<void> {
+    for (const line of found.lines) this.detail(line);
+    for (const digest of found.marks) await this.marks.add(digest);
+    for (const line of found.manifests) await this.manifests.append(line);
+    for (const line of found.layerLinks) await this.layerLinks.append(line);
+  }
+
+  private async markRepository(repository: string): Promise<RepositoryMarks> {
+    const found: RepositoryMarks = { lines: [], marks: [], manifests: [], layerLinks: [] };
+    const detail = this.options.quiet ? () => undefined : (line: string) => void found.lines.push(line);
+    detail(repository);
     const revisions: Digest[] = [];
     for await (const digest of this.storage.revisions.all(repository)) revisions.push(digest);
     let live: Set<Digest> | undefined;
@@ -148,25 +180,26 @@ class Collection {
         live === undefined || live.has(digest) ? this.references(repository, digest) : Promise.resolve(null),
       );
       for (const [index, digest] of batch.entries()) {
-        const found = read[index];
-        if (found === null) {
-          this.detail(`manifest eligible for deletion: ${digest}`);
-          await this.manifests.append(JSON.stringify({ repository, digest, tags } satisfies RemovableManifest));
+        const references = read[index];
+        if (references === null) {
+          detail(`manifest eligible for deletion: ${digest}`);
+          found.manifests.push(JSON.stringify({ repository, digest, tags } satisfies RemovableManifest));
           continue;
         }
-        this.detail(`${repository}: marking manifest ${digest} `);
-        await this.marks.add(digest);
-        for (const reference of found ?? []) {
-          this.detail(`${repository}: marking blob ${reference}`);
-          await this.marks.add(reference);
+        detail(`${repository}: marking manifest ${digest} `);
+        found.marks.push(digest);
+        for (const reference of references ?? []) {
+          detail(`${repository}: marking blob ${reference}`);
+          found.marks.push(reference);
           referenced.add(reference);
         }
       }
     }
-    await this.resolveOtherAlgorithms(repository, referenced);
+    found.marks.push(...(await this.otherAlgorithmTargets(repository, referenced)));
     for await (const digest of this.storage.linkedBlobs.all(repository)) {
-      if (!referenced.has(digest)) await this.layerLinks.append(`${repository} ${digest}`);
+      if (!referenced.has(digest)) found.layerLinks.push(`${repository} ${digest}`);
     }
+    return found;
   }
 
   /**
@@ -231,14 +264,16 @@ class Collection {
    * A layer referenced by a digest of another algorithm (sha512) is stored under its canonical
    * sha256 digest, which its link in the repository names: that digest is live too.
    */
-  private async resolveOtherAlgorithms(repository: string, referenced: Set<Digest>): Promise<void> {
+  private async otherAlgorithmTargets(repository: string, referenced: Set<Digest>): Promise<Digest[]> {
     const others = [...referenced].filter((digest) => splitDigest(digest).algorithm !== 'sha256');
     const targets = await mapBounded(others, PARALLEL, (digest) => this.storage.linkedBlobs.target(repository, digest));
+    const added: Digest[] = [];
     for (const target of targets) {
       if (target === undefined || referenced.has(target)) continue;
       referenced.add(target);
-      await this.marks.add(target);
+      added.push(target);
     }
+    return added;
   }
 
   // ---- sweep ----
@@ -269,7 +304,7 @@ class Collection {
     });
     await this.sweepUploads();
     const { driver } = this.storage;
-    if (driver.purgeOrphans) {
+    if (driver.purgeOrphans && this.options.orphans !== false) {
       const orphans = await driver.purgeOrphans(this.leftoversBefore, { dryRun });
       for (const name of orphans) this.detail(`orphaned backend object eligible for deletion: ${name}`);
       this.report.orphans = orphans.length;
@@ -277,7 +312,7 @@ class Collection {
     this.options.print(summaryOf(this.report));
   }
 
-  /** Walks the blob store one `<2>` directory at a time against that bucket of the mark set. */
+  /** Walks the blob store one `<2>` directory at a time (listings ahead) against that bucket of the mark set. */
   private async findUnmarkedBlobs(): Promise<void> {
     let bucketKey = '';
     let bucket = new Map<string, number | undefined>();
@@ -294,15 +329,17 @@ class Collection {
       }
       unmarked = [];
     };
-    for await (const digest of this.storage.blobs.all()) {
-      const { algorithm, hex } = splitDigest(digest);
-      const key = `${algorithm}/${hex.slice(0, 2)}`;
-      if (key !== bucketKey) {
-        await settle();
-        bucketKey = key;
-        bucket = await this.marks.bucket(algorithm, hex.slice(0, 2));
+    for await (const digests of this.storage.blobs.byDirectory(PARALLEL)) {
+      for (const digest of digests) {
+        const { algorithm, hex } = splitDigest(digest);
+        const key = `${algorithm}/${hex.slice(0, 2)}`;
+        if (key !== bucketKey) {
+          await settle();
+          bucketKey = key;
+          bucket = await this.marks.bucket(algorithm, hex.slice(0, 2));
+        }
+        if (!bucket.has(hex)) unmarked.push(digest);
       }
-      if (!bucket.has(hex)) unmarked.push(digest);
     }
     await settle();
   }

@@ -63,6 +63,39 @@ export class BlobStore {
   }
 
   /**
+   * Every blob in the store, one `<2>` directory's digests at a time in store order, with up to
+   * `ahead` directory listings in flight: a sweep over a remote store waits on one round trip
+   * per directory, not 256 in a row. Memory holds `ahead` listings.
+   */
+  async *byDirectory(ahead = 1): AsyncGenerator<Digest[]> {
+    for (const algorithmDir of await listOrEmpty(this.driver, pathFor({ kind: 'blobsRoot' }))) {
+      const algorithm = baseName(algorithmDir);
+      const prefixDirs = await listOrEmpty(this.driver, algorithmDir);
+      const pending: Promise<string[]>[] = [];
+      let next = 0;
+      const fill = (): void => {
+        while (pending.length < Math.max(1, ahead) && next < prefixDirs.length) {
+          const listing = listOrEmpty(this.driver, prefixDirs[next++] as string);
+          // Awaited below in turn; a consumer that stops early leaves no unhandled rejection.
+          listing.catch(() => undefined);
+          pending.push(listing);
+        }
+      };
+      fill();
+      for (let listing = pending.shift(); listing !== undefined; listing = pending.shift()) {
+        const hexDirs = await listing;
+        fill();
+        const digests: Digest[] = [];
+        for (const hexDir of hexDirs) {
+          const checked = checkDigest(`${algorithm}:${baseName(hexDir)}`);
+          if (checked.ok) digests.push(checked.digest);
+        }
+        yield digests;
+      }
+    }
+  }
+
+  /**
    * Every blob in the store, one `<2>` directory listed at a time (garbage collection's sweep):
    * streamed, never the whole store in memory.
    */

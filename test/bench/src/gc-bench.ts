@@ -17,6 +17,7 @@ const usage = `pnpm bench:gc [-- OPTIONS]: berth garbage-collect against the ref
   --backend NAME     filesystem (default) or swift (the Swift of BERTH_TEST_SWIFT_*)
   --manifests N      images to write (default 1000), in repositories of 10
   --layers N         layers per image (default 9: with its config and manifest, 11 blobs each)
+  --keep DIR         write the filesystem registry under DIR and keep it (profiling)
   -h, --help         this text
 
 The registry is written straight into the layout with @berth/registry-storage (no HTTP): half the
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
       backend: { type: 'string', default: 'filesystem' },
       manifests: { type: 'string', default: '1000' },
       layers: { type: 'string', default: '9' },
+      keep: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -45,13 +47,13 @@ async function main(): Promise<void> {
   const swift = values.backend === 'swift' ? swiftBackend() : undefined;
   const storage = swift
     ? { swift: { authurl: swift.authurl, username: swift.username, password: swift.password, container } }
-    : { filesystem: { rootdirectory: join(scratch.path, 'registry') } };
+    : { filesystem: { rootdirectory: join(values.keep ?? scratch.path, 'registry') } };
   try {
     const configFile = join(scratch.path, 'config.yml');
     await writeFile(configFile, dump({ version: '0.1', log: { level: 'error' }, storage: { ...storage, delete: { enabled: true } }, http: { addr: '127.0.0.1:0' } }));
     const driver = swift
       ? createStorageDriver('swift', { authurl: swift.authurl, username: swift.username, password: swift.password, container })
-      : createStorageDriver('filesystem', { rootdirectory: join(scratch.path, 'registry') });
+      : createStorageDriver('filesystem', { rootdirectory: join(values.keep ?? scratch.path, 'registry') });
     await driver.ready?.();
     const began = Date.now();
     const blobs = await writeRegistry(new RegistryStorage(driver), manifests, layers);
