@@ -49,9 +49,11 @@ export interface GarbageCollectionReport {
 }
 
 /** Backend requests one phase keeps in flight. */
-const PARALLEL = 16;
+const PARALLEL = 32;
 /** Revisions read per ordered batch: enough to keep {@link PARALLEL} reads busy, few enough to hold. */
 const BATCH = 256;
+/** Revisions of one repository up to which the first pass's references are kept for the second (with `deleteUntagged`). */
+const KEPT_REFERENCES = 4_096;
 /** Repositories marked at once, their results applied in catalog order. */
 const PARALLEL_REPOSITORIES = 8;
 
@@ -168,16 +170,22 @@ class Collection {
     for await (const digest of this.storage.revisions.all(repository)) revisions.push(digest);
     let live: Set<Digest> | undefined;
     let tags: string[] = [];
+    // What the first pass read, for the second; kept only for a repository small enough to hold it.
+    const known = revisions.length <= KEPT_REFERENCES ? new Map<Digest, Digest[] | undefined>() : undefined;
     if (this.options.deleteUntagged) {
       tags = (await this.storage.tags.list(repository)) ?? [];
-      live = await this.liveManifests(repository, revisions, tags);
+      live = await this.liveManifests(repository, revisions, tags, known);
     }
     // What the live manifests of this repository reference: its layer links are judged against it alone.
     const referenced = new Set<Digest>();
     for (let start = 0; start < revisions.length; start += BATCH) {
       const batch = revisions.slice(start, start + BATCH);
       const read = await mapBounded(batch, PARALLEL, (digest) =>
-        live === undefined || live.has(digest) ? this.references(repository, digest) : Promise.resolve(null),
+        live !== undefined && !live.has(digest)
+          ? Promise.resolve(null)
+          : known?.has(digest)
+            ? Promise.resolve(known.get(digest))
+            : this.references(repository, digest),
       );
       for (const [index, digest] of batch.entries()) {
         const references = read[index];
@@ -207,7 +215,7 @@ class Collection {
    * live indexes and the referrers of live manifests, all within the repository (an index's
    * children must be revisions of its repository, as a push checks).
    */
-  private async liveManifests(repository: string, revisions: Digest[], tags: string[]): Promise<Set<Digest>> {
+  private async liveManifests(repository: string, revisions: Digest[], tags: string[], known?: Map<Digest, Digest[] | undefined>): Promise<Set<Digest>> {
     const stored = new Set(revisions);
     const currents = await mapBounded(tags, PARALLEL, (tag) =>
       textIfExists(this.storage.driver, pathFor({ kind: 'manifestTagCurrentLink', repository, tag })),
@@ -219,6 +227,7 @@ class Collection {
       const read = await mapBounded(batch, PARALLEL, (digest) => this.manifest(repository, digest));
       for (const [index, digest] of batch.entries()) {
         const found = read[index];
+        known?.set(digest, found?.references);
         if (found === undefined) continue;
         if (found.children.length > 0) children.set(digest, found.children);
         if (found.subject !== undefined) referrers.set(found.subject, [...(referrers.get(found.subject) ?? []), digest]);
