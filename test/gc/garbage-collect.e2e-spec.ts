@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { StorageUse } from '@berth/garbage-collection';
+import { repoRoot } from '@berth/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hexOf } from '../e2e/support/media-types';
 import { getManifest, http, pathOf, pushBlob, pushImage, pushIndex, type PushedImage } from '../e2e/support/registry-client';
 import { berthGc, berthGcFailing, blobStored, deleteManifest, expectPulls, referenceGc, type SharedStorage, startSharedStorage } from './gc-support';
@@ -14,7 +18,11 @@ import { berthGc, berthGcFailing, blobStored, deleteManifest, expectPulls, refer
  * names the reference's bug and asserts the exact difference. Then berth collects for real and
  * what must live still pulls.
  */
+// Each case runs several collector processes; a loaded machine takes minutes (no timing is asserted).
+vi.setConfig({ testTimeout: 300_000 });
+
 const writers = ['berth', 'the reference'] as const;
+const run = promisify(execFile);
 
 let storage: SharedStorage | undefined;
 
@@ -128,9 +136,12 @@ describe.each(writers)('on a storage %s wrote', (writer) => {
 });
 
 describe('berth garbage-collect beyond the reference', () => {
-  it('removes upload sessions left behind, and says how many bytes it freed', async () => {
+  it('removes upload sessions left behind, and says how many bytes it freed; storage-use counts what the manifests reference', async () => {
     const { url, shared } = await start('berth');
-    await pushImage(url, 'uploads', 'v1');
+    const image = await pushImage(url, 'uploads', 'v1');
+    const use = JSON.parse((await run(process.execPath, [join(repoRoot, 'cli/dist/main.js'), 'storage-use', '--json', shared.configFile])).stdout) as StorageUse;
+    const bytes = image.bytes.length + image.config.size + image.layers.reduce((total, layer) => total + layer.size, 0);
+    expect(use).toEqual({ repositories: [{ repository: 'uploads', manifests: 1, blobs: 4, bytes }], referenced: { blobs: 4, bytes } });
     const session = await http(url).post('/v2/uploads/blobs/uploads/');
     expect(session.status).toBe(202);
     const patched = await http(url).patch(pathOf(session.headers.location)).set('Content-Type', 'application/octet-stream').send(randomBytes(4096));

@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { dropContainer, listContainer, type SwiftBackend, swiftBackend, swiftSession } from '@berth/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hexOf } from '../e2e/support/media-types';
 import { getManifest, pushBlob, pushImage, pushIndex, type PushedImage } from '../e2e/support/registry-client';
 import { berthGc, deleteManifest, expectPulls, referenceGc, type SharedStorage, startSharedStorage } from './gc-support';
+
+// Each case runs several collector processes; a loaded machine takes minutes (no timing is asserted).
+vi.setConfig({ testTimeout: 300_000 });
 
 const container = 'berth_gc';
 
