@@ -4,10 +4,8 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { ConfigError, ListenError, loadConfig, printConfig, redact } from '@berth/config';
 import { StorageDriverFailure } from '@berth/storage-driver';
-import { probe, ProbeFailure } from './probe';
-import { serve } from './serve';
-import { servable } from './servable';
-import { isServiceName, type ServiceName, serviceNames } from './serve-service';
+import { ProbeFailure } from './failures';
+import { isServiceName, type ServiceName, serviceNames } from './service-names';
 
 const usage = `berth: a container image registry, a drop-in replacement for Docker's registry:2
 
@@ -22,6 +20,15 @@ Usage:
                                         validate CONFIG (with REGISTRY_* overrides) as berth serve
                                         [--service NAME] would, without starting anything; exit
   berth config print CONFIG             print the effective configuration, secrets masked
+  berth garbage-collect [-d|--dry-run] [-m|--delete-untagged] [-q|--quiet] CONFIG
+                                        remove the blobs no manifest references, as the
+                                        reference's garbage-collect does (run it with the
+                                        registry stopped or read-only); with --delete-untagged
+                                        also manifests no tag, live index or live subject keeps;
+                                        then left-over uploads and orphaned segments; prints the
+                                        bytes freed
+  berth storage-use [--json] CONFIG     per repository the bytes its manifests reference, and the
+                                        registry's total with each blob counted once
   berth --help                          this text
 
 CONFIG is the reference registry's config.yml (version 0.1). Every key can be overridden
@@ -31,7 +38,14 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { help: { type: 'boolean', short: 'h' }, service: { type: 'string' } },
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      service: { type: 'string' },
+      'dry-run': { type: 'boolean', short: 'd' },
+      'delete-untagged': { type: 'boolean', short: 'm' },
+      quiet: { type: 'boolean', short: 'q' },
+      json: { type: 'boolean' },
+    },
   });
   const [command, ...rest] = positionals;
   if (values.help || command === undefined || command === 'help') {
@@ -41,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve': {
       const file = single(rest, 'berth serve [--service NAME] CONFIG');
+      const { serve } = await import('./serve');
       await serve(loadConfig(file), file, serviceOf(values.service));
       return 0;
     }
@@ -49,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
       if (service === undefined || !isServiceName(service)) {
         throw new UsageError(`usage: berth probe --service NAME CONFIG, NAME one of ${serviceNames.join(', ')}`);
       }
+      const { probe } = await import('./probe');
       console.log(await probe(loadConfig(single(rest, 'berth probe --service NAME CONFIG')), service));
       return 0;
     }
@@ -57,11 +73,26 @@ async function main(argv: string[]): Promise<number> {
       const file = single(files, 'berth config check [--service NAME]|print CONFIG');
       const config = loadConfig(file);
       if (action === 'check') {
+        const { servable } = await import('./servable');
         servable(config, file, serviceOf(values.service));
         console.log(`${file}: ok`);
       } else if (action === 'print') process.stdout.write(printConfig(config));
       else throw new UsageError(`unknown config action "${action ?? ''}": use check or print`);
       return 0;
+    }
+    case 'garbage-collect': {
+      const file = single(rest, 'berth garbage-collect [--dry-run] [--delete-untagged] [--quiet] CONFIG');
+      const { garbageCollect } = await import('./garbage-collect');
+      return garbageCollect(loadConfig(file), file, {
+        dryRun: values['dry-run'] === true,
+        deleteUntagged: values['delete-untagged'] === true,
+        quiet: values.quiet === true,
+      });
+    }
+    case 'storage-use': {
+      const file = single(rest, 'berth storage-use [--json] CONFIG');
+      const { storageUse } = await import('./garbage-collect');
+      return storageUse(loadConfig(file), file, values.json === true);
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

@@ -5,10 +5,10 @@ import { openRedis, redisSettingsFrom, ServiceDirectory } from '@berth/bus';
 import { withTimeout } from '@berth/contracts';
 import { type BerthConfig, parseListenAddress } from '@berth/config';
 import { UPLOAD_SERVICE } from '@berth/contracts';
+import { ProbeFailure } from './failures';
 import type { ServiceName } from './serve-service';
 
-/** A probe's verdict that the service is not serving here: exit 1, one line, no stack. */
-export class ProbeFailure extends Error {}
+export { ProbeFailure };
 
 /** How long a probe waits for Redis or a listener: under the compose health checks' timeout. */
 const PROBE_TIMEOUT_MS = 4_000;

@@ -46,13 +46,9 @@ import { DEBUG_LISTENER, DebugListener, healthChecksConfigured, healthReadiness,
 import { httpAdapter } from './http-platform';
 import { RuntimeModule } from './runtime.module';
 import { listenPublicly } from './public-listener';
+import type { ServiceName } from './service-names';
 
-export const serviceNames = ['gateway', 'upload', 'manifest', 'health'] as const;
-export type ServiceName = (typeof serviceNames)[number];
-
-export function isServiceName(value: string): value is ServiceName {
-  return (serviceNames as readonly string[]).includes(value);
-}
+export { isServiceName, type ServiceName, serviceNames } from './service-names';
 
 /**
  * This process's ties to Redis beyond its transports: its announcement in the service

@@ -37,7 +37,7 @@ describe('the berth command', () => {
   it('berth --help explains every command', async () => {
     const { code, stdout } = await berth(['--help']);
     expect(code).toBe(0);
-    for (const command of ['berth serve CONFIG', 'berth config check [--service NAME] CONFIG', 'berth config print CONFIG']) {
+    for (const command of ['berth serve CONFIG', 'berth config check [--service NAME] CONFIG', 'berth config print CONFIG', 'berth garbage-collect', 'berth storage-use']) {
       expect(stdout).toContain(command);
     }
   });

@@ -87,6 +87,27 @@ export class LinkedBlobStore {
     }
   }
 
+  /**
+   * Removes the link (its directory) whatever it names, its data stored or not (garbage collection's sweep,
+   * `Vacuum.RemoveLayer`), and invalidates it; `false` when it was not there.
+   */
+  async removeLink(repository: string, digest: Digest): Promise<boolean> {
+    const linkPath = pathFor({ kind: 'layerLink', repository, digest });
+    try {
+      // The directory, not only the file: a directory left behind would be listed by `all()` again.
+      return await deleteIfExists(this.driver, linkPath.slice(0, -'/link'.length));
+    } finally {
+      await this.links.invalidate([linkPath]);
+    }
+  }
+
+  /** What the link of `digest` in `repository` names (not through the cache), or `undefined`. */
+  async target(repository: string, digest: Digest): Promise<Digest | undefined> {
+    const linked = await textIfExists(this.driver, pathFor({ kind: 'layerLink', repository, digest }));
+    const checked = linked === undefined ? undefined : checkDigest(linked);
+    return checked?.ok ? checked.digest : undefined;
+  }
+
   /** Every digest `repository` has a link directory for, one algorithm at a time (garbage collection's mark). */
   async *all(repository: string): AsyncGenerator<Digest> {
     for await (const digests of digestsIn(this.driver, pathFor({ kind: 'layersDir', repository }))) yield* digests;

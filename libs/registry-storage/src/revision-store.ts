@@ -38,6 +38,11 @@ export class RevisionStore {
     return deleteIfExists(this.driver, pathFor({ kind: 'manifestRevisionLink', repository, digest }));
   }
 
+  /** Removes the revision's whole directory (garbage collection's sweep, `Vacuum.RemoveManifest`); `false` when it was not there. */
+  async remove(repository: string, digest: Digest): Promise<boolean> {
+    return deleteIfExists(this.driver, pathFor({ kind: 'manifestRevisionDir', repository, digest }));
+  }
+
   /**
    * Every revision of `repository` whose link exists: a deleted revision leaves its directory
    * behind, so the link itself is what counts. Streamed one algorithm directory at a time,

@@ -65,6 +65,12 @@ export class TagStore {
     return tags.filter((_, index) => targets[index] === digest);
   }
 
+  /** Forgets that `tag` once named `digest` (garbage collection removing that manifest); `false` when it had not. */
+  async removeIndexEntry(repository: string, tag: string, digest: Digest): Promise<boolean> {
+    const entry = pathFor({ kind: 'manifestTagIndexEntryLink', repository, tag, digest });
+    return deleteIfExists(this.driver, entry.slice(0, -'/link'.length));
+  }
+
   /** Every manifest `tag` has named, from its index, one algorithm directory at a time (garbage collection's mark). */
   async *history(repository: string, tag: string): AsyncGenerator<Digest> {
     for await (const digests of digestsIn(this.driver, pathFor({ kind: 'manifestTagIndexDir', repository, tag }))) {

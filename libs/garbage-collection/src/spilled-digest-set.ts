@@ -1,0 +1,88 @@
+import { appendFile, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Digest, splitDigest } from '@berth/oci';
+
+/** Digests held in memory before they are appended to their bucket files. */
+const BUFFERED = 50_000;
+
+/**
+ * A set of digests too large for memory, kept on local disk in buckets by algorithm and the
+ * first two hex characters: the blob store's own `blobs/<algorithm>/<2>/` fan-out. The sweep
+ * walks the blob store one `<2>` directory at a time and loads only that bucket, so memory
+ * holds at most {@link BUFFERED} pending digests plus one bucket (about 1/256 of the set),
+ * whatever the registry's size. Duplicates are kept on disk and dropped when a bucket loads.
+ */
+export class SpilledDigestSet {
+  private pending = new Map<string, string[]>();
+  private pendingCount = 0;
+
+  private constructor(private readonly directory: string) {}
+
+  /** A set whose buckets live in `directory` (created; removed by {@link remove}). */
+  static async create(directory: string): Promise<SpilledDigestSet> {
+    await mkdir(directory, { recursive: true });
+    return new SpilledDigestSet(directory);
+  }
+
+  /** Adds `digest`, with a number kept beside it (a size) when given. */
+  async add(digest: Digest, value?: number): Promise<void> {
+    const { algorithm, hex } = splitDigest(digest);
+    const bucket = bucketName(algorithm, hex);
+    let lines = this.pending.get(bucket);
+    if (lines === undefined) this.pending.set(bucket, (lines = []));
+    lines.push(value === undefined ? hex : `${hex} ${value}`);
+    if (++this.pendingCount >= BUFFERED) await this.flush();
+  }
+
+  /** The hex digests of `algorithm` starting with `prefix` (two characters), deduplicated, each with its last value. */
+  async bucket(algorithm: string, prefix: string): Promise<Map<string, number | undefined>> {
+    await this.flush();
+    let text: string;
+    try {
+      text = await readFile(join(this.directory, bucketName(algorithm, prefix)), 'latin1');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+      throw error;
+    }
+    const entries = new Map<string, number | undefined>();
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const space = line.indexOf(' ');
+      if (space < 0) entries.set(line, entries.get(line));
+      else entries.set(line.slice(0, space), Number(line.slice(space + 1)));
+    }
+    return entries;
+  }
+
+  /** Every bucket, loaded one at a time. */
+  async *buckets(): AsyncGenerator<Map<string, number | undefined>> {
+    await this.flush();
+    for (const file of (await readdir(this.directory)).sort()) {
+      const [algorithm, prefix] = file.split('-') as [string, string];
+      yield await this.bucket(algorithm, prefix);
+    }
+  }
+
+  /** How many distinct digests the set holds. */
+  async size(): Promise<number> {
+    let count = 0;
+    for await (const bucket of this.buckets()) count += bucket.size;
+    return count;
+  }
+
+  async remove(): Promise<void> {
+    this.pending.clear();
+    await rm(this.directory, { recursive: true, force: true });
+  }
+
+  private async flush(): Promise<void> {
+    const pending = this.pending;
+    this.pending = new Map();
+    this.pendingCount = 0;
+    for (const [bucket, lines] of pending) await appendFile(join(this.directory, bucket), `${lines.join('\n')}\n`, 'latin1');
+  }
+}
+
+function bucketName(algorithm: string, hex: string): string {
+  return `${algorithm}-${hex.slice(0, 2)}`;
+}
