@@ -1,8 +1,8 @@
-import { type BerthConfig, ConfigError, storageDriverOf } from '@berth/config';
+import { type BerthConfig, storageDriverOf } from '@berth/config';
 import { type LinkCache, NO_LINK_CACHE, withTimeout } from '@berth/contracts';
 import { collectGarbage, humanBytes, measureStorageUse } from '@berth/garbage-collection';
 import { RegistryStorage } from '@berth/registry-storage';
-import { createStorageDriver, DriverUnavailableError, type StorageDriver } from '@berth/storage-driver';
+import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
 
 export interface GarbageCollectFlags {
   dryRun: boolean;
@@ -17,8 +17,8 @@ export interface GarbageCollectFlags {
  * With `storage.cache.blobdescriptor` and `redis.addr` set, every layer link it removes is
  * invalidated in the shared cache at once (distribution#4269).
  */
-export async function garbageCollect(config: BerthConfig, source: string, flags: GarbageCollectFlags): Promise<number> {
-  const driver = storageDriver(config, source);
+export async function garbageCollect(config: BerthConfig, flags: GarbageCollectFlags): Promise<number> {
+  const driver = storageDriver(config);
   await driver.ready?.();
   const out = new BufferedLines();
   const cache = await sharedLinkCache(config);
@@ -42,8 +42,8 @@ export async function garbageCollect(config: BerthConfig, source: string, flags:
 }
 
 /** `berth storage-use CONFIG`: per repository what its manifests reference, then the registry's deduplicated total. */
-export async function storageUse(config: BerthConfig, source: string, json: boolean): Promise<number> {
-  const driver = storageDriver(config, source);
+export async function storageUse(config: BerthConfig, json: boolean): Promise<number> {
+  const driver = storageDriver(config);
   await driver.ready?.();
   const out = new BufferedLines();
   if (!json) out.write('REPOSITORY\tMANIFESTS\tBLOBS\tBYTES');
@@ -58,14 +58,9 @@ export async function storageUse(config: BerthConfig, source: string, json: bool
   return 0;
 }
 
-function storageDriver(config: BerthConfig, source: string): StorageDriver {
+function storageDriver(config: BerthConfig): StorageDriver {
   const { name, params } = storageDriverOf(config);
-  try {
-    return createStorageDriver(name, params);
-  } catch (error) {
-    if (error instanceof DriverUnavailableError) throw new ConfigError([{ source, key: `storage.${name}`, message: error.message }]);
-    throw error;
-  }
+  return createStorageDriver(name, params);
 }
 
 /**

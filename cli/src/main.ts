@@ -83,7 +83,7 @@ async function main(argv: string[]): Promise<number> {
     case 'garbage-collect': {
       const file = single(rest, 'berth garbage-collect [--dry-run] [--delete-untagged] [--quiet] CONFIG');
       const { garbageCollect } = await import('./garbage-collect');
-      return garbageCollect(loadConfig(file), file, {
+      return garbageCollect(loadConfig(file), {
         dryRun: values['dry-run'] === true,
         deleteUntagged: values['delete-untagged'] === true,
         quiet: values.quiet === true,
@@ -92,7 +92,7 @@ async function main(argv: string[]): Promise<number> {
     case 'storage-use': {
       const file = single(rest, 'berth storage-use [--json] CONFIG');
       const { storageUse } = await import('./garbage-collect');
-      return storageUse(loadConfig(file), file, values.json === true);
+      return storageUse(loadConfig(file), values.json === true);
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

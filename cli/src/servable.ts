@@ -1,7 +1,7 @@
 import { accessControllerOf, AuthSetupError, NO_LOGIN_THROTTLE, tokenServiceOf } from '@berth/auth';
 import { redisSettingsFrom } from '@berth/bus';
 import { type BerthConfig, ConfigError, type ConfigProblem, storageDriverOf } from '@berth/config';
-import { createStorageDriver, type DriverObserver, DriverUnavailableError, type StorageDriver } from '@berth/storage-driver';
+import { createStorageDriver, type DriverObserver, type StorageDriver } from '@berth/storage-driver';
 import type { TlsOptions } from 'node:tls';
 import type { ServiceName } from './serve-service';
 import { tlsSettingsOf } from './tls-settings';
@@ -57,13 +57,6 @@ export function servable(config: BerthConfig, source: string, service?: ServiceN
   const tls = service === undefined || service === 'gateway' ? tlsSettingsOf(config, source) : { problems: [] };
   problems.push(...tls.problems);
   const { name, params } = storageDriverOf(config);
-  let driver: StorageDriver | undefined;
-  try {
-    driver = createStorageDriver(name, params, observe);
-  } catch (error) {
-    if (!(error instanceof DriverUnavailableError)) throw error;
-    refuse(`storage.${name}`, error.message);
-  }
-  if (driver === undefined || problems.length > 0) throw new ConfigError(problems);
-  return { driver, ...(tls.options ? { tls: tls.options } : {}) };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { driver: createStorageDriver(name, params, observe), ...(tls.options ? { tls: tls.options } : {}) };
 }

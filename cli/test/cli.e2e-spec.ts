@@ -181,12 +181,4 @@ describe('the berth command', () => {
       await server.stop();
     }
   });
-
-  it('berth serve of a driver not in this build says so in one line', async () => {
-    const file = join(work.path, 's3.yml');
-    await writeFile(file, 'version: 0.1\nstorage: {s3: {region: us-east-1, bucket: images}}\nhttp: {addr: "127.0.0.1:0"}\n');
-    const { code, stderr } = await berth(['serve', file]);
-    expect(code).toBe(2);
-    expect(stderr.trim()).toBe(`berth: ${file}: storage.s3: the s3 driver is not available in this build yet`);
-  });
 });

@@ -11,10 +11,3 @@ export class InvalidDriverParamsError extends StorageDriverFailure {
     super(`invalid ${driverName} storage parameters: ${details.join('; ')}`, driverName);
   }
 }
-
-/** The driver is part of the configuration grammar but not of this build yet. */
-export class DriverUnavailableError extends StorageDriverFailure {
-  constructor(driverName: string) {
-    super(`the ${driverName} driver is not available in this build yet`, driverName);
-  }
-}

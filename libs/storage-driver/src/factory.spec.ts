@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { StorageDriverFailure, UnsupportedMethodError } from './errors';
+import { StorageDriverFailure } from './errors';
 import { createStorageDriver, parseDriverParams } from './factory';
-import { DriverUnavailableError, InvalidDriverParamsError } from './factory-errors';
+import { InvalidDriverParamsError } from './factory-errors';
 import { BaseDriver } from './base/base-driver';
 import { driverNames } from './params';
 
@@ -74,9 +74,5 @@ describe('parseDriverParams', () => {
     expect(parsed.ok).toBe(false);
     if (parsed.ok) return;
     expect(parsed.issues.map((issue) => issue.path.join('.')).sort()).toEqual(['authurl', 'chunksize']);
-  });
-
-  it('keeps the unavailable-driver error apart from UnsupportedMethodError', () => {
-    expect(new DriverUnavailableError('swift')).not.toBeInstanceOf(UnsupportedMethodError);
   });
 });

@@ -8,16 +8,16 @@ import { InMemoryDriver } from './drivers/inmemory/inmemory.driver';
 import { createOssDriver } from './drivers/oss/oss.driver';
 import { createS3Driver } from './drivers/s3/s3.driver';
 import { SwiftDriver } from './drivers/swift/swift.driver';
-import { DriverUnavailableError, InvalidDriverParamsError } from './factory-errors';
+import { InvalidDriverParamsError } from './factory-errors';
 import { type DriverName, type DriverParams, driverParams } from './params';
 import type { StorageDriver } from './storage-driver';
 
-type DriverConstructors = { [N in DriverName]: ((params: DriverParams<N>) => StorageDriver) | undefined };
+type DriverConstructors = { [N in DriverName]: (params: DriverParams<N>) => StorageDriver };
 
 /**
  * Every driver of this build, listed here rather than registered by import side effects
  * (Distribution's `factory.Register` in `init()`), so what a build contains is read in one
- * place. `undefined`: the configuration accepts the driver, this build cannot run it yet.
+ * place.
  */
 const constructors: DriverConstructors = {
   filesystem: (params) => new RegulatedDriver(new FilesystemDriver(params), params.maxthreads),
@@ -50,7 +50,5 @@ export function parseDriverParams<N extends DriverName>(name: N, raw: unknown): 
 export function createStorageDriver<N extends DriverName>(name: N, rawParams: unknown, observe?: DriverObserver): StorageDriver {
   const parsed = parseDriverParams(name, rawParams);
   if (!parsed.ok) throw new InvalidDriverParamsError(name, parsed.issues);
-  const construct = constructors[name];
-  if (!construct) throw new DriverUnavailableError(name);
-  return new BaseDriver(construct(parsed.params), observe);
+  return new BaseDriver(constructors[name](parsed.params), observe);
 }

@@ -9,7 +9,7 @@ export {
   StorageDriverFailure,
   UnsupportedMethodError,
 } from './errors';
-export { DriverUnavailableError, InvalidDriverParamsError } from './factory-errors';
+export { InvalidDriverParamsError } from './factory-errors';
 export { createStorageDriver, type DriverParamsResult, parseDriverParams } from './factory';
 export { type DriverName, type DriverParams, driverNames, driverParams } from './params';
 export { assertValidPath, ROOT_PATH } from './path';

@@ -34,9 +34,10 @@ describe('formatTable', () => {
     expect(header).toContain('distributed');
   });
 
-  it('with berth-metrics beside berth, adds what metrics cost: berth-metrics/berth', () => {
-    const lines = formatTable([...results, { target: 'berth-metrics', measurements: [push(240), cpu(10.5)] }]).split('\n');
-    expect(lines[0]).toMatch(/\| berth-metrics\/reference \| berth-metrics\/berth \|$/);
+  it('against another baseline: what a feature costs berth (berth-metrics/berth)', () => {
+    const berth = results.find((result) => result.target === 'berth')!;
+    const lines = formatTable([berth, { target: 'berth-metrics', measurements: [push(240), cpu(10.5)] }], [], 'berth').split('\n');
+    expect(lines[0]).toMatch(/\| berth \| berth-metrics \| berth-metrics\/berth \|$/);
     expect(lines[2]!.split('|').map((cell) => cell.trim()).slice(-2)).toEqual(['0.96×', '']);
     expect(lines[3]!.split('|').map((cell) => cell.trim()).slice(-2)).toEqual(['1.05×', '']);
   });
