@@ -61,6 +61,9 @@ describe('a stalled disk stalls one request, not the process', () => {
     expect((JSON.parse((res.body as Buffer).toString('utf8')) as { errors: { code: string }[] }).errors[0]?.code).toBe('UNAVAILABLE');
     expect(ms).toBeGreaterThanOrEqual(STALL_BOUND_MS - 100);
     expect(ms).toBeLessThan(STALL_BOUND_MS + 5_000);
-    expect(`${berth.stdout}${berth.stderr}`).toContain('/docker/registry/v2/repositories/stall/app/_manifests/tags/stuck/current/link: no answer from the storage within');
+    // The log is written without blocking (a full pipe must not stall requests): give it a moment.
+    const line = '/docker/registry/v2/repositories/stall/app/_manifests/tags/stuck/current/link: no answer from the storage within';
+    for (let waited = 0; waited < 5_000 && !`${berth.stdout}${berth.stderr}`.includes(line); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(`${berth.stdout}${berth.stderr}`).toContain(line);
   }, 30_000);
 });
