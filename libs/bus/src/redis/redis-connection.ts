@@ -78,7 +78,9 @@ function tlsOf(tls: BerthConfig['redis']['tls']): RedisSettings['tls'] {
  * What a connection is for decides how it behaves while Redis is away:
  * - `command`: fails its commands at once (the caller answers 503) instead of queueing them
  *   until Redis returns, when nobody waits for the answer any more;
- * - `blocking` (XREADGROUP) and `subscriber`: wait and carry on by themselves after a reconnect.
+ * - `blocking` (XREADGROUP): waits and carries on by itself after a reconnect;
+ * - `subscriber`: waits too, but subscribes again itself (redis-queue-client.ts): ioredis's
+ *   autoResubscribe would say 'ready' before the channel is listened to again.
  * All of them reconnect forever, backing off to 2 s.
  */
 export type RedisRole = 'command' | 'blocking' | 'subscriber';
@@ -96,6 +98,7 @@ export function openRedis(settings: RedisSettings, role: RedisRole, name: string
     ...(settings.connectTimeoutMs !== undefined ? { connectTimeout: settings.connectTimeoutMs } : {}),
     connectionName: `${settings.keyPrefix}:${name}`,
     maxRetriesPerRequest: role === 'command' ? 1 : null,
+    autoResubscribe: role !== 'subscriber',
     retryStrategy: (attempt) => Math.min(attempt * 100, 2_000),
   };
   const redis = new Redis(options);

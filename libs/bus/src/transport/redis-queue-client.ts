@@ -21,6 +21,12 @@ export interface RedisQueueClientOptions {
  * One script, atomic as MULTI was, at half the caller's CPU per request (one command for ioredis
  * to build and answer instead of five).
  */
+/**
+ * How long a request waits for its reply channel to be subscribed again after the connection broke:
+ * Redis's connections come back one by one, each on its own back-off (2 s at most, redis-connection.ts).
+ */
+const RESUBSCRIBE_WAIT_MS = 2_000;
+
 const ENQUEUE_SCRIPT = `
 redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[3], '*', 'm', ARGV[1])
 if #redis.call('XINFO', 'GROUPS', KEYS[1]) == 0 then
@@ -34,7 +40,8 @@ end`;
  * replica that stalled may be answered twice. It answers UNAVAILABLE when no reply came
  * within `timeoutMs` (no replica took the request in time), and at once when the request
  * cannot even be queued, or when the reply channel broke while it waited (Redis restarted:
- * a reply published meanwhile is gone).
+ * a reply published meanwhile is gone). A request is queued only while the channel is subscribed:
+ * a reply published to a channel nobody listens on is lost, and its caller would wait its timeout.
  */
 export class RedisQueueClient extends ClientProxy {
   private readonly keys: BusKeys;
@@ -43,6 +50,9 @@ export class RedisQueueClient extends ClientProxy {
   private readonly pending = new Map<string, (packet: WritePacket) => void>();
   private commands: Redis | undefined;
   private subscriber: Redis | undefined;
+  /** Whether the reply channel is subscribed now; while it is not, requests wait for {@link resubscribed}. */
+  private subscribed = false;
+  private resubscribed: { promise: Promise<void>; resolve: () => void } = deferred();
   private readonly log = new Logger('bus');
   private connecting: Promise<void> | undefined;
 
@@ -107,7 +117,8 @@ export class RedisQueueClient extends ClientProxy {
       deadline: Date.now() + this.options.timeoutMs,
       meta: carrierOf(),
     };
-    this.enqueue(envelope).catch((error: unknown) => {
+    const queued = this.subscribed ? this.enqueue(envelope) : this.whenSubscribed(pattern).then(() => this.enqueue(envelope));
+    queued.catch((error: unknown) => {
       // Redis's own words (which may name its address) stay in the log.
       if (!(error instanceof OciError)) this.log.warn({ msg: `cannot queue ${pattern}: ${(error as Error).message}`, 'bus.message': pattern });
       this.settle(id, { err: error instanceof OciError ? error : unavailable(`cannot send ${pattern} to the ${serviceOf(pattern)} service: Redis does not answer`), isDisposed: true });
@@ -126,9 +137,37 @@ export class RedisQueueClient extends ClientProxy {
     this.commands = openRedis(this.settings, 'command', `client:${this.clientId}`);
     this.subscriber = openRedis(this.settings, 'subscriber', `client-replies:${this.clientId}`);
     this.subscriber.on('message', (_channel: string, message: string) => this.onReply(message));
-    // ioredis subscribes again after a reconnect; what was published in between is lost.
-    this.subscriber.on('close', () => this.failPending('the connection to Redis broke while waiting for the reply'));
-    await this.subscriber.subscribe(this.replyChannel);
+    // What was published while the connection was down is lost: the requests waiting for it fail now.
+    this.subscriber.on('close', () => {
+      this.subscribed = false;
+      this.failPending('the connection to Redis broke while waiting for the reply');
+    });
+    // Subscribed here rather than by ioredis's autoResubscribe, which says 'ready' before its SUBSCRIBE is answered.
+    this.subscriber.on('ready', () => {
+      this.subscriber!.subscribe(this.replyChannel).then(
+        () => {
+          this.subscribed = true;
+          this.resubscribed.resolve();
+          this.resubscribed = deferred();
+        },
+        // The connection broke again: its next 'ready' subscribes.
+        () => undefined,
+      );
+    });
+    await this.resubscribed.promise;
+  }
+
+  /** Resolves once the reply channel is subscribed again; fails after {@link RESUBSCRIBE_WAIT_MS}, Redis still away. */
+  private async whenSubscribed(pattern: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(unavailable(`cannot send ${pattern} to the ${serviceOf(pattern)} service: Redis does not answer`)), RESUBSCRIBE_WAIT_MS);
+    });
+    try {
+      await Promise.race([this.resubscribed.promise, expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async enqueue(envelope: RequestEnvelope): Promise<void> {
@@ -168,6 +207,12 @@ function serviceOf(pattern: string): string {
 
 function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((done) => (resolve = done));
+  return { promise, resolve };
 }
 
 function unavailable(detail: string): OciError {

@@ -315,6 +315,25 @@ describe('Redis queue transport', () => {
     await server.restart();
     await expect(calls.send('test.echo', { id: 'after' })).resolves.toMatchObject({ id: 'after' });
   });
+
+  it('a request sent while the caller is subscribing again to its replies is answered: no reply is lost', async () => {
+    // Redis's connections come back one by one: the caller's requests can reach a replica, and its
+    // reply be published, before the caller listens again. Such a reply was lost, the caller waiting its timeout.
+    const redis = settings();
+    await startReplica(redis, 'a');
+    const calls = client(redis, 10_000);
+    await expect(calls.send('test.echo', { id: 'before' })).resolves.toMatchObject({ id: 'before' });
+
+    await withConnection(redis, async (connection) => {
+      const clients = (await connection.client('LIST')) as string;
+      const subscriber = clients.split('\n').find((line) => line.includes(`name=${redis.keyPrefix}:client-replies:`));
+      await connection.client('KILL', 'ID', /\bid=(\d+)/.exec(subscriber ?? '')![1]!);
+    });
+    await sleep(20);
+    const started = Date.now();
+    await expect(calls.send('test.echo', { id: 'while reconnecting' })).resolves.toMatchObject({ id: 'while reconnecting' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });
 
 /**
