@@ -1,4 +1,5 @@
 import type { TlsOptions } from 'node:tls';
+import type { LoggerService, NestApplicationOptions } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BerthConfig } from '@berth/config';
@@ -31,4 +32,13 @@ export function httpAdapter(config: BerthConfig, tls?: TlsOptions): FastifyAdapt
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', (_request, _payload, done) => done(null));
   return adapter;
+}
+
+/**
+ * The options every HTTP app is made with. `bodyParser: false`: Nest would otherwise register
+ * its JSON and form parsers on Fastify at start-up, over the catch-all above, and a blob chunk
+ * sent as `application/json` or a form would be read by them and reach the upload empty.
+ */
+export function httpAppOptions(logger: LoggerService): NestApplicationOptions {
+  return { logger, bodyParser: false };
 }

@@ -43,7 +43,7 @@ import type { StorageDriver } from '@berth/storage-driver';
 import type { BerthLogger } from '@berth/telemetry';
 import { UploadModule } from '@berth/upload';
 import { DEBUG_LISTENER, DebugListener, healthChecksConfigured, healthReadiness, storageReadiness } from './debug-listener';
-import { httpAdapter } from './http-platform';
+import { httpAdapter, httpAppOptions } from './http-platform';
 import { RuntimeModule } from './runtime.module';
 import { listenPublicly } from './public-listener';
 import type { ServiceName } from './service-names';
@@ -128,7 +128,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
           { provide: HEALTH_BOARD, useValue: board },
         ]),
         httpAdapter(config, tls),
-        { logger },
+        httpAppOptions(logger),
       );
       gateway.enableShutdownHooks();
       await listenPublicly(gateway, config, logger);
@@ -140,7 +140,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
       const upload = await NestFactory.create(
         compose(config, driver, UploadModule, [...common, links, { provide: JOB_SCHEDULER, useValue: new RedisJobScheduler(redis) }]),
         httpAdapter(config),
-        { logger },
+        httpAppOptions(logger),
       );
       const bytes = new StreamMessageServer({ addr: config.berth.upload.addr, patterns: STREAMED_UPLOAD_PATTERNS, signer: internalSigner(config) });
       const listener = upload.connectMicroservice({ strategy: bytes });
@@ -155,7 +155,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
       break;
     }
     case 'manifest': {
-      const manifest = await NestFactory.create(compose(config, driver, ManifestModule, [...common, links]), httpAdapter(config), { logger });
+      const manifest = await NestFactory.create(compose(config, driver, ManifestModule, [...common, links]), httpAdapter(config), httpAppOptions(logger));
       manifest.connectMicroservice({ strategy: queueServer(redis, instanceId) });
       manifest.enableShutdownHooks();
       await manifest.startAllMicroservices();

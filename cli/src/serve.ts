@@ -11,7 +11,7 @@ import type { StorageDriver } from '@berth/storage-driver';
 import { BerthLogger, observedDriver, startTracing } from '@berth/telemetry';
 import { UploadModule } from '@berth/upload';
 import { DEBUG_LISTENER, DebugListener, healthReadiness, storageReadiness } from './debug-listener';
-import { httpAdapter } from './http-platform';
+import { httpAdapter, httpAppOptions } from './http-platform';
 import { listenPublicly } from './public-listener';
 import { RuntimeModule } from './runtime.module';
 import { servable } from './servable';
@@ -71,7 +71,7 @@ export async function serve(config: BerthConfig, source: string, service?: Servi
   if (service !== undefined) return serveService(config, service, driver, logger, metrics, tls);
 
   const bus = new InProcessBus();
-  const app = await NestFactory.create(AllInOneModule.forRoot(config, driver, bus, metrics), httpAdapter(config, tls), { logger });
+  const app = await NestFactory.create(AllInOneModule.forRoot(config, driver, bus, metrics), httpAdapter(config, tls), httpAppOptions(logger));
   app.connectMicroservice({ strategy: new InProcessServer(bus) });
   app.enableShutdownHooks();
   await app.startAllMicroservices();

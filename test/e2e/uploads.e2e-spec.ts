@@ -177,6 +177,29 @@ describe('blob uploads: /v2/<name>/blobs/uploads/', () => {
       await expectBlob('uploads/streamed', bytes);
     });
 
+    // A blob's bytes are bytes whatever type the client names: none may be parsed as a JSON or form body.
+    for (const [type, text] of [
+      ['application/json', '{"layer": [1, 2, 3]}'],
+      ['application/x-www-form-urlencoded', 'layer=1&layer=2'],
+    ] as const) {
+      beyondReference(
+        'it answers a PATCH of any other type than application/octet-stream 500 UNKNOWN ("bad Content-Type")',
+        /expected 500 to be 202/,
+        `PATCH and PUT /v2/<name>/blobs/uploads/<id> sent as ${type} → 202 and 201, every byte kept`,
+        async () => {
+          const bytes = Buffer.from(text);
+          const location = await startUpload(url, 'uploads/typed');
+          // As text: supertest would encode a Buffer to the type named.
+          const res = await http(url).patch(location).set('Content-Type', type).send(text);
+          expect(res.status, res.text).toBe(202);
+          expect(res.headers.range).toBe(`0-${bytes.length - 1}`);
+          const put = await http(url).put(withQuery(pathOf(res.headers.location), { digest: digestOf(Buffer.concat([bytes, bytes])) })).set('Content-Type', type).send(text);
+          expect(put.status, put.text).toBe(201);
+          await expectBlob('uploads/typed', Buffer.concat([bytes, bytes]));
+        },
+      );
+    }
+
     it('PATCH /v2/<name>/blobs/uploads/<id> with Transfer-Encoding: chunked and no Content-Length → 202, every byte kept', async () => {
       const parts = [randomBytes(70_000), randomBytes(1), randomBytes(130_000)];
       const whole = Buffer.concat(parts);

@@ -56,7 +56,7 @@ export class RegistryController {
     const { path, query } = requestTarget(request.raw);
     if (this.tokens.path !== undefined && path === this.tokens.path) {
       try {
-        await this.tokens.handle(request.raw, res, query, request.body);
+        await this.tokens.handle(request.raw, res, query);
       } catch (error) {
         sendOciError(request.raw, res, asOciError(error, this.logger));
       }

@@ -25,8 +25,7 @@ export class TokenServiceHandler {
     this.path = this.service ? config.berth.tokenservice.path : undefined;
   }
 
-  /** `parsed`: the form when the platform has read it already (Nest registers a urlencoded parser on Fastify). */
-  async handle(req: HttpRequest, res: HttpResponse, query: URLSearchParams, parsed?: unknown): Promise<void> {
+  async handle(req: HttpRequest, res: HttpResponse, query: URLSearchParams): Promise<void> {
     const service = this.service!;
     const clientAddress = req.socket.remoteAddress ?? '';
     try {
@@ -37,7 +36,7 @@ export class TokenServiceHandler {
         return sendJson(res, answer);
       }
       if (req.method === 'POST') {
-        const form = isFormObject(parsed) ? formOf(parsed) : await readForm(req);
+        const form = await readForm(req);
         if (!form.get('client_id')) throw new TokenRequestError('invalid_request', 'client_id is required');
         const grantType = form.get('grant_type');
         let user: string | undefined;
@@ -69,18 +68,6 @@ export class TokenServiceHandler {
       throw error;
     }
   }
-}
-
-function isFormObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Buffer.isBuffer(value);
-}
-
-function formOf(parsed: Record<string, unknown>): URLSearchParams {
-  const form = new URLSearchParams();
-  for (const [name, value] of Object.entries(parsed)) {
-    for (const item of Array.isArray(value) ? value : [value]) if (typeof item === 'string') form.append(name, item);
-  }
-  return form;
 }
 
 async function readForm(req: HttpRequest): Promise<URLSearchParams> {
