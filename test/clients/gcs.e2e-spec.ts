@@ -1,11 +1,9 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { join } from 'node:path';
 import {
   type BerthProcess,
   createTempDir,
   freePort,
   GcsJsonApiServer,
-  repoRoot,
   skopeoCopy,
   skopeoRef,
   startBerth,
@@ -25,13 +23,13 @@ describe('skopeo through berth on gcs (JSON API test server)', () => {
   let work: TempDir;
   let server: GcsJsonApiServer;
   let berth: BerthProcess;
-  const uploads = (repository: string) => server.objectNames('registry').filter((name) => name.includes(`/repositories/${repository}/_uploads/`));
+  const uploads = async (repository: string) => (await server.objectNames('registry')).filter((name) => name.includes(`/repositories/${repository}/_uploads/`));
 
   beforeAll(async () => {
     work = await createTempDir('berth-gcs-');
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const email = 'berth-e2e@berth-test.iam.gserviceaccount.com';
-    server = await GcsJsonApiServer.start({ directory: join(repoRoot, '.state', `gcs-e2e-${process.pid}`), buckets: ['registry'], signer: { email, publicKey } });
+    server = await GcsJsonApiServer.start({ buckets: ['registry'], signer: { email, publicKey } });
     berth = await startBerth({
       config: {
         version: '0.1',
@@ -67,9 +65,9 @@ describe('skopeo through berth on gcs (JSON API test server)', () => {
     await skopeoCopy(skopeoRef.registry(berth.url, 'team/app', 'v1'), skopeoRef.oci(out, 'v1'), { preserveDigests: true });
     const digests = [image.config.digest, ...image.layers.map((entry) => entry.digest)];
     expect(await readBack(out, 'v1', digests)).toEqual({ manifest: image.manifest.digest, blobs: digests });
-    expect(server.requests.some((request) => request.url.includes('X-Goog-Signature='))).toBe(true);
-    expect(uploads('team/app')).toEqual([]);
-    expect(server.openSessions()).toEqual([]);
+    expect((await server.requests()).some((request) => request.url.includes('X-Goog-Signature='))).toBe(true);
+    expect(await uploads('team/app')).toEqual([]);
+    expect(await server.openSessions()).toEqual([]);
 
     const layer = image.layers[0]!.digest;
     const response = await fetch(`${berth.url}/v2/team/app/blobs/${layer}`, { redirect: 'manual' });
@@ -88,10 +86,10 @@ describe('skopeo through berth on gcs (JSON API test server)', () => {
       headers: { 'content-type': 'application/octet-stream', 'content-range': `0-${chunk.length - 1}` },
     });
     expect(patched.status).toBe(202);
-    expect(uploads('team/cancel').length).toBeGreaterThan(0);
+    expect((await uploads('team/cancel')).length).toBeGreaterThan(0);
     const cancelled = await fetch(new URL(patched.headers.get('location')!, berth.url), { method: 'DELETE' });
     expect(cancelled.status).toBe(204);
-    expect(uploads('team/cancel')).toEqual([]);
-    expect(server.openSessions()).toEqual([]);
+    expect(await uploads('team/cancel')).toEqual([]);
+    expect(await server.openSessions()).toEqual([]);
   });
 });

@@ -54,4 +54,6 @@ export { registryClaims, type RegistryTokenClaims, signRegistryToken } from './r
 export { htpasswdLine } from './htpasswd';
 export { makeTestCa, type TestCa } from './test-ca';
 export { AZURITE_ACCOUNT, AZURITE_KEY, PrivateAzurite } from './azurite';
-export { GcsJsonApiServer, type GcsRequest } from './gcs-json-api';
+export { GcsJsonApiServer } from './api-servers/gcs-json-api-server';
+export type { GcsRequest } from './api-servers/gcs-json-api';
+export { OssApiServer } from './api-servers/oss-api-server';

@@ -1,6 +1,5 @@
 import type { BlockBlobClient } from '@azure/storage-blob';
-import { CommittableWriter } from '../../committable-writer';
-import { StorageDriverError, StorageDriverFailure } from '../../errors';
+import { UploadingWriter } from '../../uploading-writer';
 import { isAzureNotFound } from './azure.errors';
 
 /** Bytes per staged block: the reference's append size; a 256 MiB blob is 64 blocks of the 50,000 a blob may have. */
@@ -36,7 +35,7 @@ export function blockIndex(id: string): number {
  * bytes so far and continue them. A writer that dies leaves staged blocks that the next
  * commit of the blob, or its deletion, discards.
  */
-export class AzureWriter extends CommittableWriter {
+export class AzureWriter extends UploadingWriter {
   private readonly blocks: Block[];
   private written: number;
   /** The block being filled (allocated when its first byte comes) and its bytes so far. */
@@ -50,7 +49,7 @@ export class AzureWriter extends CommittableWriter {
     private readonly context: { path: string; retry: <T>(call: () => Promise<T>) => Promise<T> },
     inherited: Block[],
   ) {
-    super(context.path, 'azure', { highWaterMark: 1024 * 1024 });
+    super(context.path, 'azure');
     this.blocks = [...inherited];
     this.written = inherited.reduce((sum, block) => sum + block.size, 0);
   }
@@ -59,31 +58,17 @@ export class AzureWriter extends CommittableWriter {
     return this.written;
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.append(chunk).then(
-      () => callback(),
-      (error: unknown) => callback(this.failure(error)),
-    );
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.finish().then(
-      () => callback(),
-      (error: unknown) => callback(this.failure(error)),
-    );
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+  protected override async settle(): Promise<void> {
     // No stage may still run when cancel deletes the blob; blocks staged but never listed
     // are discarded by the next commit or deletion of the blob.
-    void Promise.allSettled([...this.staging]).then(() => callback(error));
+    await Promise.allSettled([...this.staging]);
   }
 
   protected async discard(): Promise<void> {
     await discardBlob(this.blob, this.context.retry);
   }
 
-  private async append(chunk: Buffer): Promise<void> {
+  protected async append(chunk: Buffer): Promise<void> {
     // Copied into the block: the caller may reuse its buffer once the write is acknowledged.
     let rest = chunk;
     while (rest.length > 0) {
@@ -106,7 +91,7 @@ export class AzureWriter extends CommittableWriter {
   /** Starts staging one block; waits while as many as allowed are in flight. */
   private async stage(bytes: Buffer): Promise<void> {
     this.throwIfFailed();
-    if (this.destroyed) throw new StorageDriverError(`writer for ${this.path} was destroyed`, 'azure');
+    this.throwIfDestroyed();
     const block = { id: blockId(this.blocks.length), size: bytes.length };
     this.blocks.push(block);
     const staged = this.context
@@ -128,20 +113,14 @@ export class AzureWriter extends CommittableWriter {
     if (this.failed !== undefined) throw this.failed;
   }
 
-  private async finish(): Promise<void> {
+  protected async finish(): Promise<void> {
     await this.stageCurrent();
     await Promise.all([...this.staging]);
     this.throwIfFailed();
-    if (this.destroyed) throw new StorageDriverError(`writer for ${this.path} was destroyed`, 'azure');
+    this.throwIfDestroyed();
     // Committing the same list twice gives the same blob: safe to retry.
     const ids = this.blocks.map((block) => block.id);
     await this.context.retry(() => this.blob.commitBlockList(ids));
-  }
-
-  private failure(error: unknown): Error {
-    if (error instanceof StorageDriverFailure) return error;
-    const message = error instanceof Error ? error.message : String(error);
-    return new StorageDriverError(`writing ${this.path}: ${message}`, 'azure', error);
   }
 }
 

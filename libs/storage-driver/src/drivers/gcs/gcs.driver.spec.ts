@@ -1,6 +1,5 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { GcsJsonApiServer, repoRoot } from '@berth/testing';
+import { GcsJsonApiServer } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStorageDriver } from '../../factory';
 import type { StorageDriver } from '../../storage-driver';
@@ -19,7 +18,7 @@ describe('gcs driver: resumable sessions, composed appends, signed redirects', (
   beforeAll(async () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const email = 'berth-spec@berth-test.iam.gserviceaccount.com';
-    server = await GcsJsonApiServer.start({ directory: join(repoRoot, '.state', `gcs-spec-${process.pid}`), buckets: ['spec'], signer: { email, publicKey } });
+    server = await GcsJsonApiServer.start({ buckets: ['spec'], signer: { email, publicKey } });
     driver = createStorageDriver('gcs', {
       bucket: 'spec',
       chunksize: CHUNK,
@@ -36,9 +35,9 @@ describe('gcs driver: resumable sessions, composed appends, signed redirects', (
     for (let at = 0; at < content.length; at += 64 * 1024) await write(writer, content.subarray(at, at + 64 * 1024));
     await writer.commit();
     expect((await driver.getContent('/big')).equals(content)).toBe(true);
-    expect(server.requests.filter((request) => request.url.includes('uploadType=resumable&upload_id=')).length).toBeGreaterThanOrEqual(5);
-    expect(server.openSessions()).toEqual([]);
-    expect(server.objectNames('spec')).toEqual(['big']);
+    expect((await server.requests()).filter((request) => request.url.includes('uploadType=resumable&upload_id=')).length).toBeGreaterThanOrEqual(5);
+    expect(await server.openSessions()).toEqual([]);
+    expect(await server.objectNames('spec')).toEqual(['big']);
     await driver.delete('/big');
   });
 
@@ -53,19 +52,19 @@ describe('gcs driver: resumable sessions, composed appends, signed redirects', (
     resumed.end(second);
     await resumed.commit();
     expect((await driver.getContent('/_uploads/a/data')).equals(Buffer.concat([first, second]))).toBe(true);
-    expect(server.requests.some((request) => request.url.includes('/compose'))).toBe(true);
-    expect(server.objectNames('spec')).toEqual(['_uploads/a/data']);
-    expect(server.openSessions()).toEqual([]);
+    expect((await server.requests()).some((request) => request.url.includes('/compose'))).toBe(true);
+    expect(await server.objectNames('spec')).toEqual(['_uploads/a/data']);
+    expect(await server.openSessions()).toEqual([]);
     await driver.delete('/_uploads');
   });
 
   it('cancels the resumable session of a cancelled writer, leaving nothing', async () => {
     const writer = await driver.writer('/_uploads/b/data');
     await write(writer, randomBytes(3 * CHUNK));
-    expect(server.openSessions()).toHaveLength(1);
+    expect(await server.openSessions()).toHaveLength(1);
     await writer.cancel();
-    expect(server.openSessions()).toEqual([]);
-    expect(server.objectNames('spec')).toEqual([]);
+    expect(await server.openSessions()).toEqual([]);
+    expect(await server.objectNames('spec')).toEqual([]);
   });
 
   it('cancels the session of a writer that died when its directory is deleted (upload purging)', async () => {
@@ -73,12 +72,12 @@ describe('gcs driver: resumable sessions, composed appends, signed redirects', (
     const writer = await driver.writer('/_uploads/c/data');
     await write(writer, randomBytes(3 * CHUNK));
     // The process dies here: nothing ends or cancels the writer; its marker names the session.
-    expect(server.openSessions()).toHaveLength(1);
-    expect(server.objectNames('spec').filter((name) => name.endsWith('.session'))).toHaveLength(1);
+    expect(await server.openSessions()).toHaveLength(1);
+    expect((await server.objectNames('spec')).filter((name) => name.endsWith('.session'))).toHaveLength(1);
     expect(await driver.list('/_uploads/c')).toEqual(['/_uploads/c/startedat']);
     await driver.delete('/_uploads/c');
-    expect(server.openSessions()).toEqual([]);
-    expect(server.objectNames('spec')).toEqual([]);
+    expect(await server.openSessions()).toEqual([]);
+    expect(await server.objectNames('spec')).toEqual([]);
     writer.destroy();
   });
 
@@ -87,12 +86,12 @@ describe('gcs driver: resumable sessions, composed appends, signed redirects', (
     const writer = await driver.writer('/blobs/dead/data');
     await write(writer, randomBytes(2 * CHUNK));
     expect(await driver.purgeOrphans!(new Date(Date.now() - 3_600_000), { dryRun: false })).toEqual([]);
-    expect(server.openSessions()).toHaveLength(1);
+    expect(await server.openSessions()).toHaveLength(1);
     const purged = await driver.purgeOrphans!(new Date(Date.now() + 60_000), { dryRun: false });
     expect(purged).toHaveLength(1);
     expect(purged[0]).toMatch(/^blobs\/dead\/~data\.[0-9a-f]+\.session$/);
-    expect(server.openSessions()).toEqual([]);
-    expect(server.objectNames('spec')).toEqual(['kept']);
+    expect(await server.openSessions()).toEqual([]);
+    expect(await server.objectNames('spec')).toEqual(['kept']);
     writer.destroy();
     await driver.delete('/kept');
   });

@@ -1,11 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { join } from 'node:path';
-import { GcsJsonApiServer, repoRoot } from '@berth/testing';
+import { GcsJsonApiServer } from '@berth/testing';
 import { describeDriverSuite } from '../../../test/suite';
 import { createStorageDriver } from '../../factory';
 
 // No GCS emulator runs here (firebase-tools' needs Java 21 and a jar from Google): the shared
-// suite runs against the documented JSON API subset served by libs/testing's GcsJsonApiServer.
+// suite runs against the documented JSON API subset served by libs/testing's GcsJsonApiServer,
+// in a process of its own: the suite's memory bound measures the driver alone.
 let server: GcsJsonApiServer | undefined;
 
 describeDriverSuite(
@@ -13,11 +13,7 @@ describeDriverSuite(
   async () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const email = 'berth-suite@berth-test.iam.gserviceaccount.com';
-    server = await GcsJsonApiServer.start({
-      directory: join(repoRoot, '.state', `gcs-suite-${process.pid}`),
-      buckets: ['berth-suite'],
-      signer: { email, publicKey },
-    });
+    server = await GcsJsonApiServer.start({ buckets: ['berth-suite'], signer: { email, publicKey } });
     const driver = createStorageDriver('gcs', {
       bucket: 'berth-suite',
       rootdirectory: '/suite-root',

@@ -3,8 +3,8 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Bucket, File } from '@google-cloud/storage';
 import { request } from 'undici';
-import { CommittableWriter } from '../../committable-writer';
-import { StorageDriverError, StorageDriverFailure } from '../../errors';
+import { StorageDriverError } from '../../errors';
+import { UploadingWriter } from '../../uploading-writer';
 
 const CONTENT_TYPE = 'application/octet-stream';
 
@@ -62,7 +62,7 @@ export class SessionCanceller {
  * gets the new bytes as a part composed onto it (or written in its place while it is empty),
  * so a file in progress is always readable and any instance continues it.
  */
-export class GcsWriter extends CommittableWriter {
+export class GcsWriter extends UploadingWriter {
   private written: number;
   private held: Buffer[] = [];
   private heldBytes = 0;
@@ -81,7 +81,7 @@ export class GcsWriter extends CommittableWriter {
     private readonly inherited: { size: number; generation: string } | undefined,
     private readonly sessions: SessionCanceller,
   ) {
-    super(path, 'gcs', { highWaterMark: 1024 * 1024 });
+    super(path, 'gcs');
     this.written = inherited?.size ?? 0;
     // An empty file is replaced rather than composed onto: one object, no part.
     this.target = inherited !== undefined && inherited.size > 0 ? bucket.file(privateName(file, 'part')) : file;
@@ -91,28 +91,10 @@ export class GcsWriter extends CommittableWriter {
     return this.written;
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.append(chunk).then(
-      () => callback(),
-      (error: unknown) => callback(this.failure(error)),
-    );
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.finish().then(
-      () => callback(),
-      (error: unknown) => callback(this.failure(error)),
-    );
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+  protected override async settle(): Promise<void> {
     this.upload?.destroy();
     // A writer that failed or was abandoned cannot be continued through its session: cancel it.
-    const cleanup = this.done || this.state === 'cancelled' ? Promise.resolve() : this.dropSession();
-    cleanup.then(
-      () => callback(error),
-      () => callback(error),
-    );
+    if (!this.done && this.state !== 'cancelled') await this.dropSession();
   }
 
   protected async discard(): Promise<void> {
@@ -120,7 +102,7 @@ export class GcsWriter extends CommittableWriter {
     await this.file.delete({ ignoreNotFound: true });
   }
 
-  private async append(chunk: Buffer): Promise<void> {
+  protected async append(chunk: Buffer): Promise<void> {
     this.written += chunk.length;
     if (this.upload !== undefined) return this.send(chunk);
     // Copied: the caller may reuse its buffer once the write is acknowledged.
@@ -139,7 +121,7 @@ export class GcsWriter extends CommittableWriter {
     this.sessionUri = uri;
     this.marker = this.bucket.file(privateName(this.file, 'session'));
     await this.marker.save(uri, { resumable: false, contentType: 'text/plain', validation: 'md5' });
-    if (this.destroyed) throw new StorageDriverError(`writer for ${this.path} was destroyed`, 'gcs');
+    this.throwIfDestroyed();
     const upload = this.target.createWriteStream({
       uri,
       resumable: true,
@@ -169,7 +151,7 @@ export class GcsWriter extends CommittableWriter {
     });
   }
 
-  private async finish(): Promise<void> {
+  protected async finish(): Promise<void> {
     const replaces = this.target === this.file && this.inherited !== undefined ? { ifGenerationMatch: this.inherited.generation } : {};
     if (this.upload === undefined) {
       const content = Buffer.concat(this.held, this.heldBytes);
@@ -197,11 +179,5 @@ export class GcsWriter extends CommittableWriter {
     if (this.sessionUri !== undefined) await this.sessions.cancel(this.sessionUri);
     if (this.marker !== undefined) await this.marker.delete({ ignoreNotFound: true });
     if (this.target !== this.file) await this.target.delete({ ignoreNotFound: true });
-  }
-
-  private failure(error: unknown): Error {
-    if (error instanceof StorageDriverFailure) return error;
-    const message = error instanceof Error ? error.message : String(error);
-    return new StorageDriverError(`writing ${this.path}: ${message}`, 'gcs', error);
   }
 }

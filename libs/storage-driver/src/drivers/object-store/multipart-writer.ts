@@ -1,6 +1,6 @@
-import { CommittableWriter } from '../../committable-writer';
-import { StorageDriverError, StorageDriverFailure } from '../../errors';
+import { StorageDriverError } from '../../errors';
 import { S3_MIN_PART } from '../../params';
+import { UploadingWriter } from '../../uploading-writer';
 import { abortUploadsOf, type ObjectStore, type UploadedPart } from './object-store';
 
 /**
@@ -29,7 +29,7 @@ export interface MultipartWriterPlan {
  * object is continued the reference's way: it becomes the start of a new upload, copied as
  * its first part (UploadPartCopy), or read back into the buffer when it is under 5 MiB.
  */
-export class MultipartWriter extends CommittableWriter {
+export class MultipartWriter extends UploadingWriter {
   private uploadId: string | undefined;
   private readonly parts: UploadedPart[];
   private base: { size: number } | undefined;
@@ -38,13 +38,12 @@ export class MultipartWriter extends CommittableWriter {
   private written: number;
   private inFlight: Promise<void> | undefined;
   private prepared = false;
-  private working: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly objects: ObjectStore,
     private readonly plan: MultipartWriterPlan,
   ) {
-    super(plan.path, plan.driverName, { highWaterMark: 1024 * 1024 });
+    super(plan.path, plan.driverName);
     this.uploadId = plan.uploadId;
     this.parts = [...plan.parts];
     this.base = plan.base;
@@ -55,26 +54,9 @@ export class MultipartWriter extends CommittableWriter {
     return this.written;
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.track(this.append(chunk)).then(
-      () => callback(),
-      (error: unknown) => callback(this.failure(error)),
-    );
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.track(this.finish()).then(
-      () => callback(),
-      (error: unknown) => callback(this.failure(error)),
-    );
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+  protected override async settle(): Promise<void> {
     // No part upload may still run when cancel aborts the upload.
-    Promise.all([this.working.catch(() => undefined), this.inFlight?.catch(() => undefined)]).then(
-      () => callback(error),
-      () => callback(error),
-    );
+    await Promise.all([this.working.catch(() => undefined), this.inFlight?.catch(() => undefined)]);
   }
 
   protected async discard(): Promise<void> {
@@ -82,12 +64,7 @@ export class MultipartWriter extends CommittableWriter {
     await this.objects.deleteObject(this.plan.key);
   }
 
-  private track(work: Promise<void>): Promise<void> {
-    this.working = work;
-    return work;
-  }
-
-  private async append(chunk: Buffer): Promise<void> {
+  protected async append(chunk: Buffer): Promise<void> {
     if (chunk.length === 0) return;
     await this.prepareToAppend();
     this.buffered.push(chunk);
@@ -109,7 +86,7 @@ export class MultipartWriter extends CommittableWriter {
    * back (to rebuild its running hash on another instance), and S3 serves no byte of an open
    * multipart upload. A file that fits in one part is a single PUT.
    */
-  private async finish(): Promise<void> {
+  protected async finish(): Promise<void> {
     await this.inFlight;
     this.throwIfDestroyed();
     const rest = this.take(this.bufferedBytes);
@@ -182,15 +159,5 @@ export class MultipartWriter extends CommittableWriter {
   private requireUpload(): string {
     if (this.uploadId === undefined) throw new StorageDriverError(`no multipart upload for ${this.plan.path}`, this.plan.driverName);
     return this.uploadId;
-  }
-
-  private throwIfDestroyed(): void {
-    if (this.destroyed) throw new StorageDriverError(`writer for ${this.plan.path} was destroyed`, this.plan.driverName);
-  }
-
-  private failure(error: unknown): Error {
-    if (error instanceof StorageDriverFailure) return error;
-    const message = error instanceof Error ? error.message : String(error);
-    return new StorageDriverError(`writing ${this.plan.path}: ${message}`, this.plan.driverName, error);
   }
 }

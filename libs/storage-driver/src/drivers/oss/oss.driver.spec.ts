@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
+import { OssApiServer } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OssTestServer } from '../../../test/oss-test-server';
 import { readAll } from '../../../test/suite-context';
 import { createStorageDriver } from '../../factory';
 import type { StorageDriver } from '../../storage-driver';
@@ -9,31 +9,32 @@ import { ossEndpoint } from './oss.objects';
 
 const MiB = 1024 * 1024;
 
-async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
+async function until(condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !(await condition()); ) {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
 describe('oss driver: multipart uploads and signed URLs on the OSS API test server', () => {
-  const server = new OssTestServer('berth-oss', 'key-id', 'key-secret');
+  let server: OssApiServer;
   let driver: StorageDriver;
   let endpoint: string;
 
   beforeAll(async () => {
-    endpoint = await server.start();
+    server = await OssApiServer.start({ bucket: 'berth-oss', accessKeyId: 'key-id', accessKeySecret: 'key-secret' });
+    endpoint = server.url;
     driver = createStorageDriver('oss', { accesskeyid: 'key-id', accesskeysecret: 'key-secret', region: 'oss-cn-hangzhou', bucket: 'berth-oss', endpoint, secure: false, chunksize: 5 * MiB });
   });
 
-  afterAll(() => server.stop());
+  afterAll(() => server?.stop());
 
   it('continues an open upload on another instance, and leaves none after commit, cancel or directory delete', async () => {
     const first = randomBytes(6 * MiB);
     const writer = await driver.writer('/repo/_uploads/a/data');
     writer.end(first);
     await finished(writer);
-    expect(server.openUploads()).toEqual([]);
+    expect(await server.openUploads()).toEqual([]);
     expect((await readAll(await driver.reader('/repo/_uploads/a/data'))).equals(first)).toBe(true);
     const other = createStorageDriver('oss', { accesskeyid: 'key-id', accesskeysecret: 'key-secret', region: 'oss-cn-hangzhou', bucket: 'berth-oss', endpoint, secure: false, chunksize: 5 * MiB });
     const resumed = await other.writer('/repo/_uploads/a/data', { append: true });
@@ -41,23 +42,23 @@ describe('oss driver: multipart uploads and signed URLs on the OSS API test serv
     resumed.end(Buffer.from('tail'));
     await resumed.commit();
     expect((await readAll(await driver.reader('/repo/_uploads/a/data'))).equals(Buffer.concat([first, Buffer.from('tail')]))).toBe(true);
-    expect(server.openUploads()).toEqual([]);
+    expect(await server.openUploads()).toEqual([]);
 
     const cancelled = await driver.writer('/repo/_uploads/b/data');
     cancelled.end(randomBytes(1000));
     await finished(cancelled);
     const again = await driver.writer('/repo/_uploads/b/data', { append: true });
     again.write(randomBytes(6 * MiB));
-    await until(() => server.openUploads().length > 0);
+    await until(async () => (await server.openUploads()).length > 0);
     await again.cancel();
-    expect(server.openUploads()).toEqual([]);
+    expect(await server.openUploads()).toEqual([]);
 
     // A writer still writing when its directory is purged: its open upload goes with it.
     const purged = await driver.writer('/repo/_uploads/c/data');
     purged.write(randomBytes(6 * MiB));
-    await until(() => server.openUploads().length > 0);
+    await until(async () => (await server.openUploads()).length > 0);
     await driver.delete('/repo/_uploads');
-    expect(server.openUploads()).toEqual([]);
+    expect(await server.openUploads()).toEqual([]);
     purged.destroy();
   });
 

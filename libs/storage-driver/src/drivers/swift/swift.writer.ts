@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
-import { CommittableWriter } from '../../committable-writer';
-import { StorageDriverError, StorageDriverFailure } from '../../errors';
+import { StorageDriverError } from '../../errors';
+import { UploadingWriter } from '../../uploading-writer';
 import { type SwiftClient, SwiftStatusError } from './swift.client';
 import type { HttpResponse } from './swift.http';
 import { segmentName } from './swift.layout';
@@ -34,11 +34,9 @@ export interface WriterPlan {
  * opened later with `append` (in any process) reads the segment list from it and carries
  * on; `commit` is "end, and wait until the manifest is written".
  */
-export class SwiftWriter extends CommittableWriter {
+export class SwiftWriter extends UploadingWriter {
   private readonly segments: Segment[];
   private current: SegmentUpload | undefined;
-  /** The `_write` or `_final` work in flight: `_destroy` lets it settle before anything is removed. */
-  private working: Promise<void> = Promise.resolve();
   private nextNumber: number;
   private written: number;
   /** Segment names this writer created, for cancel and for cleanup after a failure. */
@@ -50,7 +48,7 @@ export class SwiftWriter extends CommittableWriter {
     private readonly objects: LargeObjects,
     private readonly plan: WriterPlan,
   ) {
-    super(plan.path, 'swift', { highWaterMark: 1024 * 1024 });
+    super(plan.path, 'swift');
     this.segments = [...plan.inherited];
     this.nextNumber = plan.firstNumber;
     this.written = plan.inherited.reduce((sum, segment) => sum + segment.bytes, 0);
@@ -60,33 +58,15 @@ export class SwiftWriter extends CommittableWriter {
     return this.written;
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.track(this.append(chunk)).then(
-      () => callback(),
-      (error: unknown) => callback(this.failure(error)),
-    );
-  }
-
-  override _final(callback: (error?: Error | null) => void): void {
-    this.track(this.finish()).then(
-      () => callback(),
-      (error: unknown) => callback(this.failure(error)),
-    );
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+  protected override async settle(error: Error | null): Promise<void> {
     // The aborted upload's failure is the outcome asked for; awaiting it (and the write it
     // belongs to) means no segment PUT is still running when cancel or cleanup deletes.
     const aborted = this.current?.abort(error ?? new Error('writer destroyed')) ?? Promise.resolve();
     this.current = undefined;
-    const settled = Promise.all([aborted, this.working.catch(() => undefined)]);
+    await Promise.all([aborted, this.working.catch(() => undefined)]);
     // A failed or abandoned writer would leave segments no manifest names: nobody could find them.
     // A cancelled one is removed whole by `discard`.
-    const cleanup = this.state === 'cancelled' ? settled : settled.then(() => this.removeUnrecorded());
-    cleanup.then(
-      () => callback(error),
-      () => callback(error),
-    );
+    if (this.state !== 'cancelled') await this.removeUnrecorded();
   }
 
   protected async discard(): Promise<void> {
@@ -96,12 +76,7 @@ export class SwiftWriter extends CommittableWriter {
     await this.objects.deleteObjects([...names]);
   }
 
-  private track(work: Promise<void>): Promise<void> {
-    this.working = work;
-    return work;
-  }
-
-  private async append(chunk: Buffer): Promise<void> {
+  protected async append(chunk: Buffer): Promise<void> {
     let rest = chunk;
     while (rest.length > 0) {
       this.throwIfDestroyed();
@@ -112,11 +87,6 @@ export class SwiftWriter extends CommittableWriter {
       this.written += part.length;
       if (this.current.bytes >= this.plan.chunkSize) await this.finishSegment();
     }
-  }
-
-  /** Destroyed while a write waited: no new segment or manifest may start after `_destroy` looked. */
-  private throwIfDestroyed(): void {
-    if (this.destroyed) throw new StorageDriverError(`writer for ${this.plan.path} was destroyed`, 'swift');
   }
 
   private startSegment(): SegmentUpload {
@@ -132,7 +102,7 @@ export class SwiftWriter extends CommittableWriter {
     this.segments.push(await upload.finish());
   }
 
-  private async finish(): Promise<void> {
+  protected async finish(): Promise<void> {
     await this.finishSegment();
     this.throwIfDestroyed();
     let replaced = this.plan.replaced;
@@ -153,16 +123,6 @@ export class SwiftWriter extends CommittableWriter {
     }
     const kept = new Set(this.segments.map((segment) => segment.name));
     await this.objects.deleteObjects((replaced ?? []).map((segment) => segment.name).filter((name) => !kept.has(name)));
-  }
-
-  /**
-   * Every failure of the writer itself is Swift's (a refusal, a connection the proxy cut):
-   * callers tell it from a failure of the stream piped in (the client went away) by its class.
-   */
-  private failure(error: unknown): Error {
-    if (error instanceof StorageDriverFailure) return error;
-    const message = error instanceof Error ? error.message : String(error);
-    return new StorageDriverError(`writing ${this.plan.path}: ${message}`, 'swift', error);
   }
 
   private async removeUnrecorded(): Promise<void> {

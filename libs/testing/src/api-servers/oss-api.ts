@@ -1,11 +1,20 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat, unlink } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { stat, unlink } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { ApiTestServer } from './api-test-server';
+import { drain, readSmallBody, receiveToFile } from './request-body';
+
+export interface OssApiOptions {
+  bucket: string;
+  accessKeyId: string;
+  accessKeySecret: string;
+}
+
+/** What a test may ask the server (OssApiServer's methods). */
+export type OssQuestions = OssApi['questions'];
 
 /**
  * A small OSS server for tests only — no OSS server or emulator runs here (issue 17). It
@@ -15,50 +24,46 @@ import { pipeline } from 'node:stream/promises';
  * InitiateMultipartUpload, UploadPart, UploadPartCopy, CompleteMultipartUpload,
  * AbortMultipartUpload, ListMultipartUploads, ListParts, and signed URLs. Every request must
  * carry a valid OSS signature (header or URL, Signature Version 1), so a driver that signs
- * wrong fails here as it would on OSS. Bytes live in files, so its memory stays small.
+ * wrong fails here as it would on OSS. It runs in a process of its own (OssApiServer starts it);
+ * bytes live in files under `directory`, streamed both ways, so its memory stays small.
  */
-export class OssTestServer {
-  private server: Server | undefined;
-  private directory = '';
+export class OssApi extends ApiTestServer {
+  private readonly bucket: string;
+  private readonly accessKeyId: string;
+  private readonly accessKeySecret: string;
   private readonly objects = new Map<string, { file: string; size: number; modTime: Date; etag: string }>();
   private readonly uploads = new Map<string, { key: string; initiated: Date; parts: Map<number, { file: string; size: number; etag: string; modTime: Date }> }>();
   /** Requests answered, by API name, for tests that look at what the driver sent. */
-  readonly calls = new Map<string, number>();
+  private readonly calls = new Map<string, number>();
 
-  constructor(
-    readonly bucket: string,
-    readonly accessKeyId: string,
-    private readonly accessKeySecret: string,
-  ) {}
-
-  async start(): Promise<string> {
-    this.directory = await mkdtemp(join(tmpdir(), 'berth-oss-test-'));
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) this.error(res, 500, 'InternalError', String(error));
-        else res.destroy();
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  constructor(directory: string, options: OssApiOptions) {
+    super(directory);
+    this.bucket = options.bucket;
+    this.accessKeyId = options.accessKeyId;
+    this.accessKeySecret = options.accessKeySecret;
   }
 
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    await rm(this.directory, { recursive: true, force: true });
-  }
+  readonly questions = {
+    /** Open multipart uploads, as ListMultipartUploads would answer them. */
+    openUploads: (): Array<{ key: string; uploadId: string }> => [...this.uploads].map(([uploadId, upload]) => ({ key: upload.key, uploadId })),
+    calls: (): Record<string, number> => Object.fromEntries(this.calls),
+    /** The size on disk of every stored byte, for tests that check nothing is left. */
+    storedBytes: async (): Promise<number> => {
+      let total = 0;
+      for (const object of this.objects.values()) total += (await stat(object.file)).size;
+      return total;
+    },
+  };
 
-  /** Open multipart uploads, as ListMultipartUploads would answer them. */
-  openUploads(): Array<{ key: string; uploadId: string }> {
-    return [...this.uploads].map(([uploadId, upload]) => ({ key: upload.key, uploadId }));
+  protected internalError(res: ServerResponse, error: unknown): void {
+    this.error(res, 500, 'InternalError', String(error));
   }
 
   private count(api: string): void {
     this.calls.set(api, (this.calls.get(api) ?? 0) + 1);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://oss');
     // ali-oss sends an IP endpoint's requests with the bucket in the Host header
     // (`<bucket>.<region>.aliyuncs.com`); path-style is taken too.
@@ -136,14 +141,8 @@ export class OssTestServer {
   /** Streams the body into a new file, hashing it: the ETag is its MD5, as OSS's for a simple upload. */
   private async receive(req: IncomingMessage): Promise<{ file: string; size: number; etag: string }> {
     const file = join(this.directory, randomBytes(12).toString('hex'));
-    const md5 = createHash('md5');
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      md5.update(chunk);
-      size += chunk.length;
-    });
-    await pipeline(req, createWriteStream(file));
-    return { file, size, etag: `"${md5.digest('hex').toUpperCase()}"` };
+    const { size, md5 } = await receiveToFile(req, file);
+    return { file, size, etag: `"${md5.toString('hex').toUpperCase()}"` };
   }
 
   private async replace(key: string, entry: { file: string; size: number; etag: string }): Promise<void> {
@@ -210,7 +209,7 @@ export class OssTestServer {
 
   private async deleteMultiple(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.count('DeleteMultipleObjects');
-    const body = (await text(req)).toString();
+    const body = (await readSmallBody(req)).toString();
     const md5 = createHash('md5').update(body).digest('base64');
     if (req.headers['content-md5'] !== md5) return this.error(res, 400, 'InvalidDigest', 'Content-MD5 is missing or wrong');
     for (const match of body.matchAll(/<Key>([^<]*)<\/Key>/g)) {
@@ -304,7 +303,7 @@ export class OssTestServer {
 
   private async complete(req: IncomingMessage, res: ServerResponse, key: string, uploadId: string): Promise<void> {
     this.count('CompleteMultipartUpload');
-    const body = (await text(req)).toString();
+    const body = (await readSmallBody(req)).toString();
     const upload = this.uploads.get(uploadId);
     if (upload === undefined || upload.key !== key) return this.error(res, 404, 'NoSuchUpload', 'The specified upload does not exist.');
     const listed = [...body.matchAll(/<Part>\s*<PartNumber>(\d+)<\/PartNumber>\s*<ETag>([^<]*)<\/ETag>\s*<\/Part>/g)].map((m) => ({ number: Number(m[1]), etag: unescape(m[2] ?? '') }));
@@ -368,13 +367,6 @@ export class OssTestServer {
       .join('');
     this.xmlReply(res, 'ListPartsResult', `<Bucket>${this.bucket}</Bucket><Key>${escape(upload.key)}</Key><UploadId>${uploadId}</UploadId><IsTruncated>false</IsTruncated>${parts}`);
   }
-
-  /** The size on disk of every stored byte, for tests that check nothing is left. */
-  async storedBytes(): Promise<number> {
-    let total = 0;
-    for (const object of this.objects.values()) total += (await stat(object.file)).size;
-    return total;
-  }
 }
 
 function xml(root: string, body: string): string {
@@ -387,16 +379,4 @@ function escape(value: string): string {
 
 function unescape(value: string): string {
   return value.replaceAll('&quot;', '"').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
-}
-
-async function text(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-async function drain(req: IncomingMessage): Promise<void> {
-  for await (const _ of req) {
-    // discard
-  }
 }

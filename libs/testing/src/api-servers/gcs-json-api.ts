@@ -1,10 +1,11 @@
-import { createHash, createVerify, randomBytes, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, createVerify, randomBytes, type KeyObject } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { open, rename, rm, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { ApiTestServer } from './api-test-server';
+import { drain, type MultipartEvent, multipartEvents, readSmallBody, receiveToFile } from './request-body';
 
 /** One stored object: its bytes live in a file, named by generation. */
 interface StoredObject {
@@ -35,6 +36,15 @@ export interface GcsRequest {
   url: string;
 }
 
+export interface GcsJsonApiOptions {
+  buckets: string[];
+  /** The service account whose V4 signed URLs are served: its e-mail and public key (PEM). */
+  signer?: { email: string; publicKey: string };
+}
+
+/** What a test may ask the server (GcsJsonApiServer's methods). */
+export type GcsQuestions = GcsJsonApi['questions'];
+
 const CHUNK_UNIT = 256 * 1024;
 
 /**
@@ -46,60 +56,43 @@ const CHUNK_UNIT = 256 * 1024;
  * V4 signed URLs, whose RSA signature it verifies against the service account's public key.
  *
  * No GCS emulator runs here (firebase-tools' needs Java 21 and a jar from Google), so the
- * driver's suite runs against this. It is a test fixture, never part of the product. Bytes go
- * to files under `directory`, streamed both ways.
+ * driver's suite runs against this, in a process of its own (GcsJsonApiServer starts it). It is
+ * a test fixture, never part of the product. Bytes go to files under `directory`, streamed both
+ * ways: no object body is ever held whole.
  */
-export class GcsJsonApiServer {
-  readonly requests: GcsRequest[] = [];
+export class GcsJsonApi extends ApiTestServer {
+  private readonly requests: GcsRequest[] = [];
   private readonly objects = new Map<string, StoredObject>();
   private readonly sessions = new Map<string, Session>();
-  private server!: Server;
+  private readonly buckets: Set<string>;
+  private readonly signer: { email: string; publicKey: KeyObject } | undefined;
   private nextGeneration = Date.now() * 1000;
-  private baseUrl = '';
 
-  private constructor(
-    private readonly directory: string,
-    private readonly buckets: Set<string>,
-    private readonly signer: { email: string; publicKey: KeyObject } | undefined,
-  ) {}
-
-  static async start(options: { directory: string; buckets: string[]; signer?: { email: string; publicKey: KeyObject } }): Promise<GcsJsonApiServer> {
-    await mkdir(options.directory, { recursive: true });
-    const api = new GcsJsonApiServer(options.directory, new Set(options.buckets), options.signer);
-    api.server = createServer((req, res) => {
-      api.requests.push({ method: req.method ?? '', url: req.url ?? '' });
-      api.handle(req, res).catch((error: unknown) => {
-        if (!res.headersSent) api.json(res, 500, { error: { code: 500, message: String(error) } });
-        else res.destroy();
-      });
-    });
-    await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
-    api.baseUrl = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
-    return api;
+  constructor(directory: string, options: GcsJsonApiOptions) {
+    super(directory);
+    this.buckets = new Set(options.buckets);
+    this.signer = options.signer && { email: options.signer.email, publicKey: createPublicKey(options.signer.publicKey) };
   }
 
-  get url(): string {
-    return this.baseUrl;
-  }
+  readonly questions = {
+    requests: (): GcsRequest[] => this.requests,
+    /** Resumable sessions neither finished nor cancelled: what a test proves is left behind. */
+    openSessions: (): Array<{ bucket: string; name: string; size: number }> => [...this.sessions.values()].map(({ bucket, name, size }) => ({ bucket, name, size })),
+    /** Every object name in `bucket`, private ones (`~…`) included. */
+    objectNames: (bucket: string): string[] => this.objectNames(bucket),
+  };
 
-  /** Resumable sessions neither finished nor cancelled: what a test proves is left behind. */
-  openSessions(): Array<{ bucket: string; name: string; size: number }> {
-    return [...this.sessions.values()].map(({ bucket, name, size }) => ({ bucket, name, size }));
-  }
-
-  /** Every object name in `bucket`, private ones (`~…`) included. */
-  objectNames(bucket: string): string[] {
+  private objectNames(bucket: string): string[] {
     return [...this.objects.keys()].filter((key) => key.startsWith(`${bucket}/`)).map((key) => key.slice(bucket.length + 1)).sort();
   }
 
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-    await rm(this.directory, { recursive: true, force: true });
+  protected internalError(res: ServerResponse, error: unknown): void {
+    this.json(res, 500, { error: { code: 500, message: String(error) } });
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', this.baseUrl);
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.requests.push({ method: req.method ?? '', url: req.url ?? '' });
+    const url = new URL(req.url ?? '/', this.url);
     const method = req.method ?? 'GET';
     const segments = url.pathname.split('/').slice(1);
     if (segments[0] === 'upload' && segments[1] === 'storage' && segments[2] === 'v1' && segments[3] === 'b' && segments[5] === 'o') {
@@ -210,7 +203,7 @@ export class GcsJsonApiServer {
     if (method !== 'POST') return this.notFound(res);
     if (uploadType === 'multipart') return this.multipart(req, res, bucket, url);
     if (uploadType === 'resumable') {
-      const metadata = JSON.parse((await readBody(req)).toString('utf8') || '{}') as { name?: string; contentType?: string };
+      const metadata = JSON.parse((await readSmallBody(req)).toString('utf8') || '{}') as { name?: string; contentType?: string };
       const name = url.searchParams.get('name') ?? metadata.name;
       if (!name) return this.json(res, 400, { error: { code: 400, message: 'no object name' } });
       const id = randomBytes(12).toString('hex');
@@ -226,7 +219,7 @@ export class GcsJsonApiServer {
       if (precondition !== null) session.ifGenerationMatch = Number(precondition);
       await (await open(session.file, 'w')).close();
       this.sessions.set(id, session);
-      res.writeHead(200, { location: `${this.baseUrl}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&upload_id=${id}` });
+      res.writeHead(200, { location: `${this.url}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&upload_id=${id}` });
       res.end();
       return;
     }
@@ -236,7 +229,7 @@ export class GcsJsonApiServer {
   private async sessionRequest(req: IncomingMessage, res: ServerResponse, id: string, method: string): Promise<void> {
     const session = this.sessions.get(id);
     if (!session) {
-      await readBody(req);
+      await drain(req);
       return this.json(res, 404, { error: { code: 404, message: 'no such upload session' } });
     }
     if (method === 'DELETE') {
@@ -249,7 +242,7 @@ export class GcsJsonApiServer {
     if (method !== 'PUT') return this.notFound(res);
     const range = /^bytes (?:(\d+)-(\d+)|\*)\/(\d+|\*)$/.exec(req.headers['content-range']?.toString() ?? 'bytes */*');
     if (!range) {
-      await readBody(req);
+      await drain(req);
       return this.json(res, 400, { error: { code: 400, message: 'bad Content-Range' } });
     }
     const total = range[3] === '*' ? undefined : Number(range[3]);
@@ -258,11 +251,11 @@ export class GcsJsonApiServer {
       const last = Number(range[2]);
       const length = last - first + 1;
       if (first > session.size) {
-        await readBody(req);
+        await drain(req);
         return this.json(res, 400, { error: { code: 400, message: `chunk starts at ${first}, ${session.size} bytes persisted` } });
       }
       if (total === undefined && length % CHUNK_UNIT !== 0) {
-        await readBody(req);
+        await drain(req);
         return this.json(res, 400, { error: { code: 400, message: 'a chunk that is not the last must be a multiple of 256 KiB' } });
       }
       // Bytes already persisted (a chunk sent again) are skipped; the rest is appended.
@@ -279,7 +272,7 @@ export class GcsJsonApiServer {
         await handle.close();
       }
     } else {
-      await readBody(req);
+      await drain(req);
     }
     if (total !== undefined && session.size === total) {
       const object = await this.store(session.bucket, session.name, session.file, session.contentType, session.ifGenerationMatch);
@@ -291,28 +284,33 @@ export class GcsJsonApiServer {
     res.end();
   }
 
+  /** A multipart upload: its first part the metadata (JSON), its second the media, streamed to a file. */
   private async multipart(req: IncomingMessage, res: ServerResponse, bucket: string, url: URL): Promise<void> {
     const boundary = /boundary=("?)([^";]+)\1/.exec(req.headers['content-type'] ?? '')?.[2];
-    const body = await readBody(req);
-    if (!boundary) return this.json(res, 400, { error: { code: 400, message: 'no multipart boundary' } });
-    const parts = splitMultipart(body, boundary);
-    if (parts.length !== 2) return this.json(res, 400, { error: { code: 400, message: `expected 2 parts, got ${parts.length}` } });
-    const metadata = JSON.parse(parts[0]!.body.toString('utf8')) as { name?: string; contentType?: string; md5Hash?: string };
-    const name = url.searchParams.get('name') ?? metadata.name;
-    if (!name) return this.json(res, 400, { error: { code: 400, message: 'no object name' } });
-    const media = parts[1]!;
-    const md5 = createHash('md5').update(media.body).digest('base64');
-    if (metadata.md5Hash !== undefined && metadata.md5Hash !== md5) return this.json(res, 400, { error: { code: 400, message: 'md5 mismatch' } });
+    if (!boundary) {
+      await drain(req);
+      return this.json(res, 400, { error: { code: 400, message: 'no multipart boundary' } });
+    }
     const staged = join(this.directory, `multipart-${randomBytes(8).toString('hex')}`);
-    const handle = await open(staged, 'w');
-    await handle.write(media.body);
-    await handle.close();
+    const received = await receiveMultipart(req, boundary, staged).catch(async (error: unknown) => {
+      await rm(staged, { force: true });
+      throw error;
+    });
+    const refuse = async (message: string) => {
+      await rm(staged, { force: true });
+      this.json(res, 400, { error: { code: 400, message } });
+    };
+    if (received.parts !== 2) return refuse(`expected 2 parts, got ${received.parts}`);
+    const metadata = JSON.parse(received.metadata.toString('utf8')) as { name?: string; contentType?: string; md5Hash?: string };
+    const name = url.searchParams.get('name') ?? metadata.name;
+    if (!name) return refuse('no object name');
+    if (metadata.md5Hash !== undefined && metadata.md5Hash !== received.md5) return refuse('md5 mismatch');
     const precondition = url.searchParams.get('ifGenerationMatch');
     const object = await this.store(
       bucket,
       name,
       staged,
-      metadata.contentType ?? media.headers['content-type'] ?? 'application/octet-stream',
+      metadata.contentType ?? received.mediaType ?? 'application/octet-stream',
       precondition === null ? undefined : Number(precondition),
     );
     if (object === undefined) return this.preconditionFailed(res);
@@ -320,7 +318,7 @@ export class GcsJsonApiServer {
   }
 
   private async compose(req: IncomingMessage, res: ServerResponse, bucket: string, name: string, url: URL): Promise<void> {
-    const request = JSON.parse((await readBody(req)).toString('utf8')) as {
+    const request = JSON.parse((await readSmallBody(req)).toString('utf8')) as {
       sourceObjects: Array<{ name: string }>;
       destination?: { contentType?: string };
     };
@@ -339,7 +337,7 @@ export class GcsJsonApiServer {
   }
 
   private async rewrite(req: IncomingMessage, res: ServerResponse, bucket: string, name: string, destBucket: string, destName: string, url: URL): Promise<void> {
-    await readBody(req);
+    await drain(req);
     const source = this.objects.get(`${bucket}/${name}`);
     if (!source || !this.buckets.has(destBucket)) return this.notFound(res);
     const staged = join(this.directory, `rewrite-${randomBytes(8).toString('hex')}`);
@@ -449,36 +447,33 @@ export class GcsJsonApiServer {
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
-
 async function md5Of(file: string): Promise<string> {
   const hash = createHash('md5');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('base64');
 }
 
-function splitMultipart(body: Buffer, boundary: string): Array<{ headers: Record<string, string>; body: Buffer }> {
-  const delimiter = Buffer.from(`--${boundary}`);
-  const parts: Array<{ headers: Record<string, string>; body: Buffer }> = [];
-  let position = body.indexOf(delimiter);
-  while (position >= 0) {
-    const start = position + delimiter.length;
-    if (body.subarray(start, start + 2).toString() === '--') break;
-    const next = body.indexOf(delimiter, start);
-    if (next < 0) break;
-    const part = body.subarray(start + 2, next - 2); // after CRLF, before CRLF
-    const split = part.indexOf('\r\n\r\n');
-    const headers: Record<string, string> = {};
-    for (const line of part.subarray(0, split).toString('utf8').split('\r\n')) {
-      const colon = line.indexOf(':');
-      if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+/**
+ * Splits a multipart upload as it streams: the first part (metadata) is read whole, the second
+ * (the media) goes to `file` (created empty when there is none), further parts are counted only.
+ */
+async function receiveMultipart(req: IncomingMessage, boundary: string, file: string): Promise<{ parts: number; metadata: Buffer; mediaType: string | undefined; md5: string }> {
+  let parts = 0;
+  let mediaType: string | undefined;
+  const metadata: Buffer[] = [];
+  async function* media(events: AsyncIterable<MultipartEvent>): AsyncGenerator<Buffer> {
+    for await (const event of events) {
+      if ('headers' in event) {
+        parts += 1;
+        if (parts === 2) mediaType = event.headers['content-type'];
+      } else if (parts === 1) {
+        metadata.push(event.data);
+        if (metadata.reduce((sum, piece) => sum + piece.length, 0) > 1024 * 1024) throw new Error('multipart metadata over 1 MiB');
+      } else if (parts === 2) {
+        yield event.data;
+      }
     }
-    parts.push({ headers, body: part.subarray(split + 4) });
-    position = next;
   }
-  return parts;
+  const received = await receiveToFile(media(multipartEvents(req, boundary)), file);
+  return { parts, metadata: Buffer.concat(metadata), mediaType, md5: received.md5.toString('base64') };
 }
