@@ -1,5 +1,6 @@
 import { type Digest } from '@berth/oci';
 import { pathFor, RegistryStorage } from '@berth/registry-storage';
+import { ReferenceGuard } from '@berth/garbage-collection';
 import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -23,7 +24,7 @@ describe('ManifestStore', () => {
   beforeEach(() => {
     driver = createStorageDriver('inmemory', {});
     const storage = new RegistryStorage(driver);
-    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage));
+    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage), new ReferenceGuard(undefined, storage.driver));
   });
 
   const put = (repository: string, reference: string, content: Buffer, contentType: string) =>
@@ -128,7 +129,7 @@ describe('ManifestStore with a link cache (storage.cache.blobdescriptor)', () =>
   beforeEach(() => {
     driver = createStorageDriver('inmemory', {});
     const storage = new RegistryStorage(driver, new InProcessLinkCache(100));
-    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage));
+    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage), new ReferenceGuard(undefined, storage.driver));
   });
 
   async function pushImage(tag: string, variant: string): Promise<string> {
@@ -181,7 +182,7 @@ describe('ManifestStore by tag, no cache: what another process changes is seen a
   beforeEach(() => {
     driver = createStorageDriver('inmemory', {});
     const storage = new RegistryStorage(driver);
-    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage));
+    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage), new ReferenceGuard(undefined, storage.driver));
   });
 
   async function pushImage(tag: string, variant: string): Promise<string> {

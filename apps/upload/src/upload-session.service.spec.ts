@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { ReferenceGuard } from '@berth/garbage-collection';
 import { type Digest, OciError } from '@berth/oci';
 import { RegistryStorage } from '@berth/registry-storage';
 import { createStorageDriver } from '@berth/storage-driver';
@@ -18,7 +19,7 @@ async function codeOf(call: Promise<unknown>): Promise<string | undefined> {
 describe('UploadSessionService', () => {
   it('starts a session with startedat and an empty data file, in the reference layout', async () => {
     const driver = createStorageDriver('inmemory', {});
-    const started = await new UploadSessionService(new RegistryStorage(driver), settings).start({ repository: REPO });
+    const started = await new UploadSessionService(new RegistryStorage(driver), settings, new ReferenceGuard(undefined, driver)).start({ repository: REPO });
     if (started.kind !== 'session') throw new Error('expected a session');
     expect(started.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const dir = `/docker/registry/v2/repositories/team/app/_uploads/${started.id}`;
@@ -28,7 +29,7 @@ describe('UploadSessionService', () => {
 
   it("takes the offset from storage, so a token left behind by a broken chunk still serves a status", async () => {
     const driver = createStorageDriver('inmemory', {});
-    const service = new UploadSessionService(new RegistryStorage(driver), settings);
+    const service = new UploadSessionService(new RegistryStorage(driver), settings, new ReferenceGuard(undefined, driver));
     const started = await service.start({ repository: REPO });
     if (started.kind !== 'session') throw new Error('expected a session');
     await service.append({ repository: REPO, id: started.id, state: started.state, body: Readable.from([Buffer.from('abc')]) });
@@ -39,16 +40,16 @@ describe('UploadSessionService', () => {
 
   it('accepts a session from another instance that shares the secret, and refuses it without', async () => {
     const driver = createStorageDriver('inmemory', {});
-    const started = await new UploadSessionService(new RegistryStorage(driver), settings).start({ repository: REPO });
+    const started = await new UploadSessionService(new RegistryStorage(driver), settings, new ReferenceGuard(undefined, driver)).start({ repository: REPO });
     if (started.kind !== 'session') throw new Error('expected a session');
     const request = { repository: REPO, id: started.id, state: started.state };
-    expect((await new UploadSessionService(new RegistryStorage(driver), settings).status(request)).offset).toBe(0);
-    expect(await codeOf(new UploadSessionService(new RegistryStorage(driver), { secret: undefined, deleteEnabled: false }).status(request))).toBe('BLOB_UPLOAD_INVALID');
+    expect((await new UploadSessionService(new RegistryStorage(driver), settings, new ReferenceGuard(undefined, driver)).status(request)).offset).toBe(0);
+    expect(await codeOf(new UploadSessionService(new RegistryStorage(driver), { secret: undefined, deleteEnabled: false }, new ReferenceGuard(undefined, driver)).status(request))).toBe('BLOB_UPLOAD_INVALID');
   });
 
   it('answers a malformed digest at finish with DIGEST_INVALID and keeps the upload', async () => {
     const driver = createStorageDriver('inmemory', {});
-    const service = new UploadSessionService(new RegistryStorage(driver), settings);
+    const service = new UploadSessionService(new RegistryStorage(driver), settings, new ReferenceGuard(undefined, driver));
     const started = await service.start({ repository: REPO });
     if (started.kind !== 'session') throw new Error('expected a session');
     const request = { repository: REPO, id: started.id, state: started.state };
