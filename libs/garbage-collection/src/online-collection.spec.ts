@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { InProcessCollectionFence, openRedis, RedisCollectionFence } from '@berth/bus';
 import { type CollectionFence, LeaseLostError } from '@berth/contracts';
 import { type Digest, digestOf, OciError } from '@berth/oci';
-import { pathFor, RegistryStorage } from '@berth/registry-storage';
+import { RegistryStorage } from '@berth/registry-storage';
 import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
 import { createTempDir, type TempDir } from '@berth/testing';
-import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { manifestReferences } from './manifest-references';
 import { OnlineCollection, type OnlineCollectionOutcome } from './online-collection';
@@ -27,7 +26,7 @@ const HOUR = 3_600_000;
 const REVIEW_DELAY_MS = HOUR;
 
 const [host, port] = (process.env.BERTH_TEST_REDIS_ADDR ?? '127.0.0.1:6379').split(':') as [string, string];
-const redis: Redis = openRedis({ host, port: Number(port), db: 0, keyPrefix: 'online-gc-spec' }, 'command', 'online-gc-spec');
+const redis: ReturnType<typeof openRedis> = openRedis({ host, port: Number(port), db: 0, keyPrefix: 'online-gc-spec' }, 'command', 'online-gc-spec');
 afterAll(async () => {
   await redis.quit();
 });

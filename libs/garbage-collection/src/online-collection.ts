@@ -21,8 +21,8 @@ export type OnlineCollectionOutcome =
 export const LEASE_TTL_MS = 30_000;
 const RENEW_EVERY_MS = 5_000;
 /** A batch is condemned and deleted only while the marker has at least this long left: a batch's deletes end before it lapses. */
-const MARKER_MARGIN_MS = 20_000;
-const MARKER_EVERY_MS = RUN_MARKER_VALID_MS / 3;
+const MARKER_MARGIN_MS = 8_000;
+const MARKER_EVERY_MS = RUN_MARKER_VALID_MS / 4;
 
 /**
  * One online collection run (the README's "Online collection"): the lease, the storage marker

@@ -6,14 +6,18 @@ import { PathNotFoundError, type StorageDriver } from '@berth/storage-driver';
  */
 export const RUN_MARKER_PATH = '/berth/gc/run';
 
-/** How long a marker stands after its last write: the run rewrites it every third of this. */
-export const RUN_MARKER_VALID_MS = 60_000;
+/**
+ * How long a marker stands after its last write (the run rewrites it every quarter of this).
+ * With the skew allowance, it is how long a collector killed mid-sweep holds up the next run
+ * (and, only if Redis lost its records too, writers): about the lease's own 30 s.
+ */
+export const RUN_MARKER_VALID_MS = 20_000;
 
 /**
  * What one process's clock may be off from storage's (the marker is dated by storage, read
  * against the reader's clock): a marker counts as live this much longer.
  */
-export const CLOCK_SKEW_ALLOWANCE_MS = 60_000;
+export const CLOCK_SKEW_ALLOWANCE_MS = 10_000;
 
 interface MarkerContent {
   runId: string;
