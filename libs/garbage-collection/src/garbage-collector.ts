@@ -378,9 +378,10 @@ class Collection {
       'blobs',
     );
     if (!online) await this.sweepLayerLinks();
-    await this.sweepUploads();
+    // Online, uploads in progress are the upload purger's (its own age): a paused client's session is no garbage.
+    if (!online) await this.sweepUploads();
     const { driver } = this.storage;
-    if (driver.purgeOrphans && this.options.orphans !== false) {
+    if (driver.purgeOrphans && this.options.orphans !== false && !online) {
       const orphans = await driver.purgeOrphans(this.leftoversBefore, { dryRun });
       for (const name of orphans) this.detail(`orphaned backend object eligible for deletion: ${name}`);
       this.report.orphans = orphans.length;

@@ -205,8 +205,12 @@ describe.each(fences)('online collection, %s fence', (fenceName, makeFence) => {
     const r = await registry();
     const live = await r.image('app', 'v1');
     const garbage = await r.commitBlob('app');
+    // A session a paused client will go on with: the upload purger's, with its own age, not this run's.
+    const session = randomUUID();
+    await r.storage.uploads.writeStartedAt('app', session, new Date().toISOString());
     await r.age();
     const { report, durationMs } = collected(await r.collect());
+    expect(await r.storage.uploads.modifiedAt('app', session)).toBeDefined();
     expect(await r.stored(garbage.digest)).toBe(false);
     for (const blob of live.blobs) expect(await r.stored(blob)).toBe(true);
     expect(await r.pulls('app', 'v1')).toBe(true);

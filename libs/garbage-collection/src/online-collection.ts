@@ -96,7 +96,6 @@ export class OnlineCollection {
         quiet: true,
         print: () => undefined,
         warn: (line) => this.log.warn(`garbage collection: ${line}`),
-        leftoversBefore: youngAfter,
         signal: stop.signal,
         online: {
           youngAfter,
