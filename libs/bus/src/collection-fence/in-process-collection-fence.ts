@@ -14,7 +14,9 @@ export class InProcessCollectionFence implements CollectionFence {
 
   async touch(digests: readonly string[]): Promise<'recorded' | 'condemned' | 'unknown'> {
     const now = Date.now();
-    if (this.leaseHolder(now) !== undefined && digests.some((digest) => this.condemned.has(digest))) return 'condemned';
+    // Whether or not the lease lapsed: a collector of this process that lost it may still have deletes in flight,
+    // and nothing outlives the process (release and the next run's begin clear the set).
+    if (digests.some((digest) => this.condemned.has(digest))) return 'condemned';
     for (const digest of digests) {
       // Kept in the order of their last touch, so that pruning stops at the first recent one.
       this.touched.delete(digest);
