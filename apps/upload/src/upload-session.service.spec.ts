@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { InProcessCollectionFence } from '@berth/bus';
 import { ReferenceGuard } from '@berth/garbage-collection';
 import { type Digest, OciError } from '@berth/oci';
 import { RegistryStorage } from '@berth/registry-storage';
@@ -55,5 +57,32 @@ describe('UploadSessionService', () => {
     const request = { repository: REPO, id: started.id, state: started.state };
     expect(await codeOf(service.finish({ ...request, digest: 'md5:abc' as Digest }))).toBe('DIGEST_INVALID');
     expect((await service.status(request)).offset).toBe(0);
+  });
+
+  it('with online collection, refuses (503) a commit or a mount of a blob a run condemned, keeping the session; goes through after the run', async () => {
+    const driver = createStorageDriver('inmemory', {});
+    const fence = new InProcessCollectionFence();
+    const storage = new RegistryStorage(driver);
+    const service = new UploadSessionService(storage, settings, new ReferenceGuard(fence, driver));
+    const bytes = Buffer.from('a layer');
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}` as Digest;
+    await storage.blobs.putIfAbsent(digest, bytes);
+    const lease = await fence.acquire('run', 30_000, 3_600_000);
+    if (!lease.acquired) throw new Error('no lease');
+    await fence.begin('run');
+    expect(await fence.condemn('run', [digest], lease.now + 1)).toEqual([digest]);
+
+    const started = await service.start({ repository: REPO });
+    if (started.kind !== 'session') throw new Error('expected a session');
+    const request = { repository: REPO, id: started.id, state: started.state };
+    expect(await codeOf(service.finish({ ...request, digest, body: Readable.from([bytes]) }))).toBe('UNAVAILABLE');
+    expect(await storage.linkedBlobs.stat(REPO, digest)).toBeUndefined();
+    expect((await service.status(request)).offset).toBe(0);
+    expect(await codeOf(service.start({ repository: 'team/other', mount: { digest } }))).toBe('UNAVAILABLE');
+    expect(await storage.linkedBlobs.stat('team/other', digest)).toBeUndefined();
+
+    await fence.release('run');
+    await service.finish({ ...request, digest, body: Readable.from([bytes]) });
+    expect(await storage.linkedBlobs.stat(REPO, digest)).toBeDefined();
   });
 });

@@ -79,6 +79,14 @@ export class UploadSessionService {
     const digest = parseDigest(request.digest);
     return this.locks.run(request.id, async () => {
       const { session, writer } = await this.resume(request.repository, request.id, request.state, true);
+      // Online collection deleting this blob: refused before the last chunk is taken, so the
+      // session is kept as it was and the client's retry of this PUT goes through after the run.
+      try {
+        await this.guard.beforeReferencing([digest]);
+      } catch (error) {
+        if (writer) await closeQuietly(writer);
+        throw error;
+      }
       const size = await this.writeChunk(session, writer, request, true);
       try {
         await this.commit(session, digest, size);
