@@ -5,6 +5,7 @@ import { type BeforeApplicationShutdown, type DynamicModule, type INestApplicati
 import { NestFactory } from '@nestjs/core';
 import {
   DistributedUploadClient,
+  RedisCollectionFence,
   InternalRequestSigner,
   linkCacheOf,
   loginThrottleOf,
@@ -23,6 +24,7 @@ import {
 } from '@berth/bus';
 import type { BerthConfig } from '@berth/config';
 import {
+  COLLECTION_FENCE,
   HEALTH_BOARD,
   JOB_SCHEDULER,
   LINK_CACHE,
@@ -97,6 +99,8 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
     service === 'gateway'
       ? new DebugListener({ addr: config.http.debug.addr, key: 'http.debug.addr' }, config, metrics, readiness, board)
       : new DebugListener({ addr: config.berth.debug.addr, key: 'berth.debug.addr' }, config, metrics, readiness);
+  // berth.gc: the upload service's blob commits, mounts and collections and the manifest service's PUTs meet in Redis.
+  const fence = config.berth.gc.enabled ? [{ provide: COLLECTION_FENCE, useValue: new RedisCollectionFence(commands, redis.keyPrefix) }] : [];
   const common = [
     { provide: REDIS_LIFECYCLE, useValue: lifecycle },
     { provide: METRICS, useValue: metrics },
@@ -138,7 +142,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
     }
     case 'upload': {
       const upload = await NestFactory.create(
-        compose(config, driver, UploadModule, [...common, links, { provide: JOB_SCHEDULER, useValue: new RedisJobScheduler(redis) }]),
+        compose(config, driver, UploadModule, [...common, links, ...fence, { provide: JOB_SCHEDULER, useValue: new RedisJobScheduler(redis) }]),
         httpAdapter(config),
         httpAppOptions(logger),
       );
@@ -155,7 +159,7 @@ export async function serveService(config: BerthConfig, service: ServiceName, dr
       break;
     }
     case 'manifest': {
-      const manifest = await NestFactory.create(compose(config, driver, ManifestModule, [...common, links]), httpAdapter(config), httpAppOptions(logger));
+      const manifest = await NestFactory.create(compose(config, driver, ManifestModule, [...common, links, ...fence]), httpAdapter(config), httpAppOptions(logger));
       manifest.connectMicroservice({ strategy: queueServer(redis, instanceId) });
       manifest.enableShutdownHooks();
       await manifest.startAllMicroservices();

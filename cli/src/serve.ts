@@ -1,8 +1,8 @@
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { InProcessBus, InProcessClient, InProcessHealthBoard, InProcessJobScheduler, InProcessServer, linkCacheOf, loginThrottleOf, NestMessageClient } from '@berth/bus';
+import { InProcessBus, InProcessClient, InProcessCollectionFence, InProcessHealthBoard, InProcessJobScheduler, InProcessServer, linkCacheOf, loginThrottleOf, NestMessageClient } from '@berth/bus';
 import type { BerthConfig } from '@berth/config';
-import { HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, LOGIN_THROTTLE, MANIFEST_CLIENT, NO_LINK_CACHE, UPLOAD_CLIENT } from '@berth/contracts';
+import { COLLECTION_FENCE, HEALTH_BOARD, JOB_SCHEDULER, LINK_CACHE, LOGIN_THROTTLE, MANIFEST_CLIENT, NO_LINK_CACHE, UPLOAD_CLIENT } from '@berth/contracts';
 import { GatewayModule } from '@berth/gateway';
 import { HealthModule } from '@berth/health';
 import { instrumentClient, instrumentLinkCache, METRICS, Metrics } from '@berth/metrics';
@@ -35,6 +35,8 @@ class AllInOneModule {
           { provide: LINK_CACHE, useValue: links === NO_LINK_CACHE ? links : instrumentLinkCache(links, metrics) },
           { provide: LOGIN_THROTTLE, useValue: loginThrottleOf(config) },
           { provide: JOB_SCHEDULER, useValue: new InProcessJobScheduler() },
+          // berth.gc: collector and writers are this one process, so its memory is the fence.
+          ...(config.berth.gc.enabled ? [{ provide: COLLECTION_FENCE, useValue: new InProcessCollectionFence() }] : []),
           { provide: DEBUG_LISTENER, useValue: new DebugListener({ addr: config.http.debug.addr, key: 'http.debug.addr' }, config, metrics, readiness, board) },
         ]),
         GatewayModule,

@@ -1,5 +1,6 @@
 import { type Digest } from '@berth/oci';
 import { pathFor, RegistryStorage } from '@berth/registry-storage';
+import { ReferenceGuard } from '@berth/garbage-collection';
 import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +13,7 @@ import {
   sha256,
   testConfig,
 } from '../test/manifest-fixtures';
-import { InProcessLinkCache } from '@berth/bus';
+import { InProcessCollectionFence, InProcessLinkCache } from '@berth/bus';
 import { ManifestReader } from './manifest-reader.service';
 import { ManifestStore } from './manifest-store.service';
 
@@ -23,7 +24,7 @@ describe('ManifestStore', () => {
   beforeEach(() => {
     driver = createStorageDriver('inmemory', {});
     const storage = new RegistryStorage(driver);
-    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage));
+    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage), new ReferenceGuard(undefined, storage.driver));
   });
 
   const put = (repository: string, reference: string, content: Buffer, contentType: string) =>
@@ -49,6 +50,23 @@ describe('ManifestStore', () => {
     ]) {
       expect((await driver.getContent(path)).toString()).toBe(digest);
     }
+  });
+
+  it('with online collection, refuses (503) a push referencing a blob a run condemned, writing nothing; goes through after the run', async () => {
+    const fence = new InProcessCollectionFence();
+    const storage = new RegistryStorage(driver);
+    const guarded = new ManifestStore(storage, testConfig(), new ManifestReader(storage), new ReferenceGuard(fence, driver));
+    const { config, layers } = await pushImageBlobs(driver, 'app', 'one', 'oci');
+    const content = ociManifest(config, layers);
+    const lease = await fence.acquire('run', 30_000, 3_600_000);
+    if (!lease.acquired) throw new Error('no lease');
+    await fence.begin('run');
+    await fence.condemn('run', [layers[0]!.digest], lease.now + 1);
+    const push = () => guarded.put({ repository: 'app', reference: 'v1', contentType: media.ociManifest, content: content.toString('base64') });
+    await expect(push()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(await exists(pathFor({ kind: 'manifestRevisionsDir', repository: 'app' }))).toBe(false);
+    await fence.release('run');
+    expect(await push()).toEqual({ digest: sha256(content) });
   });
 
   it('writes no tag for a push by digest, and nothing at all for a refused push', async () => {
@@ -128,7 +146,7 @@ describe('ManifestStore with a link cache (storage.cache.blobdescriptor)', () =>
   beforeEach(() => {
     driver = createStorageDriver('inmemory', {});
     const storage = new RegistryStorage(driver, new InProcessLinkCache(100));
-    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage));
+    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage), new ReferenceGuard(undefined, storage.driver));
   });
 
   async function pushImage(tag: string, variant: string): Promise<string> {
@@ -181,7 +199,7 @@ describe('ManifestStore by tag, no cache: what another process changes is seen a
   beforeEach(() => {
     driver = createStorageDriver('inmemory', {});
     const storage = new RegistryStorage(driver);
-    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage));
+    store = new ManifestStore(storage, testConfig(), new ManifestReader(storage), new ReferenceGuard(undefined, storage.driver));
   });
 
   async function pushImage(tag: string, variant: string): Promise<string> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { BERTH_CONFIG, type BerthConfig } from '@berth/config';
 import type { ManifestMessages, ManifestPattern } from '@berth/contracts';
+import { ReferenceGuard } from '@berth/garbage-collection';
 import { checkDigest, type Digest, digestOf, MANIFEST_SIZE_LIMIT, manifestTooLarge, OciError, parseReference, splitDigest } from '@berth/oci';
 import { mapBounded, RegistryStorage } from '@berth/registry-storage';
 import { type LayerUrlPolicy, layerUrlPolicy, type ManifestDocument, parseManifest } from './manifest-document';
@@ -34,6 +35,7 @@ export class ManifestStore {
     private readonly storage: RegistryStorage,
     @Inject(BERTH_CONFIG) config: BerthConfig,
     private readonly reader: ManifestReader,
+    private readonly guard: ReferenceGuard,
   ) {
     this.deleteEnabled = config.storage.delete.enabled;
     this.layerUrls = layerUrlPolicy(config.validation.manifests.urls);
@@ -58,6 +60,10 @@ export class ManifestStore {
     if (target.kind === 'digest' && digest !== target.digest) {
       throw new OciError('DIGEST_INVALID', `the manifest's digest is ${digest}, not ${target.digest}`);
     }
+    // Online collection: what this manifest references (itself too: its bytes may be an old blob) is
+    // recorded before it is checked, or the push is refused while a run deletes it.
+    const referenced = [digest, ...document.blobs, ...document.children, ...(document.subject ? [document.subject] : [])];
+    await this.guard.beforeReferencing(referenced);
     await this.checkReferences(repository, document);
 
     await this.storage.blobs.putIfAbsent(digest, content);

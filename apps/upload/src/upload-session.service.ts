@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { ChunkRange, UploadMessages, UploadPattern, UploadProgress } from '@berth/contracts';
+import { ReferenceGuard } from '@berth/garbage-collection';
 import { METRICS, type Metrics, noMetrics } from '@berth/metrics';
 import { type Digest, OciError, parseDigest, splitDigest } from '@berth/oci';
 import { closeQuietly, RegistryStorage } from '@berth/registry-storage';
@@ -39,6 +40,7 @@ export class UploadSessionService {
   constructor(
     private readonly storage: RegistryStorage,
     @Inject(UPLOAD_SETTINGS) settings: UploadSettings,
+    private readonly guard: ReferenceGuard,
     @Optional() @Inject(METRICS) private readonly metrics: Metrics = noMetrics,
   ) {
     this.signer = new UploadStateSigner(uploadStateSecret(settings.secret, (message) => this.logger.warn(message)));
@@ -77,6 +79,14 @@ export class UploadSessionService {
     const digest = parseDigest(request.digest);
     return this.locks.run(request.id, async () => {
       const { session, writer } = await this.resume(request.repository, request.id, request.state, true);
+      // Online collection deleting this blob: refused before the last chunk is taken, so the
+      // session is kept as it was and the client's retry of this PUT goes through after the run.
+      try {
+        await this.guard.beforeReferencing([digest]);
+      } catch (error) {
+        if (writer) await closeQuietly(writer);
+        throw error;
+      }
       const size = await this.writeChunk(session, writer, request, true);
       try {
         await this.commit(session, digest, size);
@@ -126,6 +136,8 @@ export class UploadSessionService {
    * canonical digest is given. False when there is nothing to mount: a session starts instead.
    */
   private async mount(repository: string, digest: Digest, from: string | undefined): Promise<boolean> {
+    // A mount is a writer: online collection must not delete what it is about to link (or refuses it).
+    await this.guard.beforeReferencing([digest]);
     let canonical: Digest | undefined;
     if (from !== undefined) {
       canonical = (await this.storage.linkedBlobs.stat(from, digest))?.digest;
@@ -133,6 +145,7 @@ export class UploadSessionService {
       canonical = digest;
     }
     if (!canonical) return false;
+    if (canonical !== digest) await this.guard.beforeReferencing([canonical]);
     await this.storage.linkedBlobs.link(repository, canonical, digest);
     return true;
   }
@@ -195,6 +208,8 @@ export class UploadSessionService {
       throw new OciError('DIGEST_INVALID', `the upload's ${algorithm} is ${actual}, not ${hex}`);
     }
     const canonical = parseDigest(`sha256:${canonicalHex}`);
+    // Before the move looks for the blob: an existing blob is kept, and must not be one online collection is deleting.
+    await this.guard.beforeReferencing([canonical, digest]);
     await this.storage.uploads.moveToBlobStore(session.name, session.uuid, canonical);
     // The link is what makes the blob visible in the repository; the upload's files are
     // removed beside it (a failed commit removes them too, as the reference cancels it). Both

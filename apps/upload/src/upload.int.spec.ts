@@ -25,7 +25,8 @@ const apps: INestMicroservice[] = [];
 
 function config(deleteEnabled: boolean): BerthConfig {
   const uploadpurging = { enabled: false, age: 168 * 3_600_000, interval: 24 * 3_600_000, dryrun: false };
-  return { http: { secret: 'test-secret' }, storage: { delete: { enabled: deleteEnabled }, maintenance: { uploadpurging } } } as unknown as BerthConfig;
+  const gc = { enabled: false, interval: 24 * 3_600_000, reviewdelay: 24 * 3_600_000, dryrun: false, deleteuntagged: false };
+  return { http: { secret: 'test-secret' }, storage: { delete: { enabled: deleteEnabled }, maintenance: { uploadpurging } }, berth: { gc } } as unknown as BerthConfig;
 }
 
 /** An upload service on `driver`, reached through the in-process bus as the gateway reaches it. */

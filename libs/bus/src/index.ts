@@ -26,3 +26,6 @@ export { RedisLoginThrottle } from './login-throttle/redis-login-throttle';
 export { loginThrottleOf } from './login-throttle/login-throttle-of';
 // The gateway's upload client when services run apart.
 export { DistributedUploadClient, type DistributedUploadClientOptions } from './upload-client/distributed-upload-client';
+// Online garbage collection's fence, between the collector and the writes.
+export { InProcessCollectionFence } from './collection-fence/in-process-collection-fence';
+export { RedisCollectionFence } from './collection-fence/redis-collection-fence';

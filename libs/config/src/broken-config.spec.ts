@@ -30,6 +30,13 @@ const broken: [title: string, yaml: string, message: string][] = [
     `version: 0.1\n${filesystem}  maintenance: {uploadpurging: {age: 100}}\n`,
     'config.yml: storage.maintenance.uploadpurging.age: "100" is not a duration (use 10s, 5m, 1h)',
   ],
+  ['a gc interval of 0', `${valid}berth: {gc: {enabled: true, interval: 0s}}\n`, 'config.yml: berth.gc.interval: "0s" must be longer than 0'],
+  [
+    'a gc review delay too short to protect a push',
+    `${valid}berth: {gc: {enabled: true, reviewdelay: 500ms}}\n`,
+    'config.yml: berth.gc.reviewdelay: must be at least 1s with gc enabled, got 500ms: a shorter delay collects blobs of pushes in progress',
+  ],
+  ['an unknown gc key', `${valid}berth: {gc: {delay: 1h}}\n`, 'config.yml: berth.gc.delay: unknown key'],
   ['another version', 'version: 0.2\nstorage: inmemory\nbogus: 1\n', 'config.yml: version: "0.2" is not supported: berth reads version 0.1 files'],
   ['no version', filesystem, 'config.yml: version: missing: this key is required (berth reads version 0.1 files: version: 0.1)'],
   [

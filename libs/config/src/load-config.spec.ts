@@ -52,6 +52,7 @@ describe('loadConfig', () => {
       bus: { requesttimeout: 30_000, keyprefix: 'berth' },
       failedlogins: { limit: 10, window: 300_000, delay: 2_000 },
       log: { slowstorage: 1_000 },
+      gc: { enabled: false, interval: 86_400_000, reviewdelay: 86_400_000, dryrun: false, deleteuntagged: false },
       tokenservice: {
         enabled: false,
         path: '/auth/token',

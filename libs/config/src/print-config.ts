@@ -28,6 +28,8 @@ const durationKeys = [
   'berth.failedlogins.window',
   'berth.failedlogins.delay',
   'berth.log.slowstorage',
+  'berth.gc.interval',
+  'berth.gc.reviewdelay',
   'berth.tokenservice.expiration',
   'berth.tokenservice.refreshexpiration',
 ].map((key) => key.split('.'));

@@ -133,5 +133,6 @@ export const referenceShape: ShapeNode = struct({
     upload: struct({ addr: value }),
     bus: struct({ requesttimeout: value, keyprefix: value }),
     failedlogins: struct({ limit: value, window: value, delay: value }),
+    gc: struct({ enabled: value, interval: value, reviewdelay: value, dryrun: value, deleteuntagged: value }),
   }),
 });

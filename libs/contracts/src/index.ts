@@ -6,3 +6,4 @@ export * from './link-cache.contract';
 export * from './job-scheduler.contract';
 export { withTimeout } from './with-timeout';
 export * from './login-throttle.contract';
+export * from './collection-fence.contract';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkDigest, type Digest, splitDigest } from '@berth/oci';
 import { mapBounded, pathFor, RegistryStorage } from '@berth/registry-storage';
-import { textIfExists } from '@berth/storage-driver';
+import { PathNotFoundError, textIfExists } from '@berth/storage-driver';
 import { manifestReferences } from './manifest-references';
 import { SpilledDigestSet } from './spilled-digest-set';
 import { SpillFile } from './spill-file';
@@ -31,6 +31,20 @@ export interface GarbageCollectionOptions {
   workDirectory?: string;
   /** Stops the run; a run stopped before its sweep deletes nothing. */
   signal?: AbortSignal;
+  /** Collection while serving (see OnlineCollection): only old content is a candidate, and only what the fence condemned goes. */
+  online?: OnlineSweep;
+}
+
+/** What online collection changes in a run (the README's "Online collection"). */
+export interface OnlineSweep {
+  /**
+   * Storage's date (its `modTime`, never this process's clock) after which content is young:
+   * a blob whose data or any layer link, or (with `deleteUntagged`) a revision whose link,
+   * storage dates after it is live, whatever references it.
+   */
+  youngAfter: Date;
+  /** The digests of one batch the run may delete now; throws when the run may delete nothing more. */
+  condemn(digests: Digest[]): Promise<ReadonlySet<string>>;
 }
 
 /** What a run found (with `dryRun`) or removed. */
@@ -46,6 +60,8 @@ export interface GarbageCollectionReport {
   uploadBytes: number;
   /** Backend objects no file owns (Swift's segments, the filesystem's temporary files); undefined when the driver has none. */
   orphans?: number;
+  /** Online: candidates a write referenced during the run, left in place (counted in neither `blobs`, `manifests` nor `layerLinks`). */
+  spared?: number;
 }
 
 /** Backend requests one phase keeps in flight. */
@@ -204,9 +220,11 @@ class Collection {
       }
     }
     found.marks.push(...(await this.otherAlgorithmTargets(repository, referenced)));
+    const unreferenced: Digest[] = [];
     for await (const digest of this.storage.linkedBlobs.all(repository)) {
-      if (!referenced.has(digest)) found.layerLinks.push(`${repository} ${digest}`);
+      if (!referenced.has(digest)) unreferenced.push(digest);
     }
+    for (const digest of await this.keepYoungLinks(repository, unreferenced, found)) found.layerLinks.push(`${repository} ${digest}`);
     return found;
   }
 
@@ -244,11 +262,53 @@ class Collection {
       const checked = current === undefined ? undefined : checkDigest(current);
       if (checked?.ok) reach(checked.digest);
     }
+    // Online: a revision pushed within the review delay is live (a child pushed before its index, a push by digest).
+    for (const digest of await this.young(revisions, (digest) => pathFor({ kind: 'manifestRevisionLink', repository, digest }))) reach(digest);
     for (let digest = queue.pop(); digest !== undefined; digest = queue.pop()) {
       for (const child of children.get(digest) ?? []) reach(child);
       for (const referrer of referrers.get(digest) ?? []) reach(referrer);
     }
     return live;
+  }
+
+  /**
+   * Online: of the layer links no live manifest references, those storage dates within the
+   * review delay keep their blob (a blob committed or mounted whose manifest is not pushed yet,
+   * even when its data is old); the rest are returned, to be removed.
+   */
+  private async keepYoungLinks(repository: string, unreferenced: Digest[], found: RepositoryMarks): Promise<Digest[]> {
+    if (!this.options.online || unreferenced.length === 0) return unreferenced;
+    const young = new Set(await this.young(unreferenced, (digest) => pathFor({ kind: 'layerLink', repository, digest })));
+    for (const digest of young) {
+      found.marks.push(digest);
+      // A link under another algorithm names the canonical blob it keeps.
+      if (splitDigest(digest).algorithm !== 'sha256') {
+        const target = await this.storage.linkedBlobs.target(repository, digest);
+        if (target !== undefined) found.marks.push(target);
+      }
+    }
+    return unreferenced.filter((digest) => !young.has(digest));
+  }
+
+  /** Online: those of `digests` whose file at `pathOf` storage dates after `youngAfter` (or cannot date); none offline. */
+  private async young(digests: Digest[], pathOf: (digest: Digest) => string): Promise<Digest[]> {
+    const online = this.options.online;
+    if (!online) return [];
+    const dates = await mapBounded(digests, PARALLEL, (digest) => this.modifiedAt(pathOf(digest)));
+    return digests.filter((_, index) => {
+      const date = dates[index];
+      return date !== undefined && date > online.youngAfter;
+    });
+  }
+
+  /** Storage's date of the file; `undefined` when it is gone. */
+  private async modifiedAt(path: string): Promise<Date | undefined> {
+    try {
+      return (await this.storage.driver.stat(path)).modTime;
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return undefined;
+      throw error;
+    }
   }
 
   /** What the revision references; `undefined` when its bytes are gone (nothing left to keep). */
@@ -288,32 +348,40 @@ class Collection {
   // ---- sweep ----
 
   private async sweep(): Promise<void> {
-    const { dryRun } = this.options;
+    const { dryRun, online } = this.options;
     this.report.manifests = this.manifests.count;
     if (!dryRun) {
-      await this.eachLine(this.manifests, async (line) => {
-        const { repository, digest, tags } = JSON.parse(line) as RemovableManifest;
-        for (const tag of tags) await this.storage.tags.removeIndexEntry(repository, tag, digest);
-        await this.storage.revisions.remove(repository, digest);
-      });
+      await this.eachLine(
+        this.manifests,
+        async (line) => {
+          const { repository, digest, tags } = JSON.parse(line) as RemovableManifest;
+          for (const tag of tags) await this.storage.tags.removeIndexEntry(repository, tag, digest);
+          await this.storage.revisions.remove(repository, digest);
+        },
+        (line) => (JSON.parse(line) as RemovableManifest).digest,
+        'manifests',
+      );
     }
+    // Online, links go before content: a run stopped between the two leaves no link naming a missing blob.
+    if (online) await this.sweepLayerLinks();
     await this.findUnmarkedBlobs();
     this.report.blobsMarked = await this.marks.size();
     this.options.print(`\n${this.report.blobsMarked} blobs marked, ${this.report.blobs} blobs and ${this.report.manifests} manifests eligible for deletion`);
-    await this.eachLine(this.blobs, async (line) => {
-      const digest = line.slice(0, line.indexOf(' ')) as Digest;
-      this.detail(`blob eligible for deletion: ${digest}`);
-      if (!dryRun) await this.storage.blobs.remove(digest);
-    });
-    this.report.layerLinks = this.layerLinks.count;
-    await this.eachLine(this.layerLinks, async (line) => {
-      const [repository, digest] = line.split(' ') as [string, Digest];
-      this.detail(`${repository}: layer link eligible for deletion: ${digest}`);
-      if (!dryRun) await this.storage.linkedBlobs.removeLink(repository, digest);
-    });
-    await this.sweepUploads();
+    await this.eachLine(
+      this.blobs,
+      async (line) => {
+        const digest = line.slice(0, line.indexOf(' ')) as Digest;
+        this.detail(`blob eligible for deletion: ${digest}`);
+        if (!dryRun) await this.storage.blobs.remove(digest);
+      },
+      (line) => line.slice(0, line.indexOf(' ')),
+      'blobs',
+    );
+    if (!online) await this.sweepLayerLinks();
+    // Online, uploads in progress are the upload purger's (its own age): a paused client's session is no garbage.
+    if (!online) await this.sweepUploads();
     const { driver } = this.storage;
-    if (driver.purgeOrphans && this.options.orphans !== false) {
+    if (driver.purgeOrphans && this.options.orphans !== false && !online) {
       const orphans = await driver.purgeOrphans(this.leftoversBefore, { dryRun });
       for (const name of orphans) this.detail(`orphaned backend object eligible for deletion: ${name}`);
       this.report.orphans = orphans.length;
@@ -321,16 +389,33 @@ class Collection {
     this.options.print(summaryOf(this.report));
   }
 
+  private async sweepLayerLinks(): Promise<void> {
+    this.report.layerLinks = this.layerLinks.count;
+    await this.eachLine(
+      this.layerLinks,
+      async (line) => {
+        const [repository, digest] = line.split(' ') as [string, Digest];
+        this.detail(`${repository}: layer link eligible for deletion: ${digest}`);
+        if (!this.options.dryRun) await this.storage.linkedBlobs.removeLink(repository, digest);
+      },
+      (line) => line.slice(line.indexOf(' ') + 1),
+      'layerLinks',
+    );
+  }
+
   /** Walks the blob store one `<2>` directory at a time (listings ahead) against that bucket of the mark set. */
   private async findUnmarkedBlobs(): Promise<void> {
     let bucketKey = '';
     let bucket = new Map<string, number | undefined>();
     let unmarked: Digest[] = [];
+    const online = this.options.online;
     const settle = async (): Promise<void> => {
-      const sizes = await mapBounded(unmarked, PARALLEL, (digest) => this.storage.blobs.size(digest));
+      const sizes = online
+        ? await mapBounded(unmarked, PARALLEL, (digest) => this.youngOrSize(digest, online.youngAfter))
+        : await mapBounded(unmarked, PARALLEL, (digest) => this.storage.blobs.size(digest));
       for (const [index, digest] of unmarked.entries()) {
         const size = sizes[index];
-        // Gone since the listing: nothing to remove.
+        // Gone since the listing, or (online) written within the review delay: nothing to remove.
         if (size === undefined) continue;
         this.report.blobs++;
         this.report.blobBytes += size;
@@ -353,6 +438,17 @@ class Collection {
     await settle();
   }
 
+  /** The blob's size, or `undefined` when it is gone or storage dates its data after `youngAfter`. */
+  private async youngOrSize(digest: Digest, youngAfter: Date): Promise<number | undefined> {
+    try {
+      const info = await this.storage.driver.stat(pathFor({ kind: 'blobData', digest }));
+      return info.modTime > youngAfter ? undefined : info.size;
+    } catch (error) {
+      if (error instanceof PathNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
   /** Upload sessions left behind: nothing wrote to them since before the run. */
   private async sweepUploads(): Promise<void> {
     for await (const { repository, id } of this.storage.uploads.all({ signal: this.options.signal })) {
@@ -366,10 +462,28 @@ class Collection {
     }
   }
 
-  /** `act` on every line, {@link PARALLEL} at a time, lines printed in order. */
-  private async eachLine(file: SpillFile, act: (line: string) => Promise<void>): Promise<void> {
+  /**
+   * `act` on every line, {@link PARALLEL} at a time, lines printed in order. Online (and not a
+   * dry run), each batch's digests (`digestOf` a line) go through the fence first, and only
+   * the lines it condemned are acted on; the others are spared, and taken off `counted`.
+   */
+  private async eachLine(
+    file: SpillFile,
+    act: (line: string) => Promise<void>,
+    digestOf?: (line: string) => string,
+    counted?: 'manifests' | 'blobs' | 'layerLinks',
+  ): Promise<void> {
+    const { online, dryRun } = this.options;
     let batch: string[] = [];
     const flush = async (): Promise<void> => {
+      if (online && !dryRun && digestOf !== undefined && batch.length > 0) {
+        const condemned = await online.condemn([...new Set(batch.map(digestOf))] as Digest[]);
+        const spared = batch.filter((line) => !condemned.has(digestOf(line)));
+        batch = batch.filter((line) => condemned.has(digestOf(line)));
+        this.report.spared = (this.report.spared ?? 0) + spared.length;
+        if (counted !== undefined) this.report[counted] -= spared.length;
+        if (counted === 'blobs') for (const line of spared) this.report.blobBytes -= Number(line.slice(line.indexOf(' ') + 1));
+      }
       await mapBounded(batch, PARALLEL, act);
       batch = [];
     };

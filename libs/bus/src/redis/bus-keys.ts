@@ -49,4 +49,24 @@ export class BusKeys {
   failedLogins(hashedKey: string): string {
     return `${this.prefix}:auth:failures:${hashedKey}`;
   }
+
+  /** Online garbage collection's lease: the id of the run that may delete (libs/garbage-collection's README). */
+  collectionLease(): string {
+    return `${this.prefix}:gc:lease`;
+  }
+
+  /** The digests the running collection may delete: writes touching them are refused. */
+  collectionCondemned(): string {
+    return `${this.prefix}:gc:condemned`;
+  }
+
+  /** Digests writes referenced, scored by when (Redis's clock): a collection spares those after its cutoff. */
+  collectionTouched(): string {
+    return `${this.prefix}:gc:touched`;
+  }
+
+  /** Since when `collectionTouched` has recorded every write; missing when Redis lost the records. */
+  collectionRecordsSince(): string {
+    return `${this.prefix}:gc:since`;
+  }
 }

@@ -99,6 +99,29 @@ export const berthSection = z.strictObject({
       }
     })
     .prefault({}),
+  // Garbage collection while serving (libs/garbage-collection's README, "Online collection"):
+  // every `interval`, once per cluster, content unreferenced for longer than `reviewdelay` (by
+  // storage's own dates) is collected. Off by default: the reference has no such thing.
+  gc: z
+    .strictObject({
+      enabled: bool.default(false),
+      interval: duration({ positive: true }).default(24 * 3_600_000),
+      // What protects a push in progress (blobs before their manifest): a client slower than
+      // this between a blob and its manifest pushes again. Also the longest a write may take
+      // from its check to storage.
+      reviewdelay: duration({ positive: true }).default(24 * 3_600_000),
+      dryrun: bool.default(false),
+      // Untagged manifests go too (as `berth garbage-collect --delete-untagged`), once their
+      // revision is older than the delay; children of a live index and referrers of a live
+      // manifest stay.
+      deleteuntagged: bool.default(false),
+    })
+    .superRefine((gc, ctx) => {
+      if (gc.enabled && gc.reviewdelay < 1_000) {
+        ctx.addIssue({ code: 'custom', path: ['reviewdelay'], message: `must be at least 1s with gc enabled, got ${gc.reviewdelay}ms: a shorter delay collects blobs of pushes in progress` });
+      }
+    })
+    .prefault({}),
   log: z
     .strictObject({
       // A storage operation slower than this is logged (warning: driver, operation, the path's

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pathFor } from '@berth/registry-storage';
+import { type BerthProcess, createTempDir, freePort, startBerth, type TempDir } from '@berth/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { e2eConfig } from '../e2e/support/registry-under-test';
+import { buildImage, pushBlob, pushImage, pushManifest, type PushedImage } from '../e2e/support/registry-client';
+import { deleteManifest, expectPulls } from './gc-support';
+
+/**
+ * Online garbage collection while serving (`berth.gc`), in the all-in-one (its timer, its
+ * in-process fence) and with services apart (a BullMQ job, the fence in Redis): with a review
+ * delay of seconds, a blob pushed without a manifest and the layers of a deleted image are
+ * gone once they are older than the delay, while pushes whose blobs come a moment before their
+ * manifest keep being accepted and every live image pulls byte-identical.
+ */
+const REVIEW_DELAY_MS = 3_000;
+const gc = { enabled: true, interval: '1s', reviewdelay: '3s', deleteuntagged: true };
+
+function blobsOf(image: PushedImage): string[] {
+  return [image.config.digest, ...image.layers.map((layer) => layer.digest)];
+}
+
+/** Runs logged so far by every process: `garbage collection <id> in <ms> ms: …`. */
+function runsIn(berth: BerthProcess): { ms: number; line: string }[] {
+  return berth.instances
+    .flatMap((instance) => instance.process.stderr.split('\n'))
+    .map((line) => /garbage collection [0-9a-f-]{36} in (\d+) ms: ([^"]*)/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map((match) => ({ ms: Number(match[1]), line: match[2]! }));
+}
+
+async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(200);
+  }
+}
+
+describe.each(['all-in-one', 'distributed'] as const)('online garbage collection, %s', (topology) => {
+  let work: TempDir;
+  let berth: BerthProcess;
+  let root: string;
+
+  beforeAll(async () => {
+    work = await createTempDir('berth-online-gc-');
+    root = join(work.path, 'registry');
+    const base = e2eConfig(root, await freePort(), { berth: { gc } });
+    berth = await startBerth({ config: { ...base, log: { level: 'info', accesslog: { disabled: true } } }, topology, readyTimeoutMs: 90_000 });
+  });
+
+  afterAll(async () => {
+    await berth?.stop();
+    await work?.remove();
+  });
+
+  const stored = (digest: string): boolean => existsSync(join(root, pathFor({ kind: 'blobData', digest })));
+
+  it('collects what is unreferenced for longer than the review delay while pushes, deletes and pulls go on', async () => {
+    const url = berth.url;
+    const repo = `online/${topology}`;
+    const live = await pushImage(url, repo, 'live');
+    const shared = live.layers[0]!;
+    const doomed = await pushImage(url, repo, 'doomed', { layers: [randomBytes(900), randomBytes(300)] });
+    const orphan = randomBytes(2_000);
+    const orphanDigest = await pushBlob(url, repo, orphan);
+    // An image that shares a layer with the live one, deleted: only its own parts go.
+    const sharing = buildImage({ layers: [randomBytes(400)] });
+    await deleteManifest(url, repo, doomed.digest);
+
+    // Meanwhile, pushes whose blobs come a moment before their manifest, and pulls.
+    const started = Date.now();
+    const pushed: PushedImage[] = [];
+    while (Date.now() - started < 4 * REVIEW_DELAY_MS) {
+      const { manifest, blobs } = buildImage({ layers: [randomBytes(600)] });
+      for (const blob of blobs) await pushBlob(url, repo, blob);
+      await sleep(REVIEW_DELAY_MS / 3);
+      await pushManifest(url, repo, `t${pushed.length}`, manifest.mediaType, manifest.bytes);
+      pushed.push(manifest);
+      await expectPulls(url, repo, 'live', live.digest, blobsOf(live));
+    }
+    for (const blob of sharing.blobs) await pushBlob(url, repo, blob);
+    await pushManifest(url, repo, 'sharing', sharing.manifest.mediaType, sharing.manifest.bytes);
+
+    await until('the orphaned blob and the deleted image are collected', () => stored(orphanDigest) === false && blobsOf(doomed).every((digest) => !stored(digest)) && !stored(doomed.digest));
+    await expectPulls(url, repo, 'live', live.digest, blobsOf(live));
+    expect(stored(shared.digest)).toBe(true);
+    for (const [index, image] of pushed.entries()) await expectPulls(url, repo, `t${index}`, image.digest, blobsOf(image));
+    await expectPulls(url, repo, 'sharing', sharing.manifest.digest, blobsOf(sharing.manifest));
+    // A HEAD of a collected blob says unknown at once (no cache answers for it).
+    const head = await fetch(`${url}/v2/${repo}/blobs/${orphanDigest}`, { method: 'HEAD' });
+    expect(head.status).toBe(404);
+
+    const runs = runsIn(berth);
+    expect(runs.length).toBeGreaterThan(2);
+    console.log(`${topology}: ${runs.length} runs, ${Math.min(...runs.map((run) => run.ms))}-${Math.max(...runs.map((run) => run.ms))} ms each; ${pushed.length} pushes during collection`);
+  });
+});
