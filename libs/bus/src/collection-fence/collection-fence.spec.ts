@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type CollectionFence, LeaseLostError } from '@berth/contracts';
+import { PrivateRedis } from '@berth/testing';
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openRedis } from '../redis/redis-connection';
@@ -109,6 +110,17 @@ describe.each(implementations)('%s', (name, make) => {
       const { now } = await leased(fence, 'run');
       expect(Math.abs(now - Date.now())).toBeLessThan(5_000);
       expect(await redis.zscore(`${fence.prefix}:gc:touched`, 'sha256:ancient')).toBeNull();
+    });
+
+    it('a writer whose Redis does not answer is refused with 503 UNAVAILABLE, the client to retry', async () => {
+      const server = await PrivateRedis.start();
+      const away = openRedis({ host: '127.0.0.1', port: Number(server.addr.split(':')[1]), db: 0, keyPrefix: 'fence-spec' }, 'command', 'fence-spec-away');
+      try {
+        await server.kill();
+        await expect(new RedisCollectionFence(away, `fence-${randomUUID()}`).touch(['sha256:a'])).rejects.toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+      } finally {
+        away.disconnect();
+      }
     });
   }
 });

@@ -1,4 +1,5 @@
 import { type CollectionFence, LeaseLostError } from '@berth/contracts';
+import { OciError } from '@berth/oci';
 import type { Redis } from 'ioredis';
 import { BusKeys } from '../redis/bus-keys';
 
@@ -106,7 +107,12 @@ export class RedisCollectionFence implements CollectionFence {
 
   async touch(digests: readonly string[]): Promise<'recorded' | 'condemned' | 'unknown'> {
     if (digests.length === 0) return 'recorded';
-    return (await this.redis.eval(TOUCH, 4, this.lease, this.condemned, this.touched, this.since, ...digests)) as 'recorded' | 'condemned' | 'unknown';
+    try {
+      return (await this.redis.eval(TOUCH, 4, this.lease, this.condemned, this.touched, this.since, ...digests)) as 'recorded' | 'condemned' | 'unknown';
+    } catch {
+      // A 503 the client retries, as for any write while the bus is away; Redis's own words may name its address.
+      throw new OciError('UNAVAILABLE', 'cannot check with garbage collection that this content may be referenced: Redis does not answer');
+    }
   }
 
   async settle(): Promise<void> {
