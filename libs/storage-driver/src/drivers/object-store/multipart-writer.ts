@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { CommittableWriter } from '../../committable-writer';
 import { StorageDriverError, StorageDriverFailure } from '../../errors';
 import { S3_MIN_PART } from '../../params';
@@ -20,14 +21,22 @@ export interface MultipartWriterPlan {
 
 /**
  * A file written as a multipart upload (S3's, OSS's), after the reference's s3-aws writer: bytes are
- * gathered into parts of `chunkSize` (one part uploading while the next fills, so at most
- * two parts in memory), and completed into the object when the stream ends. A writer opened
- * with `append` in any process continues the object; one killed mid-write leaves its open
- * upload, which the next writer finds with ListMultipartUploads and ListParts.
+ * gathered into parts of `chunkSize` (one part uploading while the next fills), and completed
+ * into the object on `commit`. A writer ended without commit leaves its upload open, as the
+ * reference's does, so that the next writer (opened with `append` in any process, found with
+ * ListMultipartUploads and ListParts) adds parts to it instead of copying what is there: a
+ * chunked upload then costs each byte one upload, however many PATCHes carry it.
  *
- * The stores refuse a part under 5 MiB (S3; OSS under 100 KiB) unless it is the last, so an
- * object is continued the reference's way: it becomes the start of a new upload, copied as
- * its first part (UploadPartCopy), or read back into the buffer when it is under 5 MiB.
+ * The stores refuse a part under 5 MiB (S3; OSS under 100 KiB) unless it is the last. A part is
+ * cut only when what follows it is at least that much, so a writer's last part is short only
+ * when all it wrote is: an upload left with a short last part is continued the reference's way,
+ * completed into an object that becomes the start of a new upload, copied as its first part
+ * (UploadPartCopy) or read back into the buffer when it is under 5 MiB. A file that fits in one
+ * short part is a single PUT, with no upload.
+ *
+ * While an upload is open it holds the file: the object at the key, if any, is an older start
+ * of it and is deleted when the writer leaves the upload open (`stat` then finds the upload).
+ * S3 serves no byte of an open upload: `readWritten` completes it first.
  */
 export class MultipartWriter extends CommittableWriter {
   private uploadId: string | undefined;
@@ -39,6 +48,10 @@ export class MultipartWriter extends CommittableWriter {
   private inFlight: Promise<void> | undefined;
   private prepared = false;
   private working: Promise<void> = Promise.resolve();
+  /** `commit` was asked before the stream ended: `_final` completes the upload at once. */
+  private completing = false;
+  /** The upload, if one is left open, supersedes an object at the key (see the class comment). */
+  private objectAtKey: boolean;
 
   constructor(
     private readonly objects: ObjectStore,
@@ -48,6 +61,7 @@ export class MultipartWriter extends CommittableWriter {
     this.uploadId = plan.uploadId;
     this.parts = [...plan.parts];
     this.base = plan.base;
+    this.objectAtKey = plan.base !== undefined;
     this.written = this.parts.reduce((sum, part) => sum + part.size, 0) + (this.parts.length === 0 ? (plan.base?.size ?? 0) : 0);
   }
 
@@ -63,7 +77,7 @@ export class MultipartWriter extends CommittableWriter {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.track(this.finish()).then(
+    this.track(this.completing ? this.complete() : this.leaveOpen()).then(
       () => callback(),
       (error: unknown) => callback(this.failure(error)),
     );
@@ -75,6 +89,43 @@ export class MultipartWriter extends CommittableWriter {
       () => callback(error),
       () => callback(error),
     );
+  }
+
+  override async commit(): Promise<void> {
+    this.completing = true;
+    await super.commit();
+    // Ended before `commit` was asked: `_final` left the upload open.
+    if (this.uploadId === undefined) return;
+    try {
+      await this.objects.completeUpload(this.plan.key, this.uploadId, this.parts);
+    } catch (error) {
+      throw this.failure(error);
+    }
+    this.uploadId = undefined;
+    this.parts.length = 0;
+  }
+
+  /**
+   * The file's bytes from `offset`, asked before this writer writes anything (the upload
+   * service rebuilding an upload's digest on another instance): S3 serves no byte of an open
+   * upload, so it is completed first, and becomes the start of the next (see the class comment).
+   */
+  async readWritten(offset: number): Promise<Readable> {
+    if (this.prepared) throw new StorageDriverError(`readWritten after writing to ${this.plan.path}`, this.plan.driverName);
+    try {
+      if (this.uploadId !== undefined && this.parts.length > 0) {
+        await this.objects.completeUpload(this.plan.key, this.uploadId, this.parts);
+        this.uploadId = undefined;
+        this.parts.length = 0;
+        this.base = { size: this.written };
+        this.objectAtKey = true;
+      }
+      const stream = await this.objects.readObject(this.plan.key, offset);
+      if (stream === undefined) throw new StorageDriverError(`${this.plan.path} is gone`, this.plan.driverName);
+      return stream === 'unsatisfiable' ? Readable.from([]) : stream;
+    } catch (error) {
+      throw this.failure(error);
+    }
   }
 
   protected async discard(): Promise<void> {
@@ -93,7 +144,8 @@ export class MultipartWriter extends CommittableWriter {
     this.buffered.push(chunk);
     this.bufferedBytes += chunk.length;
     this.written += chunk.length;
-    while (this.bufferedBytes >= this.plan.chunkSize) {
+    // A part is cut only with a whole part's minimum behind it: no short part but the last.
+    while (this.bufferedBytes >= this.plan.chunkSize + S3_MIN_PART) {
       const part = this.take(this.plan.chunkSize);
       // One part uploads while the next fills: memory stays at two parts.
       await this.inFlight;
@@ -104,12 +156,8 @@ export class MultipartWriter extends CommittableWriter {
     }
   }
 
-  /**
-   * Every end completes the file: berth's upload service reads an unfinished upload's data
-   * back (to rebuild its running hash on another instance), and S3 serves no byte of an open
-   * multipart upload. A file that fits in one part is a single PUT.
-   */
-  private async finish(): Promise<void> {
+  /** Makes the file final: the upload completed, or, when it fits in one short part, a single PUT. */
+  private async complete(): Promise<void> {
     await this.inFlight;
     this.throwIfDestroyed();
     const rest = this.take(this.bufferedBytes);
@@ -130,6 +178,26 @@ export class MultipartWriter extends CommittableWriter {
   }
 
   /**
+   * Keeps what was written for a later writer: the rest as the upload's last part, the upload
+   * left open; or, with no upload and less than a part's minimum in all, one PUT of the object.
+   */
+  private async leaveOpen(): Promise<void> {
+    await this.inFlight;
+    this.throwIfDestroyed();
+    const rest = this.take(this.bufferedBytes);
+    if (this.uploadId === undefined && this.parts.length === 0 && rest.length < S3_MIN_PART) {
+      if (rest.length > 0 || this.base === undefined) await this.objects.putObject(this.plan.key, rest);
+      return;
+    }
+    if (rest.length > 0) await this.uploadPart(rest);
+    if (this.objectAtKey && this.parts.length > 0) {
+      // The open upload holds the whole file now; a stale start must not answer `stat`.
+      await this.objects.deleteObject(this.plan.key);
+      this.objectAtKey = false;
+    }
+  }
+
+  /**
    * Before the first new byte: a short last part cannot stay in the middle, and a base
    * object must become the upload's start (see the class comment).
    */
@@ -143,6 +211,7 @@ export class MultipartWriter extends CommittableWriter {
       this.uploadId = undefined;
       this.parts.length = 0;
       this.base = { size };
+      this.objectAtKey = true;
     }
     if (this.base === undefined) return;
     if (this.base.size === 0) {
