@@ -21,7 +21,8 @@ export interface MultipartWriterPlan {
 
 /**
  * A file written as a multipart upload (S3's, OSS's), after the reference's s3-aws writer: bytes are
- * gathered into parts of `chunkSize` (one part uploading while the next fills), and completed
+ * gathered into parts of `chunkSize` (one part uploading while the next fills; at the end the
+ * last one beside it), and completed
  * into the object on `commit`. A writer ended without commit leaves its upload open, as the
  * reference's does, so that the next writer (opened with `append` in any process, found with
  * ListMultipartUploads and ListParts) adds parts to it instead of copying what is there: a
@@ -46,6 +47,7 @@ export class MultipartWriter extends CommittableWriter {
   private bufferedBytes = 0;
   private written: number;
   private inFlight: Promise<void> | undefined;
+  private creatingUpload: Promise<string> | undefined;
   private prepared = false;
   private working: Promise<void> = Promise.resolve();
   /** `commit` was asked before the stream ended: `_final` completes the upload at once. */
@@ -158,15 +160,14 @@ export class MultipartWriter extends CommittableWriter {
 
   /** Makes the file final: the upload completed, or, when it fits in one short part, a single PUT. */
   private async complete(): Promise<void> {
-    await this.inFlight;
-    this.throwIfDestroyed();
     const rest = this.take(this.bufferedBytes);
     if (this.uploadId === undefined && this.parts.length === 0) {
       // All of it is in the buffer (a short base was read into it), or nothing changed the base.
       if (rest.length > 0 || this.base === undefined) await this.objects.putObject(this.plan.key, rest);
       return;
     }
-    if (rest.length > 0) await this.uploadPart(rest);
+    await this.uploadRest(rest);
+    this.throwIfDestroyed();
     if (this.parts.length > 0) {
       await this.objects.completeUpload(this.plan.key, this.requireUpload(), this.parts);
     } else {
@@ -182,14 +183,13 @@ export class MultipartWriter extends CommittableWriter {
    * left open; or, with no upload and less than a part's minimum in all, one PUT of the object.
    */
   private async leaveOpen(): Promise<void> {
-    await this.inFlight;
-    this.throwIfDestroyed();
     const rest = this.take(this.bufferedBytes);
     if (this.uploadId === undefined && this.parts.length === 0 && rest.length < S3_MIN_PART) {
       if (rest.length > 0 || this.base === undefined) await this.objects.putObject(this.plan.key, rest);
       return;
     }
-    if (rest.length > 0) await this.uploadPart(rest);
+    await this.uploadRest(rest);
+    this.throwIfDestroyed();
     if (this.objectAtKey && this.parts.length > 0) {
       // The open upload holds the whole file now; a stale start must not answer `stat`.
       await this.objects.deleteObject(this.plan.key);
@@ -223,20 +223,44 @@ export class MultipartWriter extends CommittableWriter {
         this.bufferedBytes += content.length;
       }
     } else {
-      this.uploadId ??= await this.objects.createUpload(this.plan.key);
-      this.parts.push(await this.objects.copyPart(this.plan.key, this.uploadId, 1, this.plan.key, this.base.size));
+      const uploadId = await this.upload();
+      this.parts.push(await this.objects.copyPart(this.plan.key, uploadId, 1, this.plan.key, this.base.size));
     }
     this.base = undefined;
   }
 
   private async uploadPart(body: Buffer): Promise<void> {
-    this.uploadId ??= await this.objects.createUpload(this.plan.key);
-    const number = this.parts.length + 1;
-    // Numbered at once, so that the next part, started while this one uploads, takes the next number.
-    const slot = { number, etag: '', size: body.length };
+    // Numbered at once, so that a part started while another uploads takes the next number.
+    const slot = { number: this.parts.length + 1, etag: '', size: body.length };
     this.parts.push(slot);
-    const uploaded = await this.objects.uploadPart(this.plan.key, this.uploadId, number, body);
+    const uploaded = await this.objects.uploadPart(this.plan.key, await this.upload(), slot.number, body);
     slot.etag = uploaded.etag;
+  }
+
+  /**
+   * The rest of the buffer as the last part, uploading beside the part still in flight: a
+   * chunk's answer waits for the slower of its last two parts, not for both in turn.
+   */
+  private async uploadRest(rest: Buffer): Promise<void> {
+    const settled = await Promise.allSettled([this.inFlight, rest.length > 0 ? this.uploadPart(rest) : undefined]);
+    for (const result of settled) if (result.status === 'rejected') throw result.reason;
+  }
+
+  /** The open upload, created once however many parts ask for it at the same time. */
+  private upload(): Promise<string> {
+    if (this.uploadId !== undefined) return Promise.resolve(this.uploadId);
+    this.creatingUpload ??= this.objects.createUpload(this.plan.key).then(
+      (uploadId) => {
+        this.uploadId = uploadId;
+        this.creatingUpload = undefined;
+        return uploadId;
+      },
+      (error: unknown) => {
+        this.creatingUpload = undefined;
+        throw error;
+      },
+    );
+    return this.creatingUpload;
   }
 
   private take(bytes: number): Buffer {
