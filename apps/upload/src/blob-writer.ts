@@ -35,7 +35,8 @@ export class ChunkBodyError extends Error {
  * Node's native hash cannot be saved and restored (DESIGN.md: hash-wasm could, at a sixth of
  * the speed), so the running hash lives in this process, keyed by upload id. It is a cache:
  * when it is missing or stale (a restart, a chunk taken by another instance, a failed
- * chunk) it is rebuilt by reading the data file back, so every instance answers correctly
+ * chunk) it is rebuilt by reading the data file back (through the writer where the driver
+ * cannot read an unfinished file: `readWritten`), so every instance answers correctly
  * and the common path (one instance takes a session's chunks) hashes each byte once.
  */
 export class BlobWriter {
@@ -74,16 +75,16 @@ export class BlobWriter {
     commit = false,
     opened?: FileWriter,
   ): Promise<ChunkWritten> {
+    const writer = opened ?? (await this.driver.writer(dataPath, { append: true }));
     let hash: Hash;
     try {
-      hash = await this.hashAt(id, dataPath, offset);
+      hash = await this.hashAt(id, dataPath, offset, writer);
     } catch (error) {
-      if (opened) await closeQuietly(opened);
+      await closeQuietly(writer);
       throw error;
     }
     // Whatever happens below, the cached hash may disagree with storage until it succeeds.
     this.running.delete(id);
-    const writer = opened ?? (await this.driver.writer(dataPath, { append: true }));
     let received = 0;
     const hashing = new Transform({
       transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
@@ -93,7 +94,9 @@ export class BlobWriter {
       },
     });
     try {
-      await pipeline(body ?? emptyStream(), hashing, writer);
+      // Told to commit before the stream ends, a writer can make the file final at once
+      // (an object store completes its upload instead of leaving it open first).
+      await pipeline(body ?? emptyStream(), hashing, writer, { end: !commit });
       if (commit) await writer.commit();
     } catch (error) {
       await closeQuietly(writer);
@@ -124,15 +127,18 @@ export class BlobWriter {
     this.running.delete(id);
   }
 
-  /** The running hash at `offset`, from the cache or by hashing what storage holds. */
-  private async hashAt(id: string, dataPath: string, offset: number): Promise<Hash> {
+  /**
+   * The running hash at `offset`, from the cache or by hashing what storage holds; `writer`,
+   * the data file opened for appending, reads it when its driver cannot read unfinished files.
+   */
+  private async hashAt(id: string, dataPath: string, offset: number, writer?: FileWriter): Promise<Hash> {
     const cached = this.running.get(id);
     if (cached && cached.offset === offset) return cached.hash;
     // A cached hash behind the data (another instance took chunks) needs only the gap read.
     const resumeFrom = cached && cached.offset < offset ? cached : { offset: 0, hash: createHash('sha256') };
     this.running.delete(id);
     const hash = resumeFrom.hash;
-    const reader = await this.driver.reader(dataPath, resumeFrom.offset);
+    const reader = writer?.readWritten ? await writer.readWritten(resumeFrom.offset) : await this.driver.reader(dataPath, resumeFrom.offset);
     let read = resumeFrom.offset;
     await pipeline(
       reader,

@@ -89,6 +89,12 @@ export interface FileWriter extends Writable {
   commit(): Promise<void>;
   /** Abandons the content: nothing of it remains at the path. */
   cancel(): Promise<void>;
+  /**
+   * The file's content so far from `offset`, asked of a writer opened with `append` before it
+   * writes. Offered by drivers whose `reader` cannot serve a file ended without commit (the
+   * object stores: S3 serves no byte of an open multipart upload); elsewhere `reader` serves it.
+   */
+  readWritten?(offset: number): Promise<Readable>;
 }
 
 export interface FileInfo {

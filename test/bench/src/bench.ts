@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createTempDir, ensureBucket, s3Backend, swiftBackend } from '@berth/testing';
-import { countBackendRequests, formatBackendRequests } from './backend-requests';
+import { type BackendRequestCounts, type CountedBackend, countBackendRequests, formatBackendRequests } from './backend-requests';
 import { BenchHttpClient } from './bench-http-client';
 import { cpuSeconds, peakRssBytes } from './process-stats';
 import { RegistryClient } from './registry-client';
@@ -19,7 +19,7 @@ const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, again
   --only NAME       bench only this target: reference, berth, distributed, reference-htpasswd,
                     berth-htpasswd, berth-logged, berth-metrics or target; repeatable
                     (default: reference, berth and distributed)
-  --counts-only     on Swift: only the backend requests per operation, no timed scenario
+  --counts-only     on Swift or S3: only the backend requests per operation, no timed scenario
   --target URL      also bench a running registry at URL (or BERTH_BENCH_TARGET_URL)
   --seconds N       length of each manifest HEAD/GET loop, each round (default 2)
   --rounds N        rounds of every scenario (default: one per registry benched)
@@ -32,9 +32,9 @@ own), reference-htpasswd and berth-htpasswd (auth.htpasswd on, one bcrypt cost 1
 Basic credentials on every request), berth-logged (its access log on) and berth-metrics
 (http.debug.prometheus on), each on its own storage with the same config.yml; ratios are each
 against the reference, and each berth-* variant also against berth (what the feature costs).
-On Swift, a second table: backend requests per operation (1 MiB and 64 MiB pushes, manifest
-HEAD and GET by tag) of the reference and berth, counted by a relay in front of Swift, and
-berth's driver calls read from its metrics.
+On Swift and S3, a second table: backend requests per operation (1 MiB and 64 MiB pushes, a
+64 MiB push in 16 MiB PATCHes, a blob GET, manifest HEAD and GET by tag) of the reference and
+berth, counted by a relay in front of the backend, and berth's driver calls read from its metrics.
 Every scenario runs on each registry once per round, the order rotating from round to round;
 with as many rounds as registries (the default), each runs it once in every position. Figures
 are the rounds' mean; --json keeps each round's.`;
@@ -82,9 +82,10 @@ async function main(): Promise<void> {
   if (backend.s3 !== undefined) await ensureBucket(backend.s3, S3_BENCH_BUCKET);
   const targets: Target[] = [];
   if (values['counts-only'] === true) {
-    if (backend.swift === undefined) throw new Error('--counts-only: counted on Swift only (--backend swift)');
+    const counted = countedBackend(backend);
+    if (counted === undefined) throw new Error('--counts-only: counted on Swift or S3 only (--backend swift or s3)');
     try {
-      console.log(formatBackendRequests(await countBackendRequests(backend.swift, scratch.path)));
+      console.log(formatCounts(await countBackendRequests(counted, scratch.path), counted));
     } finally {
       await scratch.remove();
     }
@@ -107,13 +108,24 @@ async function main(): Promise<void> {
       const measured = results.find((result) => result.target === variant);
       if (plain && measured) console.log(`\n${formatTable([plain, measured], [], 'berth')}`);
     }
-    // Figures that do not depend on the machine's speed: what each operation asks of Swift.
-    if (backend.swift !== undefined) console.log(`\n${formatBackendRequests(await countBackendRequests(backend.swift, scratch.path))}`);
+    // Figures that do not depend on the machine's speed: what each operation asks of the backend.
+    const counted = countedBackend(backend);
+    if (counted !== undefined) console.log(`\n${formatCounts(await countBackendRequests(counted, scratch.path), counted)}`);
     if (values.json !== undefined) await writeFile(values.json, JSON.stringify(results, null, 2));
   } finally {
     for (const target of targets) await target.stop();
     await scratch.remove();
   }
+}
+
+function countedBackend(backend: Backend): CountedBackend | undefined {
+  if (backend.swift !== undefined) return { kind: 'swift', swift: backend.swift };
+  if (backend.s3 !== undefined) return { kind: 's3', s3: backend.s3, bucket: S3_BENCH_BUCKET };
+  return undefined;
+}
+
+function formatCounts(results: readonly BackendRequestCounts[], counted: CountedBackend): string {
+  return formatBackendRequests(results, counted.kind === 'swift' ? 'Swift' : 'S3');
 }
 
 /**

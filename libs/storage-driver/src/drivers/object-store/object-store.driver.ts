@@ -99,14 +99,32 @@ export class ObjectStoreDriver implements StorageDriver {
       await this.store.checkBucket();
       return { path, size: 0, modTime: new Date(0), isDir: true };
     }
-    const head = await this.store.head(this.key(path));
+    const key = this.key(path);
+    const head = await this.store.head(key);
     if (head !== undefined) return { path, size: head.size, modTime: head.modTime, isDir: false };
+    // Not an object: a file being written (an open multipart upload), a directory, or nothing.
+    const [unfinished, directory] = await Promise.all([this.unfinishedFile(path, key), this.directory(path)]);
+    const found = unfinished ?? directory;
+    if (found === undefined) throw new PathNotFoundError(path, this.name);
+    return found;
+  }
+
+  /** A file ended without commit: its open upload's parts are the file (see `MultipartWriter`). */
+  private async unfinishedFile(path: string, key: string): Promise<FileInfo | undefined> {
+    const latest = (await uploadsOf(this.store, key)).at(-1);
+    if (latest === undefined) return undefined;
+    const parts = await this.store.listParts(key, latest.uploadId);
+    if (parts.length === 0) return undefined;
+    return { path, size: parts.reduce((sum, part) => sum + part.size, 0), modTime: latest.initiated, isDir: false };
+  }
+
+  private async directory(path: string): Promise<FileInfo | undefined> {
     for await (const page of this.store.listPages(this.dirPrefix(path), { maxKeys: 1 })) {
       const first = page.objects[0];
       if (first !== undefined) return { path, size: 0, modTime: first.modTime, isDir: true };
       break;
     }
-    throw new PathNotFoundError(path, this.name);
+    return undefined;
   }
 
   async list(path: string): Promise<string[]> {

@@ -34,8 +34,9 @@ describe('oss driver: multipart uploads and signed URLs on the OSS API test serv
     const writer = await driver.writer('/repo/_uploads/a/data');
     writer.end(first);
     await finished(writer);
-    expect(await server.openUploads()).toEqual([]);
-    expect((await readAll(await driver.reader('/repo/_uploads/a/data'))).equals(first)).toBe(true);
+    // Left open for the next writer, which adds parts instead of copying what is there.
+    expect(await server.openUploads()).toHaveLength(1);
+    expect(await driver.stat('/repo/_uploads/a/data')).toMatchObject({ size: first.length, isDir: false });
     const other = createStorageDriver('oss', { accesskeyid: 'key-id', accesskeysecret: 'key-secret', region: 'oss-cn-hangzhou', bucket: 'berth-oss', endpoint, secure: false, chunksize: 5 * MiB });
     const resumed = await other.writer('/repo/_uploads/a/data', { append: true });
     expect(resumed.size).toBe(first.length);
@@ -48,14 +49,15 @@ describe('oss driver: multipart uploads and signed URLs on the OSS API test serv
     cancelled.end(randomBytes(1000));
     await finished(cancelled);
     const again = await driver.writer('/repo/_uploads/b/data', { append: true });
-    again.write(randomBytes(6 * MiB));
+    // A part is cut once a part and the 5 MiB minimum are buffered (chunksize 5 MiB here).
+    again.write(randomBytes(11 * MiB));
     await until(async () => (await server.openUploads()).length > 0);
     await again.cancel();
     expect(await server.openUploads()).toEqual([]);
 
     // A writer still writing when its directory is purged: its open upload goes with it.
     const purged = await driver.writer('/repo/_uploads/c/data');
-    purged.write(randomBytes(6 * MiB));
+    purged.write(randomBytes(11 * MiB));
     await until(async () => (await server.openUploads()).length > 0);
     await driver.delete('/repo/_uploads');
     expect(await server.openUploads()).toEqual([]);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
-import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListPartsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { emptyBucket, ensureBucket, listBucket, listMultipartUploads, type S3Backend, s3Backend, s3Client } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readAll } from '../../../test/suite-context';
@@ -52,19 +52,71 @@ describe('s3 driver: keys, multipart uploads and redirects on a real S3 API', ()
     expect(await listBucket(backend, bucket, `${root}/`)).toEqual([]);
   });
 
-  it('completes a file ended without commit into its object, readable, and continues it on another instance', async () => {
+  /** The part sizes of the one multipart upload open below the root. */
+  async function openParts(): Promise<number[]> {
+    const uploads = await listMultipartUploads(backend, bucket, `${root}/`);
+    expect(uploads).toHaveLength(1);
+    const client = s3Client(backend);
+    try {
+      const listed = await client.send(new ListPartsCommand({ Bucket: bucket, Key: uploads[0]!.Key, UploadId: uploads[0]!.UploadId }));
+      return (listed.Parts ?? []).map((part) => part.Size ?? 0);
+    } finally {
+      client.destroy();
+    }
+  }
+
+  it('leaves a file ended without commit as an open upload that stat sizes, and continues it on another instance by adding parts', async () => {
     const path = '/repo/_uploads/resumed/data';
     const first = randomBytes(6 * MiB);
-    const second = randomBytes(3 * MiB);
-    await write(path, first, { commit: false });
-    // berth's upload service reads unfinished data back; S3 serves no byte of an open upload.
-    expect(await listMultipartUploads(backend, bucket, `${root}/`)).toEqual([]);
-    expect((await readAll(await driver.reader(path))).equals(first)).toBe(true);
+    const second = randomBytes(7 * MiB);
+    const third = randomBytes(3 * MiB);
+    // What berth's upload service does: an empty file at the start, then chunks.
+    await write(path, Buffer.alloc(0), { commit: false });
+    await write(path, first, { append: true, commit: false });
+    expect(await openParts()).toEqual([6 * MiB]);
+    // The object written at the start is gone: the open upload is the file.
+    expect(await listBucket(backend, bucket, `${root}/`)).toEqual([]);
+    expect(await driver.stat(path)).toMatchObject({ size: first.length, isDir: false });
 
-    // Another replica: nothing shared but the bucket.
+    // Another replica: nothing shared but the bucket. Its parts follow the first: nothing is copied.
     const other = createStorageDriver('s3', params());
+    const continued = await other.writer(path, { append: true });
+    continued.end(second);
+    await finished(continued);
+    expect(await openParts()).toEqual([6 * MiB, 7 * MiB]);
     const resumed = await other.writer(path, { append: true });
-    expect(resumed.size).toBe(first.length);
+    expect(resumed.size).toBe(first.length + second.length);
+    resumed.end(third);
+    await resumed.commit();
+    expect((await readAll(await driver.reader(path))).equals(Buffer.concat([first, second, third]))).toBe(true);
+    expect(await listMultipartUploads(backend, bucket, `${root}/`)).toEqual([]);
+    await driver.delete('/repo');
+  });
+
+  it("continues an upload whose last part is short the reference's way: completed, copied as the next upload's first part", async () => {
+    const path = '/repo/_uploads/short/data';
+    const parts = [randomBytes(6 * MiB), randomBytes(MiB), randomBytes(2 * MiB)];
+    await write(path, parts[0]!, { commit: false });
+    await write(path, parts[1]!, { append: true, commit: false });
+    expect(await openParts()).toEqual([6 * MiB, MiB]);
+    await write(path, parts[2]!, { append: true, commit: false });
+    expect(await openParts()).toEqual([7 * MiB, 2 * MiB]);
+    expect(await driver.stat(path)).toMatchObject({ size: 9 * MiB });
+    const writer = await driver.writer(path, { append: true });
+    await writer.commit();
+    expect((await readAll(await driver.reader(path))).equals(Buffer.concat(parts))).toBe(true);
+    expect(await listMultipartUploads(backend, bucket, `${root}/`)).toEqual([]);
+    await driver.delete('/repo');
+  });
+
+  it('reads an open upload back through a writer that continues it (readWritten), and the writer goes on', async () => {
+    const path = '/repo/_uploads/read-back/data';
+    const first = randomBytes(6 * MiB);
+    const second = randomBytes(100_000);
+    await write(path, first, { commit: false });
+    const resumed = await driver.writer(path, { append: true });
+    expect((await readAll(await resumed.readWritten!(MiB))).equals(first.subarray(MiB))).toBe(true);
+    expect(await readAll(await resumed.readWritten!(first.length))).toEqual(Buffer.alloc(0));
     resumed.end(second);
     await resumed.commit();
     expect((await readAll(await driver.reader(path))).equals(Buffer.concat([first, second]))).toBe(true);
@@ -76,7 +128,8 @@ describe('s3 driver: keys, multipart uploads and redirects on a real S3 API', ()
     const path = '/repo/_uploads/cancelled/data';
     await write(path, randomBytes(100_000), { commit: false });
     const writer = await driver.writer(path, { append: true });
-    writer.write(randomBytes(6 * MiB));
+    // A part is cut once a part and the 5 MiB minimum are buffered (chunksize 5 MiB here).
+    writer.write(randomBytes(11 * MiB));
     await until(async () => (await listMultipartUploads(backend, bucket, `${root}/`)).length > 0);
     await writer.cancel();
     expect(await listMultipartUploads(backend, bucket, `${root}/`)).toEqual([]);
