@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { dump } from 'js-yaml';
 import { createTempDir, filesystemRegistryConfig, freePort, repoRoot } from '@berth/testing';
 import { BenchHttpClient } from './bench-http-client';
@@ -15,6 +15,10 @@ const usage = `pnpm bench:cost [-- OPTIONS]: what logging and metrics cost berth
   --requests N    requests per scenario and variant, each round (default 2000)
   --warmup N      untimed requests of each scenario on each server first (default 3000)
   --rounds N      rounds, the variants' order rotating (default 5)
+  --only NAME     only this variant (off, logged, metrics, observed); repeatable
+  --callgrind     count the server's instructions instead (valgrind --tool=callgrind): the
+                  same on a busy machine as on an idle one; one server at a time, one round,
+                  about 50 times slower (defaults then: --warmup 1000, --requests 500)
   --berth DIR     the built checkout whose berth to run (default: this one): two runs compare two versions
   -h, --help      this text
 
@@ -38,6 +42,7 @@ interface Server {
 }
 
 const KiB = 1024;
+const exec = promisify(execFile);
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -49,6 +54,8 @@ async function main(): Promise<void> {
       warmup: { type: 'string' },
       rounds: { type: 'string' },
       berth: { type: 'string', default: repoRoot },
+      only: { type: 'string', multiple: true },
+      callgrind: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -56,14 +63,17 @@ async function main(): Promise<void> {
     console.log(usage);
     return;
   }
-  const requests = Number(values.requests ?? 2000);
-  const warmup = Number(values.warmup ?? 3000);
+  const callgrind = values.callgrind === true;
+  const requests = Number(values.requests ?? (callgrind ? 500 : 2000));
+  const warmup = Number(values.warmup ?? (callgrind ? 1000 : 3000));
   const rounds = Number(values.rounds ?? 5);
+  const wanted = variants.filter((variant) => values.only === undefined || values.only.includes(variant));
+  if (callgrind) return countInstructions(wanted, values.berth, warmup, requests);
   const scratch = await createTempDir('berth-cost-');
   const servers: Server[] = [];
   const http = new BenchHttpClient();
   try {
-    for (const variant of variants) servers.push(await startServer(variant, scratch.path, values.berth));
+    for (const variant of wanted) servers.push(await startServer(variant, scratch.path, values.berth));
     const scenarios = await prepare(servers, http);
     // Every scenario warmed on every server before anything is counted: V8 has compiled the hot path by then.
     for (const server of servers) for (const scenario of scenarios) await repeat(warmup, () => scenario.run(server));
@@ -89,7 +99,7 @@ async function main(): Promise<void> {
 }
 
 /** One config.yml per variant: the bench's (`filesystemRegistryConfig`) with the feature switched on. */
-async function startServer(variant: Variant, directory: string, checkout: string): Promise<Server> {
+async function startServer(variant: Variant, directory: string, checkout: string, prefix: readonly string[] = []): Promise<Server> {
   const port = await freePort();
   const root = join(directory, variant);
   const config = filesystemRegistryConfig({ rootDirectory: root, port }) as Record<string, unknown> & { http: Record<string, unknown> };
@@ -101,14 +111,15 @@ async function startServer(variant: Variant, directory: string, checkout: string
   }
   const file = join(directory, `${variant}.yml`);
   await writeFile(file, dump(config));
-  const child = spawn(process.execPath, [join(checkout, 'cli', 'dist', 'main.js'), 'serve', file], { cwd: checkout, stdio: ['ignore', 'ignore', 'pipe'] });
+  const command = [...prefix, process.execPath, join(checkout, 'cli', 'dist', 'main.js'), 'serve', file];
+  const child = spawn(command[0]!, command.slice(1), { cwd: checkout, stdio: ['ignore', 'ignore', 'pipe'] });
   const server: Server = { variant, url: `http://127.0.0.1:${port}`, child, logBytes: 0 };
   let early = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     server.logBytes += chunk.length;
     if (early.length < 10_000) early += chunk.toString();
   });
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + (prefix.length > 0 ? 900_000 : 60_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${variant} exited: ${early}`);
     const answered = await fetch(`${server.url}/v2/`).then((response) => response.status, () => 0);
@@ -140,6 +151,54 @@ async function prepare(servers: readonly Server[], http: BenchHttpClient): Promi
   ];
 }
 
+/**
+ * Each variant alone under callgrind (a server under valgrind takes minutes to start, and two
+ * at once slow each other): started, the image pushed, every scenario warmed, then each
+ * scenario's requests counted between a `callgrind_control --zero` and a `--dump`.
+ */
+async function countInstructions(wanted: readonly Variant[], checkout: string, warmup: number, requests: number): Promise<void> {
+  const counted = new Map<string, number[]>();
+  const http = new BenchHttpClient();
+  let names: string[] = [];
+  try {
+    for (const variant of wanted) {
+      const scratch = await createTempDir('berth-cost-');
+      const prefix = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(scratch.path, 'callgrind.out')}`];
+      const server = await startServer(variant, scratch.path, checkout, prefix);
+      try {
+        const scenarios = await prepare([server], http);
+        names = scenarios.map((scenario) => scenario.name);
+        for (const scenario of scenarios) await repeat(warmup, () => scenario.run(server));
+        for (const scenario of scenarios) {
+          await callgrindControl(server, '--zero');
+          await repeat(requests, () => scenario.run(server));
+          const before = new Set(await readdir(scratch.path));
+          await callgrindControl(server, '--dump');
+          const dump = (await readdir(scratch.path)).find((name) => name.startsWith('callgrind.out') && !before.has(name));
+          const summary = dump === undefined ? null : /^summary:\s*(\d+)/m.exec(await readFile(join(scratch.path, dump), 'utf8'));
+          if (summary === null) throw new Error(`${variant}: callgrind wrote no dump with a summary`);
+          counted.set(`${scenario.name}\0${variant}`, [Number(summary[1]) / requests]);
+          console.error(`${variant} ${scenario.name}: ${(Number(summary[1]) / requests / 1000).toFixed(1)} k instructions per request`);
+        }
+      } finally {
+        await stop(server);
+        await scratch.remove();
+      }
+    }
+  } finally {
+    http.close();
+  }
+  console.log(table(names, counted, 'server instructions per request, thousands (callgrind)'));
+}
+
+/** callgrind_control acts when the server next runs code: a request to /v2/ (counted too, one in hundreds) wakes it. */
+async function callgrindControl(server: Server, action: '--zero' | '--dump'): Promise<void> {
+  const done = exec('callgrind_control', [action, String(server.child.pid)]);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await fetch(`${server.url}/v2/`);
+  await done;
+}
+
 /** The server's CPU time, in nanoseconds, while `work` runs. */
 async function measure(server: Server, work: () => Promise<unknown>): Promise<number> {
   const before = cpuNanoseconds(server.child.pid!);
@@ -157,19 +216,20 @@ function rotated<T>(items: readonly T[], by: number): T[] {
 }
 
 /** scenario | off | logged | metrics | observed | each against off: µs per request, the median of the rounds, and their range. */
-function table(scenarios: readonly string[], counted: ReadonlyMap<string, number[]>): string {
-  const header = ['scenario', ...variants, ...variants.slice(1).map((variant) => `${variant}/off`)];
+function table(scenarios: readonly string[], counted: ReadonlyMap<string, number[]>, unit = 'server CPU time per request, µs'): string {
+  const shown = variants.filter((variant) => [...counted.keys()].some((key) => key.endsWith(`\0${variant}`)));
+  const header = ['scenario', ...shown, ...shown.slice(1).map((variant) => `${variant}/off`)];
   const rows = scenarios.map((scenario) => {
-    const rounds = (variant: Variant) => (counted.get(`${scenario}\0${variant}`) ?? []).map((ns) => ns / 1000);
+    const rounds = (variant: Variant) => (counted.get(`${scenario}\0${variant}`) ?? []).map((count) => count / 1000);
     const off = median(rounds('off'));
     const cell = (variant: Variant) => {
       const figures = rounds(variant);
-      return `${median(figures).toFixed(1)} (${Math.min(...figures).toFixed(1)}–${Math.max(...figures).toFixed(1)})`;
+      return figures.length === 1 ? figures[0]!.toFixed(1) : `${median(figures).toFixed(1)} (${Math.min(...figures).toFixed(1)}–${Math.max(...figures).toFixed(1)})`;
     };
-    return [scenario, ...variants.map(cell), ...variants.slice(1).map((variant) => `${(median(rounds(variant)) / off).toFixed(3)}×`)];
+    return [scenario, ...shown.map(cell), ...shown.slice(1).map((variant) => `${(median(rounds(variant)) / off).toFixed(3)}×`)];
   });
   return [
-    'server CPU time per request, µs: the median of the rounds (their range)',
+    `${unit}: the median of the rounds (their range)`,
     '',
     `| ${header.join(' | ')} |`,
     `|${header.map((_, column) => (column === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
