@@ -115,7 +115,7 @@ async function startServer(variant: Variant, directory: string, checkout: string
   const child = spawn(command[0]!, command.slice(1), { cwd: checkout, stdio: ['ignore', 'ignore', 'pipe'] });
   const server: Server = { variant, url: `http://127.0.0.1:${port}`, child, logBytes: 0 };
   let early = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     server.logBytes += chunk.length;
     if (early.length < 10_000) early += chunk.toString();
   });
