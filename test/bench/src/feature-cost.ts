@@ -229,7 +229,7 @@ function table(scenarios: readonly string[], counted: ReadonlyMap<string, number
     return [scenario, ...shown.map(cell), ...shown.slice(1).map((variant) => `${(median(rounds(variant)) / off).toFixed(3)}×`)];
   });
   return [
-    `${unit}: the median of the rounds (their range)`,
+    [...counted.values()].some((figures) => figures.length > 1) ? `${unit}: the median of the rounds (their range)` : `${unit}, one round`,
     '',
     `| ${header.join(' | ')} |`,
     `|${header.map((_, column) => (column === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
