@@ -7,7 +7,7 @@ import { BlobHandler } from './blob.handler';
 import { type HttpRequest, type HttpResponse, requestTarget, sendGoNotFound, sendJson, sendOciError, setApiVersion } from './http-answers';
 import { ListingHandler } from './listing.handler';
 import { ManifestHandler } from './manifest.handler';
-import { matchRoute } from './routes';
+import { routeOfRequest } from './routes';
 import { TokenServiceHandler } from './token-service.handler';
 import { UploadHandler } from './upload.handler';
 
@@ -71,7 +71,7 @@ export class RegistryController {
 
   private async route(req: HttpRequest, res: HttpResponse): Promise<void> {
     const { path, query } = requestTarget(req);
-    const route = matchRoute(path);
+    const route = routeOfRequest(req, path);
     const method = req.method ?? 'GET';
     if (!route) throw new OciError('NOT_FOUND', `no such endpoint: ${method} ${path}`);
     await this.guard.authorize(req, route, method, query);

@@ -190,7 +190,7 @@ export class UploadSessionService {
       // status request tells the client where to continue.
       throw new OciError('UNKNOWN', `${error.message}; the upload continues at its current offset`);
     }
-    if (this.metrics.enabled) this.metrics.pushedBytes.labels('blob').inc(written.received);
+    if (this.metrics.enabled) this.metrics.pushedBytes.cell('blob').inc(written.received);
     const expected = length ?? (range ? range.end - range.start + 1 : undefined);
     if (expected !== undefined && written.received !== expected) {
       throw new OciError('SIZE_INVALID', `received ${written.received} bytes, ${expected} announced`);

@@ -1,5 +1,6 @@
 import type { Contract, LinkCache, MessageClient } from '@berth/contracts';
-import type { Metrics } from './metrics';
+import type { CounterCell, GaugeCell, HistogramCell } from './cells';
+import type { BusOutcome, Metrics } from './metrics';
 
 /** A no-reply UNAVAILABLE of the Redis queue client ("no reply to P within N ms"), apart from other failures. */
 function isTimeout(error: unknown): boolean {
@@ -13,15 +14,23 @@ function isTimeout(error: unknown): boolean {
  */
 export function instrumentClient<M extends Contract<M>>(client: MessageClient<M>, metrics: Metrics): MessageClient<M> {
   if (!metrics.enabled) return client;
+  // Each message's cells, found once: the call's in-flight gauge and duration, and its count by outcome.
+  const cellsByPattern = new Map<string, { inFlight: GaugeCell; duration: HistogramCell; calls: Record<BusOutcome, CounterCell> }>();
+  const cellsOf = (pattern: string) => {
+    let cells = cellsByPattern.get(pattern);
+    if (cells === undefined) {
+      const calls = { ok: metrics.busCalls.cell(pattern, 'ok'), error: metrics.busCalls.cell(pattern, 'error'), timeout: metrics.busCalls.cell(pattern, 'timeout') };
+      cells = { inFlight: metrics.busInFlight.cell(pattern), duration: metrics.busDuration.cell(pattern), calls };
+      cellsByPattern.set(pattern, cells);
+    }
+    return cells;
+  };
   return {
     async send(pattern, request) {
       const startedAt = performance.now();
-      const { inFlight, duration } = metrics.child(`bus\0${pattern}`, () => ({
-        inFlight: metrics.busInFlight.labels(pattern),
-        duration: metrics.busDuration.labels(pattern),
-      }));
+      const { inFlight, duration, calls } = cellsOf(pattern);
       inFlight.inc();
-      let outcome: 'ok' | 'error' | 'timeout' = 'ok';
+      let outcome: BusOutcome = 'ok';
       try {
         return await client.send(pattern, request);
       } catch (error) {
@@ -29,7 +38,7 @@ export function instrumentClient<M extends Contract<M>>(client: MessageClient<M>
         throw error;
       } finally {
         inFlight.dec();
-        metrics.child(`bus\0${pattern}\0${outcome}`, () => metrics.busCalls.labels(pattern, outcome)).inc();
+        calls[outcome].inc();
         duration.observe((performance.now() - startedAt) / 1000);
       }
     },

@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { CellCounter, CellGauge, CellHistogram, type CounterCell, type HistogramCell } from './cells';
 import type { DriverObserver } from '@berth/storage-driver';
 
 /** The token under which the composition root provides this process's `Metrics`. */
@@ -24,88 +25,88 @@ export type BusOutcome = 'ok' | 'error' | 'timeout';
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly httpRequests = new Counter({
+  readonly httpRequests = new CellCounter({
     name: 'registry_http_requests_total',
     help: 'Total number of HTTP requests made.',
     labelNames: ['handler', 'code', 'method'] as const,
     registers: [this.registry],
   });
-  readonly httpDuration = new Histogram({
+  readonly httpDuration = new CellHistogram({
     name: 'registry_http_request_duration_seconds',
     help: 'The HTTP request latencies in seconds.',
     labelNames: ['handler', 'method'] as const,
     buckets: httpBuckets,
     registers: [this.registry],
   });
-  readonly httpInFlight = new Gauge({
+  readonly httpInFlight = new CellGauge({
     name: 'registry_http_in_flight_requests',
     help: 'The in-flight HTTP requests.',
     labelNames: ['handler'] as const,
     registers: [this.registry],
   });
-  readonly pushedBytes = new Counter({
+  readonly pushedBytes = new CellCounter({
     name: 'berth_pushed_bytes_total',
     help: 'Bytes received from clients and stored: blob upload bodies (upload service), manifest bodies (gateway).',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
-  readonly pulledBytes = new Counter({
+  readonly pulledBytes = new CellCounter({
     name: 'berth_pulled_bytes_total',
     help: 'Bytes of blobs and manifests sent to clients in GET responses.',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
 
-  readonly storageAction = new Histogram({
+  readonly storageAction = new CellHistogram({
     name: 'registry_storage_action_seconds',
     help: 'The number of seconds that the storage action takes',
     labelNames: ['driver', 'action'] as const,
     buckets: callBuckets,
     registers: [this.registry],
   });
-  readonly storageActions = new Counter({
+  readonly storageActions = new CellCounter({
     name: 'berth_storage_actions_total',
     help: 'Storage driver calls by driver, action and outcome (ok, not_found, error).',
     labelNames: ['driver', 'action', 'outcome'] as const,
     registers: [this.registry],
   });
 
-  readonly cacheRequests = new Counter({
+  readonly cacheRequests = new CellCounter({
     name: 'registry_storage_cache_requests_total',
     help: 'The number of cache request received',
     registers: [this.registry],
   });
-  readonly cacheHits = new Counter({
+  readonly cacheHits = new CellCounter({
     name: 'registry_storage_cache_hits_total',
     help: 'The number of cache request received',
     registers: [this.registry],
   });
-  readonly cacheErrors = new Counter({
+  readonly cacheErrors = new CellCounter({
     name: 'registry_storage_cache_errors_total',
     help: 'The number of cache request errors',
     registers: [this.registry],
   });
-  readonly cacheLookups = new Counter({
+  readonly cacheLookups = new CellCounter({
     name: 'berth_cache_lookups_total',
     help: 'Cache lookups by cache (link: linked blobs and tags; manifest: manifest bytes) and result (hit, miss, error).',
     labelNames: ['cache', 'result'] as const,
     registers: [this.registry],
   });
 
-  readonly busCalls = new Counter({
+  readonly busCalls = new CellCounter({
     name: 'berth_bus_calls_total',
     help: 'Calls from this process to another service, by message and outcome (ok, error, timeout).',
     labelNames: ['message', 'outcome'] as const,
     registers: [this.registry],
   });
-  readonly busDuration = new Histogram({
+  readonly busDuration = new CellHistogram({
     name: 'berth_bus_call_duration_seconds',
     help: 'How long a call to another service took until its reply (or its timeout).',
     labelNames: ['message'] as const,
     buckets: callBuckets,
     registers: [this.registry],
   });
-  readonly busInFlight = new Gauge({
+  readonly busInFlight = new CellGauge({
     name: 'berth_bus_calls_in_flight',
     help: 'Calls sent by this process and not yet answered, by message.',
     labelNames: ['message'] as const,
@@ -160,40 +161,37 @@ export class Metrics {
     if (enabled) collectDefaultMetrics({ register: this.registry });
   }
 
-  /**
-   * prom-client finds a labelled child by hashing its labels on every `labels()` call, most of an
-   * update's cost: the hot paths keep their children here by one string key instead.
-   */
-  private readonly children = new Map<string, unknown>();
-
-  /** The child `make` returns, made once per `key`. */
-  child<T>(key: string, make: () => T): T {
-    let found = this.children.get(key) as T | undefined;
-    if (found === undefined) {
-      found = make();
-      this.children.set(key, found);
-    }
-    return found;
-  }
-
   /** Storage calls into `registry_storage_action_seconds` and `berth_storage_actions_total`. */
   readonly observeDriver: DriverObserver = (driver, action, outcome, seconds) => {
-    const { histogram, counter } = this.child(`storage\0${driver}\0${action}\0${outcome}`, () => ({
-      histogram: this.storageAction.labels(driver, action),
-      counter: this.storageActions.labels(driver, action, outcome),
-    }));
-    histogram.observe(seconds);
-    counter.inc();
+    const key = `${driver}\0${action}\0${outcome}`;
+    let cells = this.driverCells.get(key);
+    if (cells === undefined) {
+      cells = { duration: this.storageAction.cell(driver, action), calls: this.storageActions.cell(driver, action, outcome) };
+      this.driverCells.set(key, cells);
+    }
+    cells.duration.observe(seconds);
+    cells.calls.inc();
   };
+  private readonly driverCells = new Map<string, { duration: HistogramCell; calls: CounterCell }>();
+
+  /** Each cache's lookups by result: `berth_cache_lookups_total`, and the reference's counters for the link cache. */
+  private readonly cacheCells = {
+    link: {
+      hit: [this.cacheLookups.cell('link', 'hit'), this.cacheRequests.cell(), this.cacheHits.cell()],
+      miss: [this.cacheLookups.cell('link', 'miss'), this.cacheRequests.cell()],
+      error: [this.cacheLookups.cell('link', 'error'), this.cacheRequests.cell(), this.cacheErrors.cell()],
+    },
+    manifest: {
+      hit: [this.cacheLookups.cell('manifest', 'hit')],
+      miss: [this.cacheLookups.cell('manifest', 'miss')],
+      error: [this.cacheLookups.cell('manifest', 'error')],
+    },
+  } satisfies Record<'link' | 'manifest', Record<CacheResult, CounterCell[]>>;
 
   /** One cache lookup, in the reference's counters (link cache only) and berth's. */
   cacheLookup(cache: 'link' | 'manifest', result: CacheResult): void {
     if (!this.enabled) return;
-    this.cacheLookups.labels(cache, result).inc();
-    if (cache !== 'link') return;
-    this.cacheRequests.inc();
-    if (result === 'hit') this.cacheHits.inc();
-    else if (result === 'error') this.cacheErrors.inc();
+    for (const cell of this.cacheCells[cache][result]) cell.inc();
   }
 
   /** Runs `hook` before each scrape, to read what is measured elsewhere (Redis); a failing hook leaves the last values. */

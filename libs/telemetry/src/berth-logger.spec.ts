@@ -19,6 +19,18 @@ describe('BerthLogger', () => {
     );
   });
 
+  it('text: lines of one kind sorted alike, line after line; a field of the line wins over log.fields of the same key', () => {
+    const lines = logged({ formatter: 'text', fields: { service: 'registry', zone: 'a' } }, (logger) => {
+      for (const id of ['1', '2']) logger.log({ msg: 'response completed', 'http.response.status': 200, 'http.request.id': id, zone: 'b' }, 'access');
+      logger.log({ msg: 'other', b: 1, a: 2 });
+    });
+    expect(lines.map((line) => line.replace(/^time="[^"]+" /, ''))).toEqual([
+      'level=info msg="response completed" context=access http.request.id=1 http.response.status=200 service=registry zone=b\n',
+      'level=info msg="response completed" context=access http.request.id=2 http.response.status=200 service=registry zone=b\n',
+      'level=info msg=other a=2 b=1 service=registry zone=a\n',
+    ]);
+  });
+
   it('json: one object, keys sorted as logrus\'s map, log.fields on it', () => {
     const [line] = logged({ formatter: 'json', fields: { service: 'registry' } }, (logger) => logger.log('listening', 'berth'));
     const fields = JSON.parse(line!) as Record<string, unknown>;

@@ -96,20 +96,43 @@ export class BerthLogger implements LoggerService {
   }
 }
 
+/** How long lines that follow a write wait to be written together with the ones after them. */
+const BATCH_MS = 10;
+
 /**
  * stderr without blocking: a log reader that falls behind (a full pipe) must not stall
  * requests, as a synchronous write to a pipe does; what is still buffered is written at exit.
+ * A line after a quiet spell is written at once; the lines of the next 10 ms go out together:
+ * each write is a trip through libuv's thread pool, which cost more than building the line
+ * (issue 18: an access line per request within 5% of none).
  */
 function stderrLines(): (line: string) => void {
   const boom = new SonicBoom({ fd: 2, sync: false });
+  let pending = '';
+  let batching: NodeJS.Timeout | undefined;
+  const writePending = (): void => {
+    batching = undefined;
+    if (pending === '') return;
+    boom.write(pending);
+    pending = '';
+    batching = setTimeout(writePending, BATCH_MS).unref();
+  };
   process.once('exit', () => {
     try {
+      if (pending !== '') boom.write(pending);
       boom.flushSync();
     } catch {
       // stderr is gone: nothing left to tell.
     }
   });
-  return (line) => void boom.write(line);
+  return (line) => {
+    if (batching !== undefined) {
+      pending += line;
+      return;
+    }
+    boom.write(line);
+    batching = setTimeout(writePending, BATCH_MS).unref();
+  };
 }
 
 function isStructured(message: unknown): message is StructuredMessage {

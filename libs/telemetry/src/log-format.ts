@@ -36,15 +36,35 @@ export function formatEntry(formatter: LogFormatter, entry: LogEntry): string {
   }
 }
 
-/** Sorted by key, the last of equal keys kept. */
+/**
+ * Sorted by key, the last of equal keys kept. Lines of one kind (every access line) have the
+ * same keys in the same order: their order is worked out once and remembered by the keys.
+ */
 function sortedFields(fields: readonly LogField[]): LogField[] {
-  const sorted = fields.map((field, index) => [field, index] as const).sort(([[a], i], [[b], j]) => (a < b ? -1 : a > b ? 1 : i - j));
-  const result: LogField[] = [];
-  for (const [field] of sorted) {
-    if (result.length > 0 && result[result.length - 1]![0] === field[0]) result[result.length - 1] = field;
-    else result.push(field);
+  let keys = '';
+  for (const [key] of fields) keys += `${key}\n`;
+  let order = orders.get(keys);
+  if (order === undefined) {
+    order = orderOf(fields);
+    // Keys that vary without end (a caller's own) must not grow the memory: only the first kinds are kept.
+    if (orders.size < 256) orders.set(keys, order);
   }
-  return result;
+  const sorted: LogField[] = new Array<LogField>(order.length);
+  for (let i = 0; i < order.length; i++) sorted[i] = fields[order[i]!]!;
+  return sorted;
+}
+
+const orders = new Map<string, number[]>();
+
+/** The indices of `fields` in key order, the last of equal keys only. */
+function orderOf(fields: readonly LogField[]): number[] {
+  const sorted = fields.map((field, index) => [field[0], index] as const).sort(([a, i], [b, j]) => (a < b ? -1 : a > b ? 1 : i - j));
+  const order: number[] = [];
+  for (const [key, index] of sorted) {
+    if (order.length > 0 && fields[order[order.length - 1]!]![0] === key) order[order.length - 1] = index;
+    else order.push(index);
+  }
+  return order;
 }
 
 function jsonLine(fields: readonly LogField[]): string {
@@ -60,6 +80,8 @@ function jsonLine(fields: readonly LogField[]): string {
 const bareText = /^[A-Za-z0-9\-._/@^+]+$/;
 
 function textValue(value: unknown): string {
-  const text = typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+  // A finite number or a boolean is bare text (digits, '-', '.', 'e', '+'), no test needed.
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return String(value);
+  const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : JSON.stringify(value);
   return bareText.test(text) ? text : JSON.stringify(text);
 }

@@ -17,7 +17,7 @@ const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, again
                     Swift's S3 API (s3api), one bucket, a root directory each, blob
                     pulls redirected to pre-signed URLs
   --only NAME       bench only this target: reference, berth, distributed, reference-htpasswd,
-                    berth-htpasswd, berth-logged, berth-metrics or target; repeatable
+                    berth-htpasswd, berth-logged, berth-metrics, berth-observed or target; repeatable
                     (default: reference, berth and distributed)
   --counts-only     on Swift or S3: only the backend requests per operation, no timed scenario
   --target URL      also bench a running registry at URL (or BERTH_BENCH_TARGET_URL)
@@ -29,9 +29,10 @@ const usage = `pnpm bench [-- OPTIONS]: berth, all-in-one and distributed, again
 Targets: reference (docker-registry), berth (berth serve, all services in one process),
 distributed (1 gateway, 2 upload, 2 manifest, 1 health process over a redis-server of its
 own), reference-htpasswd and berth-htpasswd (auth.htpasswd on, one bcrypt cost 10 user,
-Basic credentials on every request), berth-logged (its access log on) and berth-metrics
-(http.debug.prometheus on), each on its own storage with the same config.yml; ratios are each
-against the reference, and each berth-* variant also against berth (what the feature costs).
+Basic credentials on every request), berth-logged (its access log on), berth-metrics
+(http.debug.prometheus on) and berth-observed (both), each on its own storage with the same
+config.yml; ratios are each against the reference, and each berth-* variant also against
+berth (what the feature costs).
 On Swift and S3, a second table: backend requests per operation (1 MiB and 64 MiB pushes, a
 64 MiB push in 16 MiB PATCHes, a blob GET, manifest HEAD and GET by tag) of the reference and
 berth, counted by a relay in front of the backend, and berth's driver calls read from its metrics.
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
     console.log(formatTable(results, footnotes(backend, wanted)));
     // What each feature costs: berth with it on against berth without.
     const plain = results.find((result) => result.target === 'berth');
-    for (const variant of ['berth-htpasswd', 'berth-logged', 'berth-metrics']) {
+    for (const variant of ['berth-htpasswd', 'berth-logged', 'berth-metrics', 'berth-observed']) {
       const measured = results.find((result) => result.target === variant);
       if (plain && measured) console.log(`\n${formatTable([plain, measured], [], 'berth')}`);
     }
@@ -206,6 +207,9 @@ function footnotes(backend: Backend, wanted: ReadonlySet<string>): string[] {
   }
   if (wanted.has('berth-logged')) {
     notes.push('berth-logged: berth with log.level info and its access log on (text formatter), read from its stderr pipe; the others log errors only.');
+  }
+  if (wanted.has('berth-observed')) {
+    notes.push('berth-observed: berth-logged\'s logging and berth-metrics\' metrics together; berth-observed/berth is issue 18\'s "both on against both off".');
   }
   return notes;
 }

@@ -17,12 +17,16 @@ import {
 
 /**
  * The registries the bench starts itself, in the order it measures them: the `berth-*` variants
- * are `berth` with one feature on (htpasswd auth, the access log, metrics), to read its cost.
+ * are `berth` with one feature on (htpasswd auth, the access log, metrics), to read its cost,
+ * and `berth-observed` with both logging and metrics on (issue 18: within 5% of both off).
  */
-export const startedTargets = ['reference', 'berth', 'distributed', 'reference-htpasswd', 'berth-htpasswd', 'berth-logged', 'berth-metrics'] as const;
+export const startedTargets = ['reference', 'berth', 'distributed', 'reference-htpasswd', 'berth-htpasswd', 'berth-logged', 'berth-metrics', 'berth-observed'] as const;
 /** What the bench runs unless told (`--only`). */
 export const defaultTargets: readonly StartedTarget[] = ['reference', 'berth', 'distributed'];
 export type StartedTarget = (typeof startedTargets)[number];
+
+/** berth's logging as it runs by default (`berth-logged`, `berth-observed`): info, the access log on, the text formatter. */
+const loggedByDefault = { level: 'info', formatter: 'text', fields: { service: 'registry' } };
 
 /** The one user of the `-htpasswd` targets: one htpasswd file (bcrypt cost 10, as `htpasswd -B`) for both. */
 const benchUser = { user: 'bench', password: 'bench-password-7c1d' };
@@ -88,9 +92,11 @@ export async function startTarget(name: StartedTarget, backend: Backend): Promis
         const berth = await startBerth({ config, topology: 'all-in-one' });
         return { name, url: berth.url, pids: [berth.pid], stop: () => stopThen(berth.stop, storage) };
       }
-      case 'berth-metrics': {
+      case 'berth-metrics':
+      case 'berth-observed': {
         const debug = { addr: `127.0.0.1:${await freePort()}`, prometheus: { enabled: true } };
-        const berth = await startBerth({ config: { ...config, http: { ...(config as { http?: object }).http, debug } }, topology: 'all-in-one' });
+        const observed = { ...config, http: { ...(config as { http?: object }).http, debug }, ...(name === 'berth-observed' ? { log: loggedByDefault } : {}) };
+        const berth = await startBerth({ config: observed, topology: 'all-in-one' });
         return { name, url: berth.url, pids: [berth.pid], stop: () => stopThen(berth.stop, storage) };
       }
       case 'distributed':
@@ -98,8 +104,7 @@ export async function startTarget(name: StartedTarget, backend: Backend): Promis
       case 'berth-logged': {
         // berth as it runs by default: an access line per request (text, the reference's
         // default formatter) at info level, read from the pipe as a log collector would.
-        const logged = { ...config, log: { level: 'info', formatter: 'text', fields: { service: 'registry' } } };
-        const berth = await startBerth({ config: logged, topology: 'all-in-one' });
+        const berth = await startBerth({ config: { ...config, log: loggedByDefault }, topology: 'all-in-one' });
         return { name, url: berth.url, pids: [berth.pid], stop: () => stopThen(berth.stop, storage) };
       }
     }
