@@ -321,36 +321,41 @@ class Collection {
     this.options.print(summaryOf(this.report));
   }
 
-  /** Walks the blob store one `<2>` directory at a time (listings ahead) against that bucket of the mark set. */
+  /**
+   * Walks the blob store one `<2>` directory at a time (listings ahead) against that bucket of
+   * the mark set; the sizes of the unmarked blobs are asked {@link PARALLEL} at a time across
+   * directories, not one directory's handful at a time, and recorded in store order.
+   */
   private async findUnmarkedBlobs(): Promise<void> {
     let bucketKey = '';
     let bucket = new Map<string, number | undefined>();
-    let unmarked: Digest[] = [];
-    const settle = async (): Promise<void> => {
-      const sizes = await mapBounded(unmarked, PARALLEL, (digest) => this.storage.blobs.size(digest));
-      for (const [index, digest] of unmarked.entries()) {
-        const size = sizes[index];
-        // Gone since the listing: nothing to remove.
-        if (size === undefined) continue;
-        this.report.blobs++;
-        this.report.blobBytes += size;
-        await this.blobs.append(`${digest} ${size}`);
-      }
-      unmarked = [];
+    const sizing: { digest: Digest; size: Promise<number | undefined> }[] = [];
+    const settleOldest = async (): Promise<void> => {
+      const { digest, size: asked } = sizing.shift() as (typeof sizing)[number];
+      const size = await asked;
+      // Gone since the listing: nothing to remove.
+      if (size === undefined) return;
+      this.report.blobs++;
+      this.report.blobBytes += size;
+      await this.blobs.append(`${digest} ${size}`);
     };
     for await (const digests of this.storage.blobs.byDirectory(PARALLEL)) {
       for (const digest of digests) {
         const { algorithm, hex } = splitDigest(digest);
         const key = `${algorithm}/${hex.slice(0, 2)}`;
         if (key !== bucketKey) {
-          await settle();
           bucketKey = key;
           bucket = await this.marks.bucket(algorithm, hex.slice(0, 2));
         }
-        if (!bucket.has(hex)) unmarked.push(digest);
+        if (bucket.has(hex)) continue;
+        const size = this.storage.blobs.size(digest);
+        // Awaited in turn by settleOldest; one that fails while an earlier one is awaited is not unhandled.
+        size.catch(() => undefined);
+        sizing.push({ digest, size });
+        if (sizing.length >= PARALLEL) await settleOldest();
       }
     }
-    await settle();
+    while (sizing.length > 0) await settleOldest();
   }
 
   /** Upload sessions left behind: nothing wrote to them since before the run. */
