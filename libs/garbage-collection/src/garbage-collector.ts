@@ -54,8 +54,8 @@ const PARALLEL = 32;
 const BATCH = 256;
 /** Revisions of one repository up to which the first pass's references are kept for the second (with `deleteUntagged`). */
 const KEPT_REFERENCES = 4_096;
-/** Repositories marked at once, their results applied in catalog order. */
-const PARALLEL_REPOSITORIES = 8;
+/** Repositories marked at once (and listed ahead by the walk), their results applied in catalog order. */
+const PARALLEL_REPOSITORIES = 16;
 
 /** What marking one repository found, applied (printed, marked, queued) in catalog order. */
 interface RepositoryMarks {
@@ -85,11 +85,12 @@ interface RemovableManifest {
  * - Fail closed: every walk's error stops the run before anything is deleted; only a
  *   manifest whose bytes are gone (nothing left to keep) is passed over, with a warning.
  *
- * Memory: the mark set is spilled to local disk in 256 buckets per algorithm (see
- * SpilledDigestSet), what the sweep will delete is spilled to a file; what is held is one
- * repository's revisions, tags and the digests its live manifests reference, and one bucket.
- * So memory grows with the largest repository and with 1/256 of the blob store, never with the
- * whole registry.
+ * Memory: the mark set is spilled to local disk in 256 buckets per algorithm once it outgrows
+ * a fixed buffer (see SpilledDigestSet), what the sweep will delete is spilled to a file
+ * likewise; what is held is, for each of the {@link PARALLEL_REPOSITORIES} repositories marked
+ * at once, its revisions, tags, layer links and the digests its live manifests reference, and
+ * one bucket. So memory grows with the largest repositories and with 1/256 of the blob store,
+ * never with the whole registry.
  *
  * It must run with the registry stopped or read-only, as the reference's: a push in progress
  * references blobs no manifest names yet.
@@ -143,7 +144,7 @@ class Collection {
   /** {@link PARALLEL_REPOSITORIES} repositories in flight; their lines printed in catalog order, as the reference's. */
   private async mark(): Promise<void> {
     const window: Promise<RepositoryMarks>[] = [];
-    for await (const repository of this.storage.repositories({ signal: this.options.signal })) {
+    for await (const repository of this.storage.repositories({ signal: this.options.signal, ahead: PARALLEL_REPOSITORIES })) {
       this.stopIfAborted();
       const marking = this.markRepository(repository);
       // Awaited in turn below; one that fails while an earlier one is awaited is not unhandled.
@@ -166,6 +167,13 @@ class Collection {
     const found: RepositoryMarks = { lines: [], marks: [], manifests: [], layerLinks: [] };
     const detail = this.options.quiet ? () => undefined : (line: string) => void found.lines.push(line);
     detail(repository);
+    // The listings of the tags and of the layer links do not depend on the revisions: asked at
+    // once, each repository waits on one round trip less, two with `deleteUntagged`.
+    const tagsListed = this.options.deleteUntagged ? this.storage.tags.list(repository) : Promise.resolve(undefined);
+    const layerLinksListed = this.layerLinksOf(repository);
+    // Awaited below; one that fails while the other listings are awaited is not unhandled.
+    tagsListed.catch(() => undefined);
+    layerLinksListed.catch(() => undefined);
     const revisions: Digest[] = [];
     for await (const digest of this.storage.revisions.all(repository)) revisions.push(digest);
     let live: Set<Digest> | undefined;
@@ -173,7 +181,7 @@ class Collection {
     // What the first pass read, for the second; kept only for a repository small enough to hold it.
     const known = revisions.length <= KEPT_REFERENCES ? new Map<Digest, Digest[] | undefined>() : undefined;
     if (this.options.deleteUntagged) {
-      tags = (await this.storage.tags.list(repository)) ?? [];
+      tags = (await tagsListed) ?? [];
       live = await this.liveManifests(repository, revisions, tags, known);
     }
     // What the live manifests of this repository reference: its layer links are judged against it alone.
@@ -204,10 +212,16 @@ class Collection {
       }
     }
     found.marks.push(...(await this.otherAlgorithmTargets(repository, referenced)));
-    for await (const digest of this.storage.linkedBlobs.all(repository)) {
+    for (const digest of await layerLinksListed) {
       if (!referenced.has(digest)) found.layerLinks.push(`${repository} ${digest}`);
     }
     return found;
+  }
+
+  private async layerLinksOf(repository: string): Promise<Digest[]> {
+    const digests: Digest[] = [];
+    for await (const digest of this.storage.linkedBlobs.all(repository)) digests.push(digest);
+    return digests;
   }
 
   /**
