@@ -15,8 +15,12 @@ export interface GarbageCollectionOptions {
   deleteUntagged: boolean;
   /** Only the summary lines (`--quiet`). */
   quiet?: boolean;
-  /** Where the reference's stdout lines go. */
-  print: (line: string) => void;
+  /**
+   * Where the reference's stdout lines go. A promise returned is awaited before more lines
+   * come: a reader slower than the run (a pipe) holds it back, instead of a registry's worth of
+   * lines piling up in memory.
+   */
+  print: (line: string) => void | Promise<void>;
   /** What is passed over (a revision whose bytes are gone), for stderr. */
   warn?: (line: string) => void;
   /** Uploads and orphaned backend objects last written before this are left behind; default: when the run started. */
@@ -108,7 +112,7 @@ export async function collectGarbage(storage: RegistryStorage, options: GarbageC
 
 class Collection {
   private readonly report: GarbageCollectionReport;
-  private readonly detail: (line: string) => void;
+  private readonly detail: (line: string) => void | Promise<void>;
   private marks!: SpilledDigestSet;
   private readonly manifests: SpillFile;
   private readonly layerLinks: SpillFile;
@@ -157,7 +161,7 @@ class Collection {
   }
 
   private async apply(found: RepositoryMarks): Promise<void> {
-    for (const line of found.lines) this.detail(line);
+    for (const line of found.lines) await this.detail(line);
     for (const digest of found.marks) await this.marks.add(digest);
     for (const line of found.manifests) await this.manifests.append(line);
     for (const line of found.layerLinks) await this.layerLinks.append(line);
@@ -313,26 +317,26 @@ class Collection {
     }
     await this.findUnmarkedBlobs();
     this.report.blobsMarked = await this.marks.size();
-    this.options.print(`\n${this.report.blobsMarked} blobs marked, ${this.report.blobs} blobs and ${this.report.manifests} manifests eligible for deletion`);
+    await this.options.print(`\n${this.report.blobsMarked} blobs marked, ${this.report.blobs} blobs and ${this.report.manifests} manifests eligible for deletion`);
     await this.eachLine(this.blobs, async (line) => {
       const digest = line.slice(0, line.indexOf(' ')) as Digest;
-      this.detail(`blob eligible for deletion: ${digest}`);
+      await this.detail(`blob eligible for deletion: ${digest}`);
       if (!dryRun) await this.storage.blobs.remove(digest);
     });
     this.report.layerLinks = this.layerLinks.count;
     await this.eachLine(this.layerLinks, async (line) => {
       const [repository, digest] = line.split(' ') as [string, Digest];
-      this.detail(`${repository}: layer link eligible for deletion: ${digest}`);
+      await this.detail(`${repository}: layer link eligible for deletion: ${digest}`);
       if (!dryRun) await this.storage.linkedBlobs.removeLink(repository, digest);
     });
     await this.sweepUploads();
     const { driver } = this.storage;
     if (driver.purgeOrphans && this.options.orphans !== false) {
       const orphans = await driver.purgeOrphans(this.leftoversBefore, { dryRun });
-      for (const name of orphans) this.detail(`orphaned backend object eligible for deletion: ${name}`);
+      for (const name of orphans) await this.detail(`orphaned backend object eligible for deletion: ${name}`);
       this.report.orphans = orphans.length;
     }
-    this.options.print(summaryOf(this.report));
+    await this.options.print(summaryOf(this.report));
   }
 
   /**
@@ -378,7 +382,7 @@ class Collection {
       const modified = await this.storage.uploads.modifiedAt(repository, id);
       if (modified === undefined || modified >= this.leftoversBefore) continue;
       const size = (await this.storage.uploads.open(repository, id, false))?.size ?? 0;
-      this.detail(`${repository}: upload eligible for deletion: ${id}`);
+      await this.detail(`${repository}: upload eligible for deletion: ${id}`);
       if (!this.options.dryRun && !(await this.storage.uploads.remove(repository, id))) continue;
       this.report.uploads++;
       this.report.uploadBytes += size;
