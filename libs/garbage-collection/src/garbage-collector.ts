@@ -16,11 +16,11 @@ export interface GarbageCollectionOptions {
   /** Only the summary lines (`--quiet`). */
   quiet?: boolean;
   /**
-   * Where the reference's stdout lines go. A promise returned is awaited before more lines
-   * come: a reader slower than the run (a pipe) holds it back, instead of a registry's worth of
-   * lines piling up in memory.
+   * Where the reference's stdout lines go. What it answers is awaited before more lines come
+   * (a promise, when the output is full): a reader slower than the run (a pipe) holds it back,
+   * instead of a registry's worth of lines piling up in memory.
    */
-  print: (line: string) => void | Promise<void>;
+  print: (line: string) => unknown;
   /** What is passed over (a revision whose bytes are gone), for stderr. */
   warn?: (line: string) => void;
   /** Uploads and orphaned backend objects last written before this are left behind; default: when the run started. */
@@ -112,7 +112,7 @@ export async function collectGarbage(storage: RegistryStorage, options: GarbageC
 
 class Collection {
   private readonly report: GarbageCollectionReport;
-  private readonly detail: (line: string) => void | Promise<void>;
+  private readonly detail: (line: string) => unknown;
   private marks!: SpilledDigestSet;
   private readonly manifests: SpillFile;
   private readonly layerLinks: SpillFile;
