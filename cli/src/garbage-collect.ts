@@ -30,10 +30,10 @@ export async function garbageCollect(config: BerthConfig, flags: GarbageCollectF
       print: (line) => out.write(line),
       warn: (line) => console.error(`berth: ${line}`),
     });
-    out.flush();
+    await out.flush();
     return 0;
   } catch (error) {
-    out.flush();
+    await out.flush();
     console.error(`failed to garbage collect: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
@@ -46,15 +46,16 @@ export async function storageUse(config: BerthConfig, json: boolean): Promise<nu
   const driver = storageDriver(config);
   await driver.ready?.();
   const out = new BufferedLines();
-  if (!json) out.write('REPOSITORY\tMANIFESTS\tBLOBS\tBYTES');
+  // One line per repository, not per blob: not waited for.
+  if (!json) void out.write('REPOSITORY\tMANIFESTS\tBLOBS\tBYTES');
   const use = await measureStorageUse(new RegistryStorage(driver), {
     onRepository: (repository) => {
-      if (!json) out.write(`${repository.repository}\t${repository.manifests}\t${repository.blobs}\t${repository.bytes}`);
+      if (!json) void out.write(`${repository.repository}\t${repository.manifests}\t${repository.blobs}\t${repository.bytes}`);
     },
   });
-  if (json) out.write(JSON.stringify(use));
-  else out.write(`total (each blob once)\t-\t${use.referenced.blobs}\t${use.referenced.bytes}\t(${humanBytes(use.referenced.bytes)})`);
-  out.flush();
+  if (json) void out.write(JSON.stringify(use));
+  else void out.write(`total (each blob once)\t-\t${use.referenced.blobs}\t${use.referenced.bytes}\t(${humanBytes(use.referenced.bytes)})`);
+  await out.flush();
   return 0;
 }
 
@@ -84,21 +85,38 @@ async function sharedLinkCache(config: BerthConfig): Promise<{ links: LinkCache;
   return { links: new RedisLinkCache(redis, settings.keyPrefix), close: async () => void (await redis.quit().catch(() => redis.disconnect())) };
 }
 
-/** stdout in 64 KiB writes rather than one per line: a large registry prints millions of lines. */
+/**
+ * stdout in 64 KiB writes rather than one per line: a large registry prints millions of lines.
+ * Node writes to a pipe asynchronously, queueing in memory what the reader has not taken yet:
+ * `write` answers a promise to wait on when that queue is full (the collector waits), so a
+ * slow reader holds the run back rather than its output growing with the registry.
+ */
 class BufferedLines {
   private chunks: string[] = [];
   private size = 0;
 
-  write(line: string): void {
+  write(line: string): Promise<void> | undefined {
     this.chunks.push(line, '\n');
     this.size += line.length + 1;
-    if (this.size >= 65_536) this.flush();
+    return this.size >= 65_536 ? this.flush() : undefined;
   }
 
-  flush(): void {
-    if (this.chunks.length === 0) return;
-    process.stdout.write(this.chunks.join(''));
+  flush(): Promise<void> | undefined {
+    if (this.chunks.length === 0) return undefined;
+    const taken = process.stdout.write(this.chunks.join(''));
     this.chunks = [];
     this.size = 0;
+    return taken ? undefined : drained(process.stdout);
   }
+}
+
+/** When `stream` can take more, or never will (closed, failed: what is printed then is lost anyway). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('drain', done).off('close', done).off('error', done);
+      resolve();
+    };
+    stream.on('drain', done).on('close', done).on('error', done);
+  });
 }

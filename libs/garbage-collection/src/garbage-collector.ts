@@ -15,8 +15,12 @@ export interface GarbageCollectionOptions {
   deleteUntagged: boolean;
   /** Only the summary lines (`--quiet`). */
   quiet?: boolean;
-  /** Where the reference's stdout lines go. */
-  print: (line: string) => void;
+  /**
+   * Where the reference's stdout lines go. What it answers is awaited before more lines come
+   * (a promise, when the output is full): a reader slower than the run (a pipe) holds it back,
+   * instead of a registry's worth of lines piling up in memory.
+   */
+  print: (line: string) => unknown;
   /** What is passed over (a revision whose bytes are gone), for stderr. */
   warn?: (line: string) => void;
   /** Uploads and orphaned backend objects last written before this are left behind; default: when the run started. */
@@ -70,8 +74,8 @@ const PARALLEL = 32;
 const BATCH = 256;
 /** Revisions of one repository up to which the first pass's references are kept for the second (with `deleteUntagged`). */
 const KEPT_REFERENCES = 4_096;
-/** Repositories marked at once, their results applied in catalog order. */
-const PARALLEL_REPOSITORIES = 8;
+/** Repositories marked at once (and listed ahead by the walk), their results applied in catalog order. */
+const PARALLEL_REPOSITORIES = 16;
 
 /** What marking one repository found, applied (printed, marked, queued) in catalog order. */
 interface RepositoryMarks {
@@ -101,11 +105,12 @@ interface RemovableManifest {
  * - Fail closed: every walk's error stops the run before anything is deleted; only a
  *   manifest whose bytes are gone (nothing left to keep) is passed over, with a warning.
  *
- * Memory: the mark set is spilled to local disk in 256 buckets per algorithm (see
- * SpilledDigestSet), what the sweep will delete is spilled to a file; what is held is one
- * repository's revisions, tags and the digests its live manifests reference, and one bucket.
- * So memory grows with the largest repository and with 1/256 of the blob store, never with the
- * whole registry.
+ * Memory: the mark set is spilled to local disk in 256 buckets per algorithm once it outgrows
+ * a fixed buffer (see SpilledDigestSet), what the sweep will delete is spilled to a file
+ * likewise; what is held is, for each of the {@link PARALLEL_REPOSITORIES} repositories marked
+ * at once, its revisions, tags, layer links and the digests its live manifests reference, and
+ * one bucket. So memory grows with the largest repositories and with 1/256 of the blob store,
+ * never with the whole registry.
  *
  * It must run with the registry stopped or read-only, as the reference's: a push in progress
  * references blobs no manifest names yet.
@@ -123,7 +128,7 @@ export async function collectGarbage(storage: RegistryStorage, options: GarbageC
 
 class Collection {
   private readonly report: GarbageCollectionReport;
-  private readonly detail: (line: string) => void;
+  private readonly detail: (line: string) => unknown;
   private marks!: SpilledDigestSet;
   private readonly manifests: SpillFile;
   private readonly layerLinks: SpillFile;
@@ -159,7 +164,7 @@ class Collection {
   /** {@link PARALLEL_REPOSITORIES} repositories in flight; their lines printed in catalog order, as the reference's. */
   private async mark(): Promise<void> {
     const window: Promise<RepositoryMarks>[] = [];
-    for await (const repository of this.storage.repositories({ signal: this.options.signal })) {
+    for await (const repository of this.storage.repositories({ signal: this.options.signal, ahead: PARALLEL_REPOSITORIES })) {
       this.stopIfAborted();
       const marking = this.markRepository(repository);
       // Awaited in turn below; one that fails while an earlier one is awaited is not unhandled.
@@ -172,7 +177,7 @@ class Collection {
   }
 
   private async apply(found: RepositoryMarks): Promise<void> {
-    for (const line of found.lines) this.detail(line);
+    for (const line of found.lines) await this.detail(line);
     for (const digest of found.marks) await this.marks.add(digest);
     for (const line of found.manifests) await this.manifests.append(line);
     for (const line of found.layerLinks) await this.layerLinks.append(line);
@@ -182,6 +187,13 @@ class Collection {
     const found: RepositoryMarks = { lines: [], marks: [], manifests: [], layerLinks: [] };
     const detail = this.options.quiet ? () => undefined : (line: string) => void found.lines.push(line);
     detail(repository);
+    // The listings of the tags and of the layer links do not depend on the revisions: asked at
+    // once, each repository waits on one round trip less, two with `deleteUntagged`.
+    const tagsListed = this.options.deleteUntagged ? this.storage.tags.list(repository) : Promise.resolve(undefined);
+    const layerLinksListed = this.layerLinksOf(repository);
+    // Awaited below; one that fails while the other listings are awaited is not unhandled.
+    tagsListed.catch(() => undefined);
+    layerLinksListed.catch(() => undefined);
     const revisions: Digest[] = [];
     for await (const digest of this.storage.revisions.all(repository)) revisions.push(digest);
     let live: Set<Digest> | undefined;
@@ -189,7 +201,7 @@ class Collection {
     // What the first pass read, for the second; kept only for a repository small enough to hold it.
     const known = revisions.length <= KEPT_REFERENCES ? new Map<Digest, Digest[] | undefined>() : undefined;
     if (this.options.deleteUntagged) {
-      tags = (await this.storage.tags.list(repository)) ?? [];
+      tags = (await tagsListed) ?? [];
       live = await this.liveManifests(repository, revisions, tags, known);
     }
     // What the live manifests of this repository reference: its layer links are judged against it alone.
@@ -221,11 +233,17 @@ class Collection {
     }
     found.marks.push(...(await this.otherAlgorithmTargets(repository, referenced)));
     const unreferenced: Digest[] = [];
-    for await (const digest of this.storage.linkedBlobs.all(repository)) {
+    for (const digest of await layerLinksListed) {
       if (!referenced.has(digest)) unreferenced.push(digest);
     }
     for (const digest of await this.keepYoungLinks(repository, unreferenced, found)) found.layerLinks.push(`${repository} ${digest}`);
     return found;
+  }
+
+  private async layerLinksOf(repository: string): Promise<Digest[]> {
+    const digests: Digest[] = [];
+    for await (const digest of this.storage.linkedBlobs.all(repository)) digests.push(digest);
+    return digests;
   }
 
   /**
@@ -366,12 +384,12 @@ class Collection {
     if (online) await this.sweepLayerLinks();
     await this.findUnmarkedBlobs();
     this.report.blobsMarked = await this.marks.size();
-    this.options.print(`\n${this.report.blobsMarked} blobs marked, ${this.report.blobs} blobs and ${this.report.manifests} manifests eligible for deletion`);
+    await this.options.print(`\n${this.report.blobsMarked} blobs marked, ${this.report.blobs} blobs and ${this.report.manifests} manifests eligible for deletion`);
     await this.eachLine(
       this.blobs,
       async (line) => {
         const digest = line.slice(0, line.indexOf(' ')) as Digest;
-        this.detail(`blob eligible for deletion: ${digest}`);
+        await this.detail(`blob eligible for deletion: ${digest}`);
         if (!dryRun) await this.storage.blobs.remove(digest);
       },
       (line) => line.slice(0, line.indexOf(' ')),
@@ -383,10 +401,10 @@ class Collection {
     const { driver } = this.storage;
     if (driver.purgeOrphans && this.options.orphans !== false && !online) {
       const orphans = await driver.purgeOrphans(this.leftoversBefore, { dryRun });
-      for (const name of orphans) this.detail(`orphaned backend object eligible for deletion: ${name}`);
+      for (const name of orphans) await this.detail(`orphaned backend object eligible for deletion: ${name}`);
       this.report.orphans = orphans.length;
     }
-    this.options.print(summaryOf(this.report));
+    await this.options.print(summaryOf(this.report));
   }
 
   private async sweepLayerLinks(): Promise<void> {
@@ -395,7 +413,7 @@ class Collection {
       this.layerLinks,
       async (line) => {
         const [repository, digest] = line.split(' ') as [string, Digest];
-        this.detail(`${repository}: layer link eligible for deletion: ${digest}`);
+        await this.detail(`${repository}: layer link eligible for deletion: ${digest}`);
         if (!this.options.dryRun) await this.storage.linkedBlobs.removeLink(repository, digest);
       },
       (line) => line.slice(line.indexOf(' ') + 1),
@@ -403,39 +421,43 @@ class Collection {
     );
   }
 
-  /** Walks the blob store one `<2>` directory at a time (listings ahead) against that bucket of the mark set. */
+  /**
+   * Walks the blob store one `<2>` directory at a time (listings ahead) against that bucket of
+   * the mark set; the sizes of the unmarked blobs (online: and their dates) are asked
+   * {@link PARALLEL} at a time across directories, not one directory's handful at a time, and
+   * recorded in store order.
+   */
   private async findUnmarkedBlobs(): Promise<void> {
     let bucketKey = '';
     let bucket = new Map<string, number | undefined>();
-    let unmarked: Digest[] = [];
     const online = this.options.online;
-    const settle = async (): Promise<void> => {
-      const sizes = online
-        ? await mapBounded(unmarked, PARALLEL, (digest) => this.youngOrSize(digest, online.youngAfter))
-        : await mapBounded(unmarked, PARALLEL, (digest) => this.storage.blobs.size(digest));
-      for (const [index, digest] of unmarked.entries()) {
-        const size = sizes[index];
-        // Gone since the listing, or (online) written within the review delay: nothing to remove.
-        if (size === undefined) continue;
-        this.report.blobs++;
-        this.report.blobBytes += size;
-        await this.blobs.append(`${digest} ${size}`);
-      }
-      unmarked = [];
+    const sizing: { digest: Digest; size: Promise<number | undefined> }[] = [];
+    const settleOldest = async (): Promise<void> => {
+      const { digest, size: asked } = sizing.shift() as (typeof sizing)[number];
+      const size = await asked;
+      // Gone since the listing, or (online) written within the review delay: nothing to remove.
+      if (size === undefined) return;
+      this.report.blobs++;
+      this.report.blobBytes += size;
+      await this.blobs.append(`${digest} ${size}`);
     };
     for await (const digests of this.storage.blobs.byDirectory(PARALLEL)) {
       for (const digest of digests) {
         const { algorithm, hex } = splitDigest(digest);
         const key = `${algorithm}/${hex.slice(0, 2)}`;
         if (key !== bucketKey) {
-          await settle();
           bucketKey = key;
           bucket = await this.marks.bucket(algorithm, hex.slice(0, 2));
         }
-        if (!bucket.has(hex)) unmarked.push(digest);
+        if (bucket.has(hex)) continue;
+        const size = online ? this.youngOrSize(digest, online.youngAfter) : this.storage.blobs.size(digest);
+        // Awaited in turn by settleOldest; one that fails while an earlier one is awaited is not unhandled.
+        size.catch(() => undefined);
+        sizing.push({ digest, size });
+        if (sizing.length >= PARALLEL) await settleOldest();
       }
     }
-    await settle();
+    while (sizing.length > 0) await settleOldest();
   }
 
   /** The blob's size, or `undefined` when it is gone or storage dates its data after `youngAfter`. */
@@ -455,7 +477,7 @@ class Collection {
       const modified = await this.storage.uploads.modifiedAt(repository, id);
       if (modified === undefined || modified >= this.leftoversBefore) continue;
       const size = (await this.storage.uploads.open(repository, id, false))?.size ?? 0;
-      this.detail(`${repository}: upload eligible for deletion: ${id}`);
+      await this.detail(`${repository}: upload eligible for deletion: ${id}`);
       if (!this.options.dryRun && !(await this.storage.uploads.remove(repository, id))) continue;
       this.report.uploads++;
       this.report.uploadBytes += size;

@@ -11,17 +11,24 @@ const BUFFERED = 50_000;
  * walks the blob store one `<2>` directory at a time and loads only that bucket, so memory
  * holds at most {@link BUFFERED} pending digests plus one bucket (about 1/256 of the set),
  * whatever the registry's size. Duplicates are kept on disk and dropped when a bucket loads.
+ * A set that never outgrew the buffer is answered from memory and never touches the disk: a
+ * registry of ten thousand blobs paid 512 file reads and 256 appends for nothing.
  */
 export class SpilledDigestSet {
   private pending = new Map<string, string[]>();
   private pendingCount = 0;
+  /** Whether any bucket was written to disk: from then on the files are the truth. */
+  private spilled = false;
 
-  private constructor(private readonly directory: string) {}
+  private constructor(
+    private readonly directory: string,
+    private readonly buffered: number,
+  ) {}
 
-  /** A set whose buckets live in `directory` (created; removed by {@link remove}). */
-  static async create(directory: string): Promise<SpilledDigestSet> {
+  /** A set whose buckets live in `directory` (created; removed by {@link remove}); `buffered` digests are held before spilling. */
+  static async create(directory: string, buffered = BUFFERED): Promise<SpilledDigestSet> {
     await mkdir(directory, { recursive: true });
-    return new SpilledDigestSet(directory);
+    return new SpilledDigestSet(directory, buffered);
   }
 
   /** Adds `digest`, with a number kept beside it (a size) when given. */
@@ -31,34 +38,29 @@ export class SpilledDigestSet {
     let lines = this.pending.get(bucket);
     if (lines === undefined) this.pending.set(bucket, (lines = []));
     lines.push(value === undefined ? hex : `${hex} ${value}`);
-    if (++this.pendingCount >= BUFFERED) await this.flush();
+    if (++this.pendingCount >= this.buffered) await this.flush();
   }
 
   /** The hex digests of `algorithm` starting with `prefix` (two characters), deduplicated, each with its last value. */
   async bucket(algorithm: string, prefix: string): Promise<Map<string, number | undefined>> {
+    const name = bucketName(algorithm, prefix);
+    if (!this.spilled) return entriesOf(this.pending.get(name) ?? []);
     await this.flush();
     let text: string;
     try {
-      text = await readFile(join(this.directory, bucketName(algorithm, prefix)), 'latin1');
+      text = await readFile(join(this.directory, name), 'latin1');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
       throw error;
     }
-    const entries = new Map<string, number | undefined>();
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      const space = line.indexOf(' ');
-      if (space < 0) entries.set(line, entries.get(line));
-      else entries.set(line.slice(0, space), Number(line.slice(space + 1)));
-    }
-    return entries;
+    return entriesOf(text.split('\n'));
   }
 
   /** Every bucket, loaded one at a time. */
   async *buckets(): AsyncGenerator<Map<string, number | undefined>> {
-    await this.flush();
-    for (const file of (await readdir(this.directory)).sort()) {
-      const [algorithm, prefix] = file.split('-') as [string, string];
+    const names = this.spilled ? (await this.flush(), await readdir(this.directory)) : [...this.pending.keys()];
+    for (const name of names.sort()) {
+      const [algorithm, prefix] = name.split('-') as [string, string];
       yield await this.bucket(algorithm, prefix);
     }
   }
@@ -72,15 +74,30 @@ export class SpilledDigestSet {
 
   async remove(): Promise<void> {
     this.pending.clear();
+    this.pendingCount = 0;
     await rm(this.directory, { recursive: true, force: true });
   }
 
   private async flush(): Promise<void> {
+    if (this.pendingCount === 0) return;
+    this.spilled = true;
     const pending = this.pending;
     this.pending = new Map();
     this.pendingCount = 0;
     for (const [bucket, lines] of pending) await appendFile(join(this.directory, bucket), `${lines.join('\n')}\n`, 'latin1');
   }
+}
+
+/** A bucket's lines (`hex` or `hex value`), deduplicated, each digest with its last value. */
+function entriesOf(lines: Iterable<string>): Map<string, number | undefined> {
+  const entries = new Map<string, number | undefined>();
+  for (const line of lines) {
+    if (line === '') continue;
+    const space = line.indexOf(' ');
+    if (space < 0) entries.set(line, entries.get(line));
+    else entries.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return entries;
 }
 
 function bucketName(algorithm: string, hex: string): string {

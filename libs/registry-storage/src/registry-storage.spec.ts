@@ -44,6 +44,11 @@ describe('RegistryStorage', () => {
     expect(await collect(storage.repositories())).toEqual(['a', 'a/0', 'a/b/c', 'a-b', 'a.b', 'z']);
     expect(await collect(storage.repositories({ after: 'a/0' }))).toEqual(['a/b/c', 'a-b', 'a.b', 'z']);
     expect(await collect(storage.repositories({ after: 'zz' }))).toEqual([]);
+    // Siblings listed ahead change nothing of the order.
+    for (const ahead of [2, 3, 16]) {
+      expect(await collect(storage.repositories({ ahead }))).toEqual(['a', 'a/0', 'a/b/c', 'a-b', 'a.b', 'z']);
+      expect(await collect(storage.repositories({ after: 'a/0', ahead }))).toEqual(['a/b/c', 'a-b', 'a.b', 'z']);
+    }
     expect(await collect(new RegistryStorage(createStorageDriver('inmemory', {})).repositories())).toEqual([]);
   });
 
@@ -59,6 +64,10 @@ describe('RegistryStorage', () => {
     for await (const name of new RegistryStorage(counting).repositories()) if (name === 'b') break;
     // The root, `a` and `b`: `c` and `d` were never listed.
     expect(listings).toBe(3);
+    listings = 0;
+    for await (const name of new RegistryStorage(counting).repositories({ ahead: 2 })) if (name === 'b') break;
+    // One sibling ahead: `c` too.
+    expect(listings).toBe(4);
   });
 
   it('walks the revisions whose link exists, and every blob of the store', async () => {

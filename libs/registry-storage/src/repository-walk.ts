@@ -13,6 +13,12 @@ export interface WalkOptions {
   after?: string;
   /** Stops the walk before its next listing. */
   signal?: AbortSignal;
+  /**
+   * Sibling directories listed ahead of the consumer (default 1: none ahead): a walk over a
+   * remote store that waits on one round trip per repository, one after the other, is as slow
+   * as the store's latency times the number of repositories (garbage collection asks more).
+   */
+  ahead?: number;
 }
 
 /**
@@ -20,24 +26,38 @@ export interface WalkOptions {
  * catalog.go walks them: depth first, children in byte order, which visits names in
  * `lessPath` order; no directory whose name starts with `_` (`_layers`, `_manifests`,
  * `_uploads`) is entered, so the walk never descends into the links. One directory is listed
- * at a time and only as the consumer asks for more: a consumer that stops early stops the walk.
+ * at a time (`ahead` siblings at a time when asked) and only as the consumer asks for more: a
+ * consumer that stops early stops the walk.
  */
 export async function* repositoryDirectories(driver: StorageDriver, options: WalkOptions = {}): AsyncGenerator<RepositoryDirectory> {
   const { after, signal } = options;
-  async function* below(directory: string, name: string): AsyncGenerator<RepositoryDirectory> {
-    if (signal?.aborted) return;
-    const children = await listOrEmpty(driver, directory);
+  const ahead = Math.max(1, options.ahead ?? 1);
+  async function* below(listing: Promise<string[]>, name: string): AsyncGenerator<RepositoryDirectory> {
+    const children = await listing;
     if (name !== '') yield { name, children };
+    const entered: { directory: string; name: string }[] = [];
     for (const child of children) {
-      if (signal?.aborted) return;
       const base = baseName(child);
       if (base.startsWith('_')) continue;
       const childName = name === '' ? base : `${name}/${base}`;
       if (after !== undefined && lessPath(childName, after) && !after.startsWith(`${childName}/`)) continue;
-      yield* below(child, childName);
+      entered.push({ directory: child, name: childName });
+    }
+    const listings: Promise<string[]>[] = [];
+    let listed = 0;
+    for (const { name: childName } of entered) {
+      if (signal?.aborted) return;
+      while (listings.length < ahead && listed < entered.length) {
+        const next = listOrEmpty(driver, (entered[listed++] as { directory: string }).directory);
+        // Awaited in turn; a consumer that stops early leaves no unhandled rejection.
+        next.catch(() => undefined);
+        listings.push(next);
+      }
+      yield* below(listings.shift() as Promise<string[]>, childName);
     }
   }
-  yield* below(pathFor({ kind: 'repositoriesRoot' }), '');
+  if (signal?.aborted) return;
+  yield* below(listOrEmpty(driver, pathFor({ kind: 'repositoriesRoot' })), '');
 }
 
 /**

@@ -1,13 +1,9 @@
 import type { z } from 'zod';
 import { BaseDriver, type DriverObserver } from './base/base-driver';
 import { RegulatedDriver } from './base/regulator';
-import { AzureDriver } from './drivers/azure/azure.driver';
+import { DeferredDriver } from './base/deferred-driver';
 import { FilesystemDriver } from './drivers/filesystem/filesystem.driver';
-import { GcsDriver } from './drivers/gcs/gcs.driver';
 import { InMemoryDriver } from './drivers/inmemory/inmemory.driver';
-import { createOssDriver } from './drivers/oss/oss.driver';
-import { createS3Driver } from './drivers/s3/s3.driver';
-import { SwiftDriver } from './drivers/swift/swift.driver';
 import { InvalidDriverParamsError } from './factory-errors';
 import { type DriverName, type DriverParams, driverParams } from './params';
 import type { StorageDriver } from './storage-driver';
@@ -17,16 +13,16 @@ type DriverConstructors = { [N in DriverName]: (params: DriverParams<N>) => Stor
 /**
  * Every driver of this build, listed here rather than registered by import side effects
  * (Distribution's `factory.Register` in `init()`), so what a build contains is read in one
- * place.
+ * place. Those built on an HTTP client or a vendor's SDK are loaded when first called (see DeferredDriver).
  */
 const constructors: DriverConstructors = {
   filesystem: (params) => new RegulatedDriver(new FilesystemDriver(params), params.maxthreads),
   inmemory: () => new InMemoryDriver(),
-  s3: createS3Driver,
-  swift: (params) => new SwiftDriver(params),
-  azure: (params) => new AzureDriver(params),
-  gcs: (params) => new GcsDriver(params),
-  oss: createOssDriver,
+  s3: (params) => new DeferredDriver('s3', async () => (await import('./drivers/s3/s3.driver')).createS3Driver(params), { purgesOrphans: false }),
+  swift: (params) => new DeferredDriver('swift', async () => new (await import('./drivers/swift/swift.driver')).SwiftDriver(params), { purgesOrphans: true }),
+  azure: (params) => new DeferredDriver('azure', async () => new (await import('./drivers/azure/azure.driver')).AzureDriver(params), { purgesOrphans: true }),
+  gcs: (params) => new DeferredDriver('gcs', async () => new (await import('./drivers/gcs/gcs.driver')).GcsDriver(params), { purgesOrphans: true }),
+  oss: (params) => new DeferredDriver('oss', async () => (await import('./drivers/oss/oss.driver')).createOssDriver(params), { purgesOrphans: false }),
 };
 
 export type DriverParamsResult<N extends DriverName> =

@@ -17,7 +17,11 @@ const usage = `pnpm bench:gc [-- OPTIONS]: berth garbage-collect against the ref
   --backend NAME     filesystem (default) or swift (the Swift of BERTH_TEST_SWIFT_*)
   --manifests N      images to write (default 1000), in repositories of 10
   --layers N         layers per image (default 9: with its config and manifest, 11 blobs each)
-  --keep DIR         write the filesystem registry under DIR and keep it (profiling)
+  --keep DIR         write the filesystem registry under DIR and keep it (profiling); a registry
+                     already there is measured as it is
+  --container NAME   the same for Swift: this container, kept, its registry reused when present
+  --runs N           runs of each collector, in turn (default 3): the table gives the median and
+                     the spread (the machine is shared: one run says little)
   -h, --help         this text
 
 The registry is written straight into the layout with @berth/registry-storage (no HTTP): half the
@@ -36,6 +40,8 @@ async function main(): Promise<void> {
       manifests: { type: 'string', default: '1000' },
       layers: { type: 'string', default: '9' },
       keep: { type: 'string' },
+      container: { type: 'string' },
+      runs: { type: 'string', default: '3' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -43,7 +49,8 @@ async function main(): Promise<void> {
   const manifests = Number(values.manifests);
   const layers = Number(values.layers);
   const scratch = await createTempDir('berth-gc-bench-');
-  const container = `berth-gc-bench-${randomBytes(4).toString('hex')}`;
+  const container = values.container ?? `berth-gc-bench-${randomBytes(4).toString('hex')}`;
+  const runs = Number(values.runs);
   const swift = values.backend === 'swift' ? swiftBackend() : undefined;
   const storage = swift
     ? { swift: { authurl: swift.authurl, username: swift.username, password: swift.password, container } }
@@ -56,39 +63,71 @@ async function main(): Promise<void> {
       : createStorageDriver('filesystem', { rootdirectory: join(values.keep ?? scratch.path, 'registry') });
     await driver.ready?.();
     const began = Date.now();
-    const blobs = await writeRegistry(new RegistryStorage(driver), manifests, layers);
-    console.error(`wrote ${blobs} blobs in ${manifests} manifests (${values.backend}) in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+    const registry = new RegistryStorage(driver);
+    let blobs: number;
+    if ((values.keep ?? values.container) !== undefined && !(await registry.repositories().next()).done) {
+      blobs = 0;
+      for await (const digests of registry.blobs.byDirectory(32)) blobs += digests.length;
+      console.error(`measuring the registry already there: ${blobs} blobs (${values.backend})`);
+    } else {
+      // Swift's all-in-one on a loaded machine answers 503 and 401 (its memcache times out) under 32 writers.
+      blobs = await writeRegistry(registry, manifests, layers, swift ? 8 : 32);
+      console.error(`wrote ${blobs} blobs in ${manifests} manifests (${values.backend}) in ${((Date.now() - began) / 1000).toFixed(1)} s`);
+    }
 
     const env = { ...process.env };
     delete env.AWS_CA_BUNDLE;
-    const measure = async (command: string, argv: string[]): Promise<{ seconds: number; peakMiB: number; eligible: number }> => {
+    const measure = async (command: string, argv: string[]): Promise<Measured> => {
       const { stdout, stderr } = await run('/usr/bin/time', ['-f', 'TIME %e %M', command, ...argv], { env, maxBuffer: 1024 * 1024 * 1024 });
       const [, seconds, kib] = /TIME ([\d.]+) (\d+)/.exec(stderr) ?? [];
       const eligible = Number(/(\d+) blobs and \d+ manifests eligible/.exec(stdout)?.[1] ?? NaN);
       return { seconds: Number(seconds), peakMiB: Number(kib) / 1024, eligible };
     };
     const gcArgs = ['garbage-collect', '--dry-run', '--delete-untagged', configFile];
-    const reference = await measure('docker-registry', gcArgs);
-    const berth = await measure(process.execPath, [join(repoRoot, 'cli/dist/main.js'), ...gcArgs]);
-    console.log(`garbage-collect --dry-run --delete-untagged, ${blobs} blobs in ${manifests} manifests on ${values.backend}`);
+    const reference: Measured[] = [];
+    const berth: Measured[] = [];
+    for (let run = 0; run < runs; run++) {
+      reference.push(await measure('docker-registry', gcArgs));
+      berth.push(await measure(process.execPath, [join(repoRoot, 'cli/dist/main.js'), ...gcArgs]));
+      console.error(`run ${run + 1}: reference ${reference[run]?.seconds} s, berth ${berth[run]?.seconds} s`);
+    }
+    const seconds = (measured: Measured[]): number[] => measured.map((each) => each.seconds);
+    const peaks = (measured: Measured[]): number[] => measured.map((each) => each.peakMiB);
+    const ratios = berth.map((each, run) => each.seconds / (reference[run] as Measured).seconds);
+    console.log(`garbage-collect --dry-run --delete-untagged, ${blobs} blobs in ${manifests} manifests on ${values.backend}, ${runs} runs each: median (min–max)`);
     console.log('| collector | time (s) | peak RSS (MiB) | blobs eligible |');
     console.log('| --- | --- | --- | --- |');
-    console.log(`| reference (docker-registry 2.8) | ${reference.seconds.toFixed(2)} | ${reference.peakMiB.toFixed(0)} | ${reference.eligible} |`);
-    console.log(`| berth | ${berth.seconds.toFixed(2)} | ${berth.peakMiB.toFixed(0)} | ${berth.eligible} |`);
-    console.log(`| berth/reference | ${(berth.seconds / reference.seconds).toFixed(2)} | ${(berth.peakMiB / reference.peakMiB).toFixed(2)} | |`);
-    if (reference.eligible !== berth.eligible) throw new Error(`the collectors disagree: ${reference.eligible} against ${berth.eligible} blobs eligible`);
+    console.log(`| reference (docker-registry 2.8) | ${spread(seconds(reference), 2)} | ${spread(peaks(reference), 0)} | ${reference[0]?.eligible} |`);
+    console.log(`| berth | ${spread(seconds(berth), 2)} | ${spread(peaks(berth), 0)} | ${berth[0]?.eligible} |`);
+    console.log(`| berth/reference, run by run | ${spread(ratios, 2)} | | |`);
+    for (const measured of [...reference, ...berth]) {
+      if (measured.eligible !== reference[0]?.eligible) throw new Error(`the collectors disagree: ${reference[0]?.eligible} against ${measured.eligible} blobs eligible`);
+    }
   } finally {
-    if (swift) await dropContainer(swift, container).catch(() => undefined);
+    if (swift && values.container === undefined) await dropContainer(swift, container).catch(() => undefined);
     await scratch.remove();
   }
 }
 
+interface Measured {
+  seconds: number;
+  peakMiB: number;
+  eligible: number;
+}
+
+/** `median (min–max)` of `values`, with `digits` decimals. */
+function spread(values: number[], digits: number): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = sorted.length % 2 === 1 ? (sorted[(sorted.length - 1) / 2] as number) : ((sorted[sorted.length / 2 - 1] as number) + (sorted[sorted.length / 2] as number)) / 2;
+  return `${median.toFixed(digits)} (${(sorted[0] as number).toFixed(digits)}–${(sorted[sorted.length - 1] as number).toFixed(digits)})`;
+}
+
 /** `manifests` images of `layers` layers each, 10 per repository, half tagged; returns the number of blobs written. */
-async function writeRegistry(storage: RegistryStorage, manifests: number, layers: number): Promise<number> {
+async function writeRegistry(storage: RegistryStorage, manifests: number, layers: number, writers: number): Promise<number> {
   let blobs = 0;
   let previousLayer: { digest: Digest; size: number } | undefined;
   const images = Array.from({ length: manifests }, (_, index) => index);
-  await mapBounded(images, 32, async (index) => {
+  await mapBounded(images, writers, async (index) => {
     const repository = `bench/repo-${String(Math.floor(index / 10)).padStart(4, '0')}`;
     const parts: { digest: Digest; size: number }[] = [];
     for (let layer = 0; layer <= layers; layer++) {
