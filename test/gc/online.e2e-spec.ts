@@ -32,6 +32,11 @@ function runsIn(berth: BerthProcess): { ms: number; line: string }[] {
     .map((match) => ({ ms: Number(match[1]), line: match[2]! }));
 }
 
+/** The exposition line of `series` (its name and labels exactly), or '' when absent. */
+function metricLine(exposition: string, series: string): string {
+  return exposition.split('\n').find((line) => line.startsWith(`${series} `)) ?? '';
+}
+
 async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
@@ -44,12 +49,20 @@ describe.each(['all-in-one', 'distributed'] as const)('online garbage collection
   let work: TempDir;
   let berth: BerthProcess;
   let root: string;
+  /** All in one: its metrics (services apart, each instance has its own `berth.debug`). */
+  let metricsUrl: string | undefined;
 
   beforeAll(async () => {
     work = await createTempDir('berth-online-gc-');
     root = join(work.path, 'registry');
     const base = e2eConfig(root, await freePort(), { berth: { gc } });
-    berth = await startBerth({ config: { ...base, log: { level: 'info', accesslog: { disabled: true } } }, topology, readyTimeoutMs: 90_000 });
+    let config: Record<string, unknown> = { ...base, log: { level: 'info', accesslog: { disabled: true } } };
+    if (topology === 'all-in-one') {
+      const debugAddr = `127.0.0.1:${await freePort()}`;
+      metricsUrl = `http://${debugAddr}/metrics`;
+      config = { ...config, http: { ...(base.http as object), debug: { addr: debugAddr, prometheus: { enabled: true } } } };
+    }
+    berth = await startBerth({ config, topology, readyTimeoutMs: 90_000 });
   });
 
   afterAll(async () => {
@@ -93,6 +106,18 @@ describe.each(['all-in-one', 'distributed'] as const)('online garbage collection
     // A HEAD of a collected blob says unknown at once (no cache answers for it).
     const head = await fetch(`${url}/v2/${repo}/blobs/${orphanDigest}`, { method: 'HEAD' });
     expect(head.status).toBe(404);
+
+    if (metricsUrl !== undefined) {
+      // What was freed and what is left referenced, as the metrics report them after a run.
+      const liveBytes = live.layers.reduce((sum, layer) => sum + layer.size, live.config.size);
+      const metrics = await until('the storage use is measured', async () => / [1-9]/.test(metricLine(await (await fetch(metricsUrl!)).text(), 'berth_storage_use_measured_timestamp_seconds'))).then(
+        async () => (await fetch(metricsUrl!)).text(),
+      );
+      expect(Number(metricLine(metrics, 'berth_gc_runs_total{outcome="collected"}').split(' ')[1])).toBeGreaterThan(0);
+      expect(Number(metricLine(metrics, 'berth_gc_freed_bytes_total').split(' ')[1])).toBeGreaterThanOrEqual(orphan.length + 900 + 300);
+      expect(Number(metricLine(metrics, `berth_storage_repository_referenced_bytes{repository="${repo}"}`).split(' ')[1])).toBeGreaterThan(liveBytes);
+      expect(Number(metricLine(metrics, 'berth_storage_referenced_bytes').split(' ')[1])).toBeGreaterThan(liveBytes);
+    }
 
     const runs = runsIn(berth);
     expect(runs.length).toBeGreaterThan(2);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { COLLECTION_FENCE, type CollectionFence, JOB_SCHEDULER, type JobScheduler, type ScheduledJob } from '@berth/contracts';
-import { OnlineCollection } from '@berth/garbage-collection';
+import { measureStorageUse, OnlineCollection, type OnlineCollectionOutcome } from '@berth/garbage-collection';
+import { METRICS, type Metrics, noMetrics } from '@berth/metrics';
 import { RegistryStorage } from '@berth/registry-storage';
 
 /** The cluster-wide job's name; also its queue's and scheduler's. WARNING: a wire name. */
@@ -33,6 +34,7 @@ export class GarbageCollectionSchedule implements OnApplicationBootstrap, OnModu
     @Inject(GARBAGE_COLLECTION_SETTINGS) private readonly settings: GarbageCollectionSettings,
     @Inject(JOB_SCHEDULER) private readonly scheduler: JobScheduler,
     @Optional() @Inject(COLLECTION_FENCE) private readonly fence?: CollectionFence,
+    @Optional() @Inject(METRICS) private readonly metrics: Metrics = noMetrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -49,9 +51,35 @@ export class GarbageCollectionSchedule implements OnApplicationBootstrap, OnModu
       name: GARBAGE_COLLECTION_JOB,
       intervalMs,
       run: async (signal) => {
-        await collection.runAndLog(signal);
+        let outcome: OnlineCollectionOutcome;
+        try {
+          outcome = await collection.runAndLog(signal);
+        } catch (error) {
+          if (this.metrics.enabled) this.metrics.gcRuns.labels('failed').inc();
+          throw error;
+        }
+        if (this.metrics.enabled) await this.measured(outcome, signal);
       },
     });
+  }
+
+  /**
+   * A run in the metrics, and after one that collected, the storage use it left (what
+   * `berth storage-use` prints): a walk of every repository's manifests, once per interval.
+   */
+  private async measured(outcome: OnlineCollectionOutcome, signal: AbortSignal): Promise<void> {
+    this.metrics.gcRuns.labels(outcome.kind).inc();
+    if (outcome.kind !== 'collected') return;
+    if (!outcome.report.dryRun) this.metrics.gcFreedBytes.inc(outcome.report.blobBytes);
+    try {
+      const use = await measureStorageUse(this.storage, { signal });
+      this.metrics.repositoryReferencedBytes.reset();
+      for (const { repository, bytes } of use.repositories) this.metrics.repositoryReferencedBytes.labels(repository).set(bytes);
+      this.metrics.storageReferencedBytes.set(use.referenced.bytes);
+      this.metrics.storageMeasuredAt.set(Date.now() / 1000);
+    } catch (error) {
+      this.logger.warn(`storage use not measured after garbage collection: ${(error as Error).message}`);
+    }
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -155,6 +155,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly gcRuns = new Counter({
+    name: 'berth_gc_runs_total',
+    help: 'Online garbage collection runs this instance started, by outcome (collected, skipped, failed).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly gcFreedBytes = new Counter({
+    name: 'berth_gc_freed_bytes_total',
+    help: 'Blob bytes deleted by the online garbage collection runs of this instance (none in a dry run).',
+    registers: [this.registry],
+  });
+  readonly storageReferencedBytes = new Gauge({
+    name: 'berth_storage_referenced_bytes',
+    help: 'Bytes the manifests reference, each blob counted once across the registry, as measured after this instance\'s last collection run.',
+    registers: [this.registry],
+  });
+  readonly repositoryReferencedBytes = new Gauge({
+    name: 'berth_storage_repository_referenced_bytes',
+    help: 'Bytes each repository\'s manifests reference (a blob counted once in a repository), as measured after this instance\'s last collection run.',
+    labelNames: ['repository'] as const,
+    registers: [this.registry],
+  });
+  readonly storageMeasuredAt = new Gauge({
+    name: 'berth_storage_use_measured_timestamp_seconds',
+    help: 'When this instance last measured the storage use above (Unix time): with several upload instances, the latest one holds the current figures.',
+    registers: [this.registry],
+  });
+
   private readonly scrapeHooks: (() => Promise<void>)[] = [];
 
   constructor(readonly enabled: boolean) {
