@@ -41,7 +41,12 @@ export class SwiftWriter extends UploadingWriter {
   private written: number;
   /** Segment names this writer created, for cancel and for cleanup after a failure. */
   private readonly created: string[] = [];
-  private manifestWritten = false;
+  /**
+   * A manifest naming {@link segments} was sent, so it may be stored even when its PUT failed
+   * (the answer lost with the connection): those segments are never deleted by this writer.
+   * Left orphaned if it was not stored, they are the orphan purge's (`purgeOrphans`).
+   */
+  private manifestSent = false;
 
   constructor(
     private readonly client: SwiftClient,
@@ -106,6 +111,7 @@ export class SwiftWriter extends UploadingWriter {
     await this.finishSegment();
     this.throwIfDestroyed();
     let replaced = this.plan.replaced;
+    this.manifestSent = true;
     let outcome = replaced === undefined ? await this.objects.writeManifest(this.plan.objectName, this.segments, { ifAbsent: true }) : undefined;
     if (outcome === 'exists') {
       const stored = await this.objects.head(this.plan.objectName);
@@ -114,7 +120,6 @@ export class SwiftWriter extends UploadingWriter {
       outcome = undefined;
     }
     outcome ??= await this.objects.writeManifest(this.plan.objectName, this.segments);
-    this.manifestWritten = true;
     if (outcome === 'superseded') {
       // A concurrent writer of the path won: its manifest stays with its segments, and this
       // one's are named by nothing. What it replaced is the winner's to delete, never ours.
@@ -126,7 +131,7 @@ export class SwiftWriter extends UploadingWriter {
   }
 
   private async removeUnrecorded(): Promise<void> {
-    const recorded = new Set(this.manifestWritten ? this.segments.map((segment) => segment.name) : []);
+    const recorded = new Set(this.manifestSent ? this.segments.map((segment) => segment.name) : []);
     await this.objects.deleteObjects(this.created.filter((name) => !recorded.has(name)));
   }
 }
