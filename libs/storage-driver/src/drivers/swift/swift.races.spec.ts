@@ -85,10 +85,11 @@ describe('swift driver races', () => {
     const swift = new SwiftDriver(parsed.params);
     const objects = await (swift as unknown as { objects(): Promise<LargeObjects> }).objects();
     const store = objects.writeManifest.bind(objects);
-    objects.writeManifest = async (...args) => {
-      await store(...args);
+    const answerLost: typeof store = async (...args: Parameters<LargeObjects['writeManifest']>) => {
+      await (store as (...all: typeof args) => Promise<unknown>)(...args);
       throw new Error('the connection closed before the answer');
     };
+    objects.writeManifest = answerLost;
     const content = randomBytes(2.5 * MiB);
     const writer = await swift.writer('/answer-lost/data');
     writer.end(content);
