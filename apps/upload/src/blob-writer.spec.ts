@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { createStorageDriver } from '@berth/storage-driver';
+import { createStorageDriver, type StorageDriver, StorageDriverError } from '@berth/storage-driver';
 import { describe, expect, it } from 'vitest';
 import { BlobWriter, ChunkBodyError } from './blob-writer';
 
@@ -51,6 +51,17 @@ describe('BlobWriter', () => {
     await new BlobWriter(driver).append('u1', DATA, 3, Readable.from([Buffer.from('def')]));
     await mine.append('u1', DATA, 6, Readable.from([Buffer.from('ghi')]));
     expect(await mine.sha256('u1', DATA, 9)).toBe(sha256(Buffer.from('abcdefghi')));
+  });
+
+  it('a read-back cut by the backend fails as a backend failure (503), the data untouched', async () => {
+    const driver = createStorageDriver('inmemory', {});
+    await new BlobWriter(driver).create('u1', DATA);
+    await new BlobWriter(driver).append('u1', DATA, 0, Readable.from([Buffer.from('abc')]));
+    // The data's body cut mid-read, as a Swift proxy stopped while it was sent.
+    const cut: StorageDriver = Object.assign(Object.create(driver) as StorageDriver, { reader: async () => brokenBody(Buffer.from('a')) });
+    const failure = await new BlobWriter(cut).append('u1', DATA, 3, Readable.from([Buffer.from('def')])).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(StorageDriverError);
+    expect(await driver.getContent(DATA)).toEqual(Buffer.from('abc'));
   });
 
   it('keeps what arrived of a broken body and recomputes the hash afterwards', async () => {

@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { PassThrough, type Readable, Transform, type TransformCallback, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { closeQuietly } from '@berth/registry-storage';
-import { type FileWriter, recycleChunk, type StorageDriver, StorageDriverFailure } from '@berth/storage-driver';
+import { type FileWriter, recycleChunk, type StorageDriver, StorageDriverError, StorageDriverFailure } from '@berth/storage-driver';
 
 /** The SHA-256 of an upload's first `offset` bytes, not yet finalized. */
 interface RunningHash {
@@ -140,7 +140,7 @@ export class BlobWriter {
     const hash = resumeFrom.hash;
     const reader = writer?.readWritten ? await writer.readWritten(resumeFrom.offset) : await this.driver.reader(dataPath, resumeFrom.offset);
     let read = resumeFrom.offset;
-    await pipeline(
+    const reading = pipeline(
       reader,
       new Writable({
         write(chunk: Buffer, _encoding, callback) {
@@ -153,6 +153,12 @@ export class BlobWriter {
         },
       }),
     );
+    // A body cut mid-read (the backend went away) is the backend's failure, answered 503 as the
+    // driver's own errors are, not an internal error: the client sends the chunk again.
+    await reading.catch((error: unknown) => {
+      if (error instanceof StorageDriverFailure) throw error;
+      throw new StorageDriverError(`reading ${dataPath} back: ${(error as Error).message}`, this.driver.name, error);
+    });
     if (read < offset) throw new Error(`upload data ${dataPath} holds ${read} bytes, expected ${offset}`);
     return hash;
   }
