@@ -1,5 +1,3 @@
-import { join } from 'node:path';
-import { repoRoot } from '@berth/testing';
 import { describe, expect, it } from 'vitest';
 import { StorageDriverFailure } from './errors';
 import { createStorageDriver, parseDriverParams } from './factory';
@@ -31,7 +29,7 @@ describe('createStorageDriver', () => {
     expect(() => createStorageDriver('gcs', { bucket: 'b', chunksize: 1000 })).toThrow(/storage\.gcs\.chunksize/);
     // Its key file is read only when the driver loads (on its first call): checked with the parameters, so config check refuses it.
     expect(() => createStorageDriver('gcs', { bucket: 'b', keyfile: '/nonexistent/key.json' })).toThrow(/storage\.gcs\.keyfile.*cannot read \/nonexistent\/key\.json: ENOENT/);
-    expect(() => createStorageDriver('gcs', { bucket: 'b', keyfile: join(repoRoot, 'README.md') })).toThrow(/storage\.gcs\.keyfile.*is not a service account key/);
+    expect(() => createStorageDriver('gcs', { bucket: 'b', keyfile: import.meta.filename })).toThrow(/storage\.gcs\.keyfile.*is not a service account key/);
   });
 
   it('builds the s3 and oss drivers from their minimal parameters, without a request', () => {
