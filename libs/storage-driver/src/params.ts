@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -137,8 +136,7 @@ export const driverParams = {
     .superRefine(azureCredentials),
   gcs: z.strictObject({
     bucket: text,
-    // Read when the driver is first called (it loads lazily): checked here, so that `config check` refuses what serve would.
-    keyfile: text.superRefine(jsonKeyfile).optional(),
+    keyfile: text.optional(),
     credentials: z.record(z.string(), z.unknown()).optional(),
     rootdirectory: text.default(''),
     // The reference's default and rule: a multiple of 256 KiB, GCS's resumable chunk unit.
@@ -216,20 +214,3 @@ function swiftCredentials(params: Partial<Record<SwiftCredentialKeys, string>>, 
 export type DriverName = keyof typeof driverParams;
 export type DriverParams<N extends DriverName> = z.output<(typeof driverParams)[N]>;
 export const driverNames = Object.keys(driverParams) as DriverName[];
-
-/** A service account's key file: readable, and a JSON object. */
-function jsonKeyfile(path: string, context: z.core.$RefinementCtx<string>): void {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    context.addIssue({ code: 'custom', message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
-    return;
-  }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
-  } catch {
-    context.addIssue({ code: 'custom', message: `${path} is not a service account key (a JSON object)` });
-  }
-}
