@@ -12,9 +12,12 @@ import { pushImage } from './scenarios';
 
 const usage = `pnpm bench:cost [-- OPTIONS]: what logging and metrics cost berth per request
 
-  --requests N    requests per scenario and variant, each round (default 2000)
+  --requests N    requests per scenario and server, each round (default 300)
   --warmup N      untimed requests of each scenario on each server first (default 3000)
-  --rounds N      rounds, the variants' order rotating (default 5)
+  --rounds N      rounds, the servers' order rotating (default 30)
+  --replicas N    servers per variant (default 2): two processes of one build differ by a few
+                  per cent for their whole life (where their code and heap landed), so each
+                  variant's figure pools several, and the off servers' spread is printed
   --only NAME     only this variant (off, logged, metrics, observed); repeatable
   --callgrind     count the server's instructions instead (valgrind --tool=callgrind): the
                   same on a busy machine as on an idle one; one server at a time, one round,
@@ -35,6 +38,8 @@ const variants: readonly Variant[] = ['off', 'logged', 'metrics', 'observed'];
 
 interface Server {
   readonly variant: Variant;
+  /** `off`, `off#2`, …: the variant and which of its replicas. */
+  readonly name: string;
   readonly url: string;
   readonly child: ChildProcess;
   /** Bytes the server wrote to stderr (its log), read as a collector would. */
@@ -53,6 +58,7 @@ async function main(): Promise<void> {
       requests: { type: 'string' },
       warmup: { type: 'string' },
       rounds: { type: 'string' },
+      replicas: { type: 'string' },
       berth: { type: 'string', default: repoRoot },
       only: { type: 'string', multiple: true },
       callgrind: { type: 'boolean' },
@@ -64,20 +70,24 @@ async function main(): Promise<void> {
     return;
   }
   const callgrind = values.callgrind === true;
-  const requests = Number(values.requests ?? (callgrind ? 500 : 2000));
+  const requests = Number(values.requests ?? (callgrind ? 500 : 300));
   const warmup = Number(values.warmup ?? (callgrind ? 1000 : 3000));
-  const rounds = Number(values.rounds ?? 5);
+  const rounds = Number(values.rounds ?? 30);
+  const replicas = Number(values.replicas ?? 2);
   const wanted = variants.filter((variant) => values.only === undefined || values.only.includes(variant));
   if (callgrind) return countInstructions(wanted, values.berth, warmup, requests);
   const scratch = await createTempDir('berth-cost-');
   const servers: Server[] = [];
   const http = new BenchHttpClient();
   try {
-    for (const variant of wanted) servers.push(await startServer(variant, scratch.path, values.berth));
+    for (const variant of wanted) {
+      for (let replica = 1; replica <= replicas; replica++) servers.push(await startServer(variant, replica, scratch.path, values.berth));
+    }
     const scenarios = await prepare(servers, http);
     // Every scenario warmed on every server before anything is counted: V8 has compiled the hot path by then.
     for (const server of servers) for (const scenario of scenarios) await repeat(warmup, () => scenario.run(server));
     const counted = new Map<string, number[]>();
+    const byServer = new Map<string, number[]>();
     for (let round = 0; round < rounds; round++) {
       for (const [index, scenario] of scenarios.entries()) {
         for (const server of rotated(servers, index + round)) {
@@ -85,12 +95,15 @@ async function main(): Promise<void> {
           const cost = await measure(server, () => repeat(requests, () => scenario.run(server)));
           const key = `${scenario.name}\0${server.variant}`;
           counted.set(key, [...(counted.get(key) ?? []), cost / requests]);
+          const own = `${scenario.name}\0${server.name}`;
+          byServer.set(own, [...(byServer.get(own) ?? []), cost / requests]);
           const logged = (server.logBytes - logBefore) / requests;
-          console.error(`${server.variant} ${scenario.name}, round ${round + 1}: ${(cost / requests / 1000).toFixed(1)} µs CPU${logged > 0 ? `, ${logged.toFixed(0)} bytes of log` : ''} per request`);
+          console.error(`${server.name} ${scenario.name}, round ${round + 1}: ${(cost / requests / 1000).toFixed(1)} µs CPU${logged > 0 ? `, ${logged.toFixed(0)} bytes of log` : ''} per request`);
         }
       }
     }
     console.log(table(scenarios.map((scenario) => scenario.name), counted));
+    if (replicas > 1 && wanted.includes('off')) console.log(`\n${noiseFloor(scenarios.map((scenario) => scenario.name), byServer, replicas)}`);
   } finally {
     http.close();
     for (const server of servers) await stop(server);
@@ -99,9 +112,10 @@ async function main(): Promise<void> {
 }
 
 /** One config.yml per variant: the bench's (`filesystemRegistryConfig`) with the feature switched on. */
-async function startServer(variant: Variant, directory: string, checkout: string, prefix: readonly string[] = []): Promise<Server> {
+async function startServer(variant: Variant, replica: number, directory: string, checkout: string, prefix: readonly string[] = []): Promise<Server> {
   const port = await freePort();
-  const root = join(directory, variant);
+  const name = replica === 1 ? variant : `${variant}#${replica}`;
+  const root = join(directory, name);
   const config = filesystemRegistryConfig({ rootDirectory: root, port }) as Record<string, unknown> & { http: Record<string, unknown> };
   if (variant === 'logged' || variant === 'observed') {
     config.log = { level: 'info', formatter: 'text', fields: { service: 'registry' } };
@@ -109,11 +123,11 @@ async function startServer(variant: Variant, directory: string, checkout: string
   if (variant === 'metrics' || variant === 'observed') {
     config.http = { ...config.http, debug: { addr: `127.0.0.1:${await freePort()}`, prometheus: { enabled: true } } };
   }
-  const file = join(directory, `${variant}.yml`);
+  const file = join(directory, `${name}.yml`);
   await writeFile(file, dump(config));
   const command = [...prefix, process.execPath, join(checkout, 'cli', 'dist', 'main.js'), 'serve', file];
   const child = spawn(command[0]!, command.slice(1), { cwd: checkout, stdio: ['ignore', 'ignore', 'pipe'] });
-  const server: Server = { variant, url: `http://127.0.0.1:${port}`, child, logBytes: 0 };
+  const server: Server = { variant, name, url: `http://127.0.0.1:${port}`, child, logBytes: 0 };
   let early = '';
   child.stderr.on('data', (chunk: Buffer) => {
     server.logBytes += chunk.length;
@@ -121,10 +135,10 @@ async function startServer(variant: Variant, directory: string, checkout: string
   });
   const deadline = Date.now() + (prefix.length > 0 ? 900_000 : 60_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${variant} exited: ${early}`);
+    if (child.exitCode !== null) throw new Error(`${name} exited: ${early}`);
     const answered = await fetch(`${server.url}/v2/`).then((response) => response.status, () => 0);
     if (answered === 200) return server;
-    if (Date.now() > deadline) throw new Error(`${variant} did not answer /v2/ in time: ${early}`);
+    if (Date.now() > deadline) throw new Error(`${name} did not answer /v2/ in time: ${early}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
 }
@@ -164,7 +178,7 @@ async function countInstructions(wanted: readonly Variant[], checkout: string, w
     for (const variant of wanted) {
       const scratch = await createTempDir('berth-cost-');
       const prefix = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(scratch.path, 'callgrind.out')}`];
-      const server = await startServer(variant, scratch.path, checkout, prefix);
+      const server = await startServer(variant, 1, scratch.path, checkout, prefix);
       try {
         const scenarios = await prepare([server], http);
         names = scenarios.map((scenario) => scenario.name);
@@ -234,6 +248,25 @@ function table(scenarios: readonly string[], counted: ReadonlyMap<string, number
     `| ${header.join(' | ')} |`,
     `|${header.map((_, column) => (column === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
+
+/**
+ * The off servers, each on its own: identical builds and configs, so how far apart their
+ * medians are is what a difference between variants must exceed to mean anything.
+ */
+function noiseFloor(scenarios: readonly string[], byServer: ReadonlyMap<string, number[]>, replicas: number): string {
+  const names = Array.from({ length: replicas }, (_, index) => (index === 0 ? 'off' : `off#${index + 1}`));
+  const rows = scenarios.map((scenario) => {
+    const medians = names.map((name) => median(byServer.get(`${scenario}\0${name}`) ?? []) / 1000);
+    return `| ${scenario} | ${medians.map((figure) => figure.toFixed(1)).join(' | ')} | ${(Math.max(...medians) / Math.min(...medians)).toFixed(3)}× |`;
+  });
+  return [
+    'noise floor: the off servers alone, µs per request (median of the rounds), and the highest over the lowest',
+    '',
+    `| scenario | ${names.join(' | ')} | spread |`,
+    `| --- |${names.map(() => ' ---: |').join('')} ---: |`,
+    ...rows,
   ].join('\n');
 }
 
