@@ -52,15 +52,21 @@ export interface ObservedDriverOptions {
  */
 export function observedDriver(driver: StorageDriver, options: ObservedDriverOptions): StorageDriver {
   if (options.slowMs <= 0 && !tracingOn()) return driver;
-  const observe = <T>(operation: string, path: string, work: () => Promise<T>): Promise<T> => {
+  // The path's kind is worked out only for a span or a slow operation's line: most calls need neither.
+  const attributesOf = (operation: string, path: string): Record<string, string> => {
     const where = pathKind(path);
     const attributes: Record<string, string> = { 'storage.driver': driver.name, 'storage.operation': operation, 'storage.path.kind': where.kind };
     if (where.repository !== undefined) attributes['storage.repository'] = where.repository;
+    return attributes;
+  };
+  const observe = <T>(operation: string, path: string, work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
-    return inSpan(`storage ${operation}`, SpanKind.CLIENT, attributes, work).finally(() => {
+    const done = tracingOn() ? inSpan(`storage ${operation}`, SpanKind.CLIENT, attributesOf(operation, path), work) : work();
+    if (options.slowMs <= 0) return done;
+    return done.finally(() => {
       const ms = performance.now() - started;
-      if (options.slowMs > 0 && ms > options.slowMs) {
-        options.logger.warn({ msg: 'slow storage operation', ...attributes, 'storage.duration': `${Math.round(ms)}ms` });
+      if (ms > options.slowMs) {
+        options.logger.warn({ msg: 'slow storage operation', ...attributesOf(operation, path), 'storage.duration': `${Math.round(ms)}ms` });
       }
     });
   };
