@@ -1,7 +1,7 @@
 import { accessControllerOf, AuthSetupError, NO_LOGIN_THROTTLE, tokenServiceOf } from '@berth/auth';
 import { redisSettingsFrom } from '@berth/bus';
 import { type BerthConfig, ConfigError, type ConfigProblem, storageDriverOf } from '@berth/config';
-import { createStorageDriver, type DriverObserver, type StorageDriver } from '@berth/storage-driver';
+import { createStorageDriver, type DriverObserver, readServiceAccountKey, type StorageDriver, UnusableKeyfileError } from '@berth/storage-driver';
 import type { TlsOptions } from 'node:tls';
 import type { ServiceName } from './serve-service';
 import { tlsSettingsOf } from './tls-settings';
@@ -57,6 +57,16 @@ export function servable(config: BerthConfig, source: string, service?: ServiceN
   const tls = service === undefined || service === 'gateway' ? tlsSettingsOf(config, source) : { problems: [] };
   problems.push(...tls.problems);
   const { name, params } = storageDriverOf(config);
+  // The gcs driver reads its key file when it loads, on its first call: read it now, so that a
+  // key serve cannot use is named by config check too, in the driver's words.
+  if (name === 'gcs' && params.keyfile !== undefined) {
+    try {
+      readServiceAccountKey(params.keyfile);
+    } catch (error) {
+      if (!(error instanceof UnusableKeyfileError)) throw error;
+      refuse('storage.gcs.keyfile', error.reason);
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return { driver: createStorageDriver(name, params, observe), ...(tls.options ? { tls: tls.options } : {}) };
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTempDir, makeTestCa, repoRoot, type TempDir, type TestCa } from '@berth/testing';
@@ -122,6 +123,43 @@ describe('berth config check says what berth serve would refuse, in the same wor
       expect(checked.code).toBe(2);
       expect(checked.stderr.trim()).toBe(`berth: ${file}: redis.addr: missing: services run apart (--service) talk over Redis; set redis.addr to HOST:PORT`);
       expect(await berth(['serve', '--service', 'manifest', file])).toMatchObject({ code: 2, stderr: checked.stderr });
+    });
+  });
+
+  describe('storage.gcs.keyfile (read when the driver loads, on its first call)', () => {
+    const gcsConfig = (keyfile: string) => configFile(`version: 0.1\nstorage: {gcs: {bucket: images, keyfile: "${keyfile}"}}\nhttp: {addr: "127.0.0.1:0"}\n`);
+
+    it('a missing file, one that is no JSON, JSON that is no service account key: check and serve refuse each in the same line', async () => {
+      const garbage = join(work.path, 'garbage.json');
+      await writeFile(garbage, 'not a key\n');
+      const userKey = join(work.path, 'user-key.json');
+      await writeFile(userKey, JSON.stringify({ type: 'authorized_user', client_id: 'c', client_secret: 's', refresh_token: 'r' }));
+      const missing = join(work.path, 'missing-key.json');
+      const notAKey = (path: string) => `${path} is not a service account key (JSON with "type": "service_account", client_email and private_key)`;
+      for (const [keyfile, problem] of [[missing, `cannot read ${missing}: ENOENT`], [garbage, notAKey(garbage)], [userKey, notAKey(userKey)]] as const) {
+        const file = await gcsConfig(keyfile);
+        const checked = await berth(['config', 'check', file]);
+        expect(checked).toMatchObject({ code: 2, stdout: '' });
+        expect(checked.stderr.trim()).toBe(`berth: ${file}: storage.gcs.keyfile: ${problem}`);
+        expect(await berth(['serve', file])).toMatchObject({ code: 2, stderr: checked.stderr });
+        expect(await berth(['config', 'check', '--service', 'manifest', file], { REGISTRY_REDIS_ADDR: redisAddr })).toMatchObject({ code: 2, stderr: checked.stderr });
+      }
+    });
+
+    it('a service account key: ok', async () => {
+      const keyfile = join(work.path, 'service-account.json');
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      await writeFile(keyfile, JSON.stringify({ type: 'service_account', client_email: 'berth@example.iam.gserviceaccount.com', private_key: pem }));
+      const file = await gcsConfig(keyfile);
+      expect(await berth(['config', 'check', file])).toMatchObject({ code: 0, stdout: `${file}: ok\n` });
+    });
+
+    it('config print does not read it: a config whose key lives on another machine prints', async () => {
+      const file = await gcsConfig('/etc/elsewhere/gcs-key.json');
+      const printed = await berth(['config', 'print', file]);
+      expect(printed).toMatchObject({ code: 0, stderr: '' });
+      expect(printed.stdout).toContain('bucket: images');
     });
   });
 

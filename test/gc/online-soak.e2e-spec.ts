@@ -47,7 +47,8 @@ class Client {
     private readonly counts: Counts,
   ) {}
 
-  async send(method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: Buffer } | undefined> {
+  /** The answer, and whether an earlier attempt went unanswered (it may have done its work all the same). */
+  async send(method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; body: Buffer; retried: boolean } | undefined> {
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       if (attempt > 1) {
         this.counts.retried += 1;
@@ -56,7 +57,7 @@ class Client {
       this.counts.requests += 1;
       try {
         const response = await fetch(new URL(path, this.url), { method, headers, ...(body ? { body } : {}), signal: AbortSignal.timeout(30_000) });
-        const answer = { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
+        const answer = { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()), retried: attempt > 1 };
         if (answer.status === 503 && answer.body.toString().includes('garbage collection')) this.counts.refusedByCollection += 1;
         if (answer.status < 500) return answer;
       } catch {
@@ -109,8 +110,13 @@ class Client {
     return (await this.send('PUT', `/v2/${image.repo}/manifests/${tag}`, image.manifest, { 'content-type': MEDIA_TYPE }))?.status === 201;
   }
 
+  /**
+   * 202, or 404 after an attempt that got no answer: that attempt deleted it, and its answer was
+   * lost (Redis killed while the manifest service replied: 503, then 404 on the retry).
+   */
   async delete(image: Image): Promise<boolean> {
-    return (await this.send('DELETE', `/v2/${image.repo}/manifests/${image.digest}`))?.status === 202;
+    const answer = await this.send('DELETE', `/v2/${image.repo}/manifests/${image.digest}`);
+    return answer?.status === 202 || (answer?.status === 404 && answer.retried);
   }
 
   async pulls(image: Image, tag = image.tag): Promise<boolean> {

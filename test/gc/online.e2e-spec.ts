@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathFor } from '@berth/registry-storage';
-import { type BerthProcess, createTempDir, freePort, startBerth, type TempDir } from '@berth/testing';
+import { createStorageDriver, pathExists, type StorageDriver } from '@berth/storage-driver';
+import { type BerthProcess, createTempDir, dropContainer, freePort, startBerth, swiftBackend, type TempDir } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e2eConfig } from '../e2e/support/registry-under-test';
 import { buildImage, pushBlob, pushImage, pushManifest, type PushedImage } from '../e2e/support/registry-client';
@@ -11,10 +11,11 @@ import { deleteManifest, expectPulls } from './gc-support';
 
 /**
  * Online garbage collection while serving (`berth.gc`), in the all-in-one (its timer, its
- * in-process fence) and with services apart (a BullMQ job, the fence in Redis): with a review
- * delay of seconds, a blob pushed without a manifest and the layers of a deleted image are
- * gone once they are older than the delay, while pushes whose blobs come a moment before their
- * manifest keep being accepted and every live image pulls byte-identical.
+ * in-process fence) and with services apart (a BullMQ job, the fence in Redis), on the
+ * filesystem and on Swift (BERTH_TEST_SWIFT_*: storage's dates are Swift's, its listings
+ * its own): with a review delay of seconds, a blob pushed without a manifest and the layers
+ * of a deleted image are gone once they are older than the delay, while pushes whose blobs come
+ * a moment before their manifest keep being accepted and every live image pulls byte-identical.
  */
 const REVIEW_DELAY_MS = 3_000;
 const gc = { enabled: true, interval: '1s', reviewdelay: '3s', deleteuntagged: true };
@@ -45,18 +46,36 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
   }
 }
 
-describe.each(['all-in-one', 'distributed'] as const)('online garbage collection, %s', (topology) => {
+const cases = [
+  ['all-in-one', 'filesystem'],
+  ['distributed', 'filesystem'],
+  ['all-in-one', 'swift'],
+  ['distributed', 'swift'],
+] as const;
+
+describe.each(cases)('online garbage collection, %s, on %s', (topology, storage) => {
   let work: TempDir;
   let berth: BerthProcess;
-  let root: string;
+  /** The registry's storage as the test looks at it, behind berth's back. */
+  let driver: StorageDriver;
+  let dropSwiftContainer: (() => Promise<void>) | undefined;
   /** All in one: its metrics (services apart, each instance has its own `berth.debug`). */
   let metricsUrl: string | undefined;
 
   beforeAll(async () => {
     work = await createTempDir('berth-online-gc-');
-    root = join(work.path, 'registry');
-    const base = e2eConfig(root, await freePort(), { berth: { gc } });
+    const base = e2eConfig(join(work.path, 'registry'), await freePort(), { berth: { gc } });
     let config: Record<string, unknown> = { ...base, log: { level: 'info', accesslog: { disabled: true } } };
+    if (storage === 'swift') {
+      const backend = swiftBackend();
+      const swift = { ...backend, container: `berth_online_gc_${topology}` };
+      await dropContainer(backend, swift.container);
+      dropSwiftContainer = () => dropContainer(backend, swift.container);
+      config = { ...config, storage: { swift, delete: { enabled: true } } };
+      driver = createStorageDriver('swift', swift);
+    } else {
+      driver = createStorageDriver('filesystem', { rootdirectory: join(work.path, 'registry') });
+    }
     if (topology === 'all-in-one') {
       const debugAddr = `127.0.0.1:${await freePort()}`;
       metricsUrl = `http://${debugAddr}/metrics`;
@@ -67,14 +86,15 @@ describe.each(['all-in-one', 'distributed'] as const)('online garbage collection
 
   afterAll(async () => {
     await berth?.stop();
+    await dropSwiftContainer?.();
     await work?.remove();
   });
 
-  const stored = (digest: string): boolean => existsSync(join(root, pathFor({ kind: 'blobData', digest })));
+  const stored = (digest: string): Promise<boolean> => pathExists(driver, pathFor({ kind: 'blobData', digest }));
 
   it('collects what is unreferenced for longer than the review delay while pushes, deletes and pulls go on', async () => {
     const url = berth.url;
-    const repo = `online/${topology}`;
+    const repo = `online/${topology}-${storage}`;
     const live = await pushImage(url, repo, 'live');
     const shared = live.layers[0]!;
     const doomed = await pushImage(url, repo, 'doomed', { layers: [randomBytes(900), randomBytes(300)] });
@@ -98,9 +118,10 @@ describe.each(['all-in-one', 'distributed'] as const)('online garbage collection
     for (const blob of sharing.blobs) await pushBlob(url, repo, blob);
     await pushManifest(url, repo, 'sharing', sharing.manifest.mediaType, sharing.manifest.bytes);
 
-    await until('the orphaned blob and the deleted image are collected', () => stored(orphanDigest) === false && blobsOf(doomed).every((digest) => !stored(digest)) && !stored(doomed.digest));
+    const garbage = [orphanDigest, ...blobsOf(doomed), doomed.digest];
+    await until('the orphaned blob and the deleted image are collected', async () => !(await Promise.all(garbage.map(stored))).includes(true));
     await expectPulls(url, repo, 'live', live.digest, blobsOf(live));
-    expect(stored(shared.digest)).toBe(true);
+    expect(await stored(shared.digest)).toBe(true);
     for (const [index, image] of pushed.entries()) await expectPulls(url, repo, `t${index}`, image.digest, blobsOf(image));
     await expectPulls(url, repo, 'sharing', sharing.manifest.digest, blobsOf(sharing.manifest));
     // A HEAD of a collected blob says unknown at once (no cache answers for it).
@@ -121,6 +142,6 @@ describe.each(['all-in-one', 'distributed'] as const)('online garbage collection
 
     const runs = runsIn(berth);
     expect(runs.length).toBeGreaterThan(2);
-    console.log(`${topology}: ${runs.length} runs, ${Math.min(...runs.map((run) => run.ms))}-${Math.max(...runs.map((run) => run.ms))} ms each; ${pushed.length} pushes during collection`);
+    console.log(`${topology} on ${storage}: ${runs.length} runs, ${Math.min(...runs.map((run) => run.ms))}-${Math.max(...runs.map((run) => run.ms))} ms each; ${pushed.length} pushes during collection`);
   });
 });

@@ -234,6 +234,19 @@ describe('swift driver: segments, manifests and their ownership on a real Swift'
     });
   });
 
+  it("dates a file as Swift stored it, to the millisecond of its listing, not to Last-Modified's next whole second", async () => {
+    await driver.putContent('/dated/plain', Buffer.from('x'));
+    await write('/dated/large', randomBytes(chunksize + 1));
+    const { token, storageUrl } = await swiftSession(backend);
+    const listed = await fetch(`${storageUrl}/${container}?format=json&prefix=files/dated/`, { headers: { 'x-auth-token': token } });
+    const entries = (await listed.json()) as { name: string; last_modified: string }[];
+    expect(entries.map((entry) => entry.name)).toEqual(['files/dated/large', 'files/dated/plain']);
+    for (const entry of entries) {
+      const { modTime } = await driver.stat(`/${entry.name.slice('files/'.length)}`);
+      expect(modTime.toISOString(), entry.name).toBe(new Date(`${entry.last_modified}Z`).toISOString());
+    }
+  });
+
   it('signs TempURLs for redirects only when a secret key is configured', async () => {
     await driver.putContent('/tempurl/file', Buffer.from('served by Swift itself'));
     expect(await driver.redirectUrl('/tempurl/file', 'GET')).toBeUndefined();

@@ -3,6 +3,7 @@ import { StorageDriverFailure } from './errors';
 import { createStorageDriver, parseDriverParams } from './factory';
 import { InvalidDriverParamsError } from './factory-errors';
 import { BaseDriver } from './base/base-driver';
+import { UnusableKeyfileError } from './drivers/gcs/service-account-key';
 import { driverNames } from './params';
 
 describe('createStorageDriver', () => {
@@ -27,6 +28,11 @@ describe('createStorageDriver', () => {
     );
     expect(() => createStorageDriver('azure', { accountname: 'a', accountkey: 'k', container: 'c', retry_delay: 'soon' })).toThrow(/storage\.azure\.retry_delay/);
     expect(() => createStorageDriver('gcs', { bucket: 'b', chunksize: 1000 })).toThrow(/storage\.gcs\.chunksize/);
+  });
+
+  it('reads a gcs key file only when the driver loads, refusing it there in the words serve and config check use', async () => {
+    const driver = createStorageDriver('gcs', { bucket: 'b', keyfile: '/nonexistent/key.json' });
+    await expect(driver.ready?.()).rejects.toThrow(new UnusableKeyfileError('cannot read /nonexistent/key.json: ENOENT'));
   });
 
   it('builds the s3 and oss drivers from their minimal parameters, without a request', () => {

@@ -10,6 +10,7 @@ export {
   UnsupportedMethodError,
 } from './errors';
 export { InvalidDriverParamsError } from './factory-errors';
+export { readServiceAccountKey, UnusableKeyfileError } from './drivers/gcs/service-account-key';
 export { createStorageDriver, type DriverParamsResult, parseDriverParams } from './factory';
 export { type DriverName, type DriverParams, driverNames, driverParams } from './params';
 export { assertValidPath, ROOT_PATH } from './path';

@@ -2,6 +2,7 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { LINK_CACHE_TTL_MS, type LinkCache, withTimeout } from '@berth/contracts';
 import type { Redis } from 'ioredis';
 import { BusKeys } from '../redis/bus-keys';
+import { LuaScript } from '../redis/lua-script';
 
 export interface RedisLinkCacheOptions {
   ttlMs?: number;
@@ -16,13 +17,13 @@ export interface RedisLinkCacheOptions {
  * invalidation of a write that landed during the read (`ARGV[1]`: the generation seen,
  * empty for none).
  */
-const FILL = `
+const FILL = new LuaScript(`
 local generation = redis.call('HGET', KEYS[1], 'g')
 if (generation or '') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'v', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
-`;
+`);
 
 const RETRY_MS = 1_000;
 
@@ -72,7 +73,7 @@ export class RedisLinkCache implements LinkCache, OnApplicationShutdown {
     const value = await load();
     if (value !== undefined && ticket !== undefined) {
       // A lost fill only costs the next read a trip to storage.
-      await this.answer(this.redis.eval(FILL, 1, key, ticket, value, this.ttlMs)).catch(() => undefined);
+      await this.answer(FILL.run(this.redis, [key], [ticket, value, this.ttlMs])).catch(() => undefined);
     }
     return value;
   }

@@ -3,9 +3,10 @@ import { Logger } from '@nestjs/common';
 import { type LoginThrottle, type LoginThrottleLimits, withTimeout } from '@berth/contracts';
 import type { Redis } from 'ioredis';
 import { BusKeys } from '../redis/bus-keys';
+import { LuaScript } from '../redis/lua-script';
 
 /** The longest time left on any key whose count reached ARGV[1]; 0 when none did. */
-const BLOCKED_FOR = `
+const BLOCKED_FOR = new LuaScript(`
 local longest = 0
 for _, key in ipairs(KEYS) do
   local count = tonumber(redis.call('GET', key) or '0')
@@ -15,10 +16,10 @@ for _, key in ipairs(KEYS) do
   end
 end
 return longest
-`;
+`);
 
 /** Counts one failure on each key (the window starts with the first) and returns the highest count. */
-const FAILED = `
+const FAILED = new LuaScript(`
 local highest = 0
 for _, key in ipairs(KEYS) do
   local count = redis.call('INCR', key)
@@ -26,7 +27,7 @@ for _, key in ipairs(KEYS) do
   if count > highest then highest = count end
 end
 return highest
-`;
+`);
 
 /**
  * Failed logins counted in Redis, shared by every gateway of a cluster: guesses spread over
@@ -62,9 +63,9 @@ export class RedisLoginThrottle implements LoginThrottle {
     await this.answer(this.redis.del(...keys.map((key) => this.key(key)))).catch((error: Error) => this.unavailable(error));
   }
 
-  private async run(script: string, keys: readonly string[], arg: number): Promise<unknown> {
+  private async run(script: LuaScript, keys: readonly string[], arg: number): Promise<unknown> {
     try {
-      return await this.answer(this.redis.eval(script, keys.length, ...keys.map((key) => this.key(key)), arg));
+      return await this.answer(script.run(this.redis, keys.map((key) => this.key(key)), [arg]));
     } catch (error) {
       this.unavailable(error as Error);
       return undefined;

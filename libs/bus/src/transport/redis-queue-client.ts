@@ -5,6 +5,7 @@ import { OciError } from '@berth/oci';
 import { carrierOf, inSpan, SpanKind } from '@berth/telemetry';
 import type { Redis } from 'ioredis';
 import { BusKeys } from '../redis/bus-keys';
+import { LuaScript } from '../redis/lua-script';
 import { openRedis, type RedisSettings } from '../redis/redis-connection';
 import { isStreamed, parseReply, type RequestEnvelope } from './redis-queue-envelope';
 
@@ -27,12 +28,12 @@ export interface RedisQueueClientOptions {
  */
 const RESUBSCRIBE_WAIT_MS = 2_000;
 
-const ENQUEUE_SCRIPT = `
+const ENQUEUE_SCRIPT = new LuaScript(`
 redis.call('XADD', KEYS[1], 'MINID', '~', ARGV[3], '*', 'm', ARGV[1])
 if #redis.call('XINFO', 'GROUPS', KEYS[1]) == 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[2], 'NX')
   redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')
-end`;
+end`);
 
 /**
  * The caller's side of {@link RedisQueueServer}: adds each request to its pattern's queue
@@ -178,7 +179,7 @@ export class RedisQueueClient extends ClientProxy {
     const queue = this.keys.requests(envelope.pattern);
     const now = Date.now();
     const ttl = Math.max(1, envelope.deadline - now);
-    await this.commands!.eval(ENQUEUE_SCRIPT, 1, queue, JSON.stringify(envelope), ttl, now - this.options.timeoutMs);
+    await ENQUEUE_SCRIPT.run(this.commands!, [queue], [JSON.stringify(envelope), ttl, now - this.options.timeoutMs]);
   }
 
   private onReply(message: string): void {

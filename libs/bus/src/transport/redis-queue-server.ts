@@ -6,6 +6,7 @@ import { inCarried } from '@berth/telemetry';
 import type { Redis } from 'ioredis';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { BusKeys } from '../redis/bus-keys';
+import { LuaScript } from '../redis/lua-script';
 import { disconnectNow, openRedis, type RedisSettings } from '../redis/redis-connection';
 import { isReplayable, isStreamed, parseRequest, REPLICA_GROUP, type ReplyEnvelope, type RequestEnvelope } from './redis-queue-envelope';
 
@@ -30,20 +31,20 @@ const DEFAULT_LEASE_MS = 1_000;
  * a queue with a group is served, and no longer expires with its newest request (the
  * client's script leaves its lifetime alone once it has one).
  */
-const CREATE_GROUP_SCRIPT = `
+const CREATE_GROUP_SCRIPT = new LuaScript(`
 local made = redis.pcall('XGROUP', 'CREATE', KEYS[1], ARGV[1], '0', 'MKSTREAM')
 if type(made) == 'table' and made.err and not string.find(made.err, 'BUSYGROUP') then return made end
-redis.call('PERSIST', KEYS[1])`;
+redis.call('PERSIST', KEYS[1])`);
 
 /**
  * Done with a request (ARGV[2] in queue KEYS[1], group ARGV[1]): it leaves the replica's
  * in-flight entries and the queue, and its reply (ARGV[4]) goes to the caller's channel
  * (ARGV[3]; none for an event), in one round trip as the bare PUBLISH was.
  */
-const FINISH_SCRIPT = `
+const FINISH_SCRIPT = new LuaScript(`
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
-if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end`;
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end`);
 
 /** The context handed to handlers (`@Ctx()`): the pattern the request came in on. */
 export class RedisQueueContext extends BaseRpcContext<[string]> {
@@ -211,7 +212,7 @@ export class RedisQueueServer extends Server implements CustomTransportStrategy 
 
   private async finish(taken: Taken, replyTo: string, reply: string): Promise<void> {
     try {
-      await this.commands!.eval(FINISH_SCRIPT, 1, taken.queue, REPLICA_GROUP, taken.entryId, replyTo, reply);
+      await FINISH_SCRIPT.run(this.commands!, [taken.queue], [REPLICA_GROUP, taken.entryId, replyTo, reply]);
     } catch (error) {
       // The lease lapses and another replica answers, or, with Redis away, the caller answers 503.
       this.log.warn(`reply from ${taken.queue} lost: ${(error as Error).message}`);
@@ -220,7 +221,7 @@ export class RedisQueueServer extends Server implements CustomTransportStrategy 
 
   private async createGroups(): Promise<void> {
     try {
-      await Promise.all(this.queues.map((queue) => this.commands!.eval(CREATE_GROUP_SCRIPT, 1, queue, REPLICA_GROUP)));
+      await Promise.all(this.queues.map((queue) => CREATE_GROUP_SCRIPT.run(this.commands!, [queue], [REPLICA_GROUP])));
     } catch (error) {
       // Redis is away: the next read fails with NOGROUP once it is back, and this runs again.
       this.log.warn(`cannot make the queues' consumer groups: ${(error as Error).message}`);

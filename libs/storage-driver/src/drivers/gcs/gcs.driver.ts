@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { type Bucket, type File, type GetFilesOptions, Storage, type StorageOptions } from '@google-cloud/storage';
 import { InvalidOffsetError, PathNotFoundError, StorageDriverError } from '../../errors';
@@ -8,6 +7,7 @@ import { DEFAULT_RETRY_POLICY, isTransientError } from '../../retry';
 import type { FileInfo, FileWriter, StorageDriver } from '../../storage-driver';
 import { walkByListing } from '../../walk';
 import { GcsWriter, isPrivateName, isSessionMarker, SessionCanceller } from './gcs.writer';
+import { readServiceAccountKey } from './service-account-key';
 
 type GcsParams = DriverParams<'gcs'>;
 
@@ -43,7 +43,7 @@ export class GcsDriver implements StorageDriver {
     };
     // An emulator's endpoint: the SDK then sends no credentials (they still sign redirect URLs).
     if (params.apiendpoint !== undefined) options.apiEndpoint = params.apiendpoint.replace(/\/+$/, '');
-    const credentials: unknown = params.keyfile !== undefined ? JSON.parse(readFileSync(params.keyfile, 'utf8')) : params.credentials;
+    const credentials: unknown = params.keyfile !== undefined ? readServiceAccountKey(params.keyfile) : params.credentials;
     if (credentials !== undefined) {
       options.credentials = credentials as StorageOptions['credentials'];
       const projectId = (credentials as { project_id?: unknown }).project_id;
