@@ -76,7 +76,9 @@ async function countFor(target: 'reference' | 'berth', backend: CountedBackend, 
   if (backend.kind === 'swift') {
     const { swift } = backend;
     const authurl = `${relay.url}${new URL(swift.authurl).pathname}`;
-    storage = { swift: { authurl, username: swift.username, password: swift.password, container: place }, delete: { enabled: true } };
+    // berth's blob GETs redirect to TempURLs as the reference's do (it keys the container by itself), as in the timed bench.
+    const swiftKeys = { authurl, username: swift.username, password: swift.password, container: place, ...(target === 'berth' ? { tempurlcontainerkey: true } : {}) };
+    storage = { swift: swiftKeys, delete: { enabled: true } };
     dropStorage = () => dropContainer(swift, place);
   } else {
     const { s3, bucket } = backend;
