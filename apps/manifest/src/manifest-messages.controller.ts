@@ -1,7 +1,7 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { type ManifestMessages, ManifestPattern } from '@berth/contracts';
-import { RpcErrorFilter } from '@berth/oci';
+import { RpcErrorFilter } from '@berth/telemetry';
 import { CatalogService } from './catalog.service';
 import { ManifestStore } from './manifest-store.service';
 import { ReferrersService } from './referrers.service';

@@ -1,7 +1,7 @@
 import { Controller, UseFilters } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { type UploadMessages, UploadPattern } from '@berth/contracts';
-import { RpcErrorFilter } from '@berth/oci';
+import { RpcErrorFilter } from '@berth/telemetry';
 import { UploadSessionService } from './upload-session.service';
 
 type Request<P extends keyof UploadMessages> = UploadMessages[P]['request'];

@@ -7,7 +7,6 @@ export {
   renderErrors,
 } from './errors/oci-error';
 export { asOciError } from './errors/as-oci-error';
-export { RpcErrorFilter } from './errors/rpc-error.filter';
 export {
   checkDigest,
   describeDigestProblem,

@@ -7,6 +7,9 @@ import { InvalidPathError } from './errors';
  */
 const COMPONENT = /^[A-Za-z0-9._-]+$/;
 
+/** A valid path other than the root, in one test: every call to a driver checks its path. */
+const VALID_PATH = /^(?:\/(?!\.\.?(?:\/|$))[A-Za-z0-9._-]+)+$/;
+
 /** The root of a driver's namespace: valid only where the reference accepts it (stat, list, walk). */
 export const ROOT_PATH = '/';
 
@@ -16,6 +19,8 @@ export const ROOT_PATH = '/';
  */
 export function assertValidPath(path: string, options: { allowRoot?: boolean } = {}): void {
   if (typeof path !== 'string') throw new InvalidPathError(String(path), 'not a string');
+  if (VALID_PATH.test(path)) return;
+  // Invalid: the checks below say why.
   if (path === ROOT_PATH) {
     if (options.allowRoot) return;
     throw new InvalidPathError(path, 'the root is not a file');

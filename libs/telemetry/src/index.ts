@@ -2,6 +2,7 @@ export { instrumentRequests, goDuration, type RequestTelemetryOptions } from './
 export { BerthLogger, type BerthLoggerOptions, type StructuredMessage } from './berth-logger';
 export { formatEntry, type LogEntry, type LogField, type LogFormatter, type LogLevelName } from './log-format';
 export { observedDriver, type ObservedDriverOptions, pathKind, type PathKind } from './observed-driver';
+export { RpcErrorFilter } from './rpc-error.filter';
 export { currentRequest, inRequest, REQUEST_ID_HEADER, requestIdFrom, type RequestScope } from './request-scope';
 export {
   activeTraceIds,

@@ -1,5 +1,5 @@
-import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, normalize } from 'node:path';
 import { Readable } from 'node:stream';
 import { InvalidOffsetError, PathNotFoundError } from '../../errors';
 import type { DriverParams } from '../../params';
@@ -9,7 +9,7 @@ import { walkByListing } from '../../walk';
 import { asDriverFailure, isNotFound } from './filesystem-errors';
 import { FileReadStream } from './file-read-stream';
 import { FilesystemWriter } from './filesystem-writer';
-import { closeFile, fstatFile, openFile, readSmallFile, statFile } from './host-files';
+import { closeFile, fstatFile, openFile, readDirectory, readSmallFile, statFile } from './host-files';
 import { purgeLeftoverTemporaries, temporaryName } from './leftover-temporaries';
 
 /**
@@ -29,7 +29,8 @@ export class FilesystemDriver implements StorageDriver {
   private readonly root: string;
 
   constructor(params: Pick<DriverParams<'filesystem'>, 'rootdirectory'>) {
-    this.root = params.rootdirectory;
+    // Without a trailing `/`: a driver path (validated, absolute) is appended as it is.
+    this.root = normalize(params.rootdirectory).replace(/\/+$/, '');
   }
 
   /**
@@ -121,7 +122,7 @@ export class FilesystemDriver implements StorageDriver {
 
   async list(path: string): Promise<string[]> {
     try {
-      const names = await readdir(this.hostPath(path));
+      const names = await readDirectory(this.hostPath(path));
       return names.filter(isValidPathComponent).sort().map((name) => childPath(path, name));
     } catch (error) {
       // An empty storage has no root directory yet; the reference lists it as empty.
@@ -161,8 +162,9 @@ export class FilesystemDriver implements StorageDriver {
     return walkByListing(this, path);
   }
 
+  /** Paths reach the driver validated (no `.`, `..` or empty component): no `join`, whose normalising costs on every call. */
   private hostPath(path: string): string {
-    return join(this.root, path);
+    return this.root + path;
   }
 
   private fileInfo(path: string, info: { isDirectory(): boolean; size: number; mtime: Date }): FileInfo {

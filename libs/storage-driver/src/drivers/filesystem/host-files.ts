@@ -58,9 +58,12 @@ export function readSmallFile(path: string): Promise<Buffer> {
 
 /** `stat` of a path, bounded as `readSmallFile`; `undefined` when nothing is there. */
 export function statFile(path: string): Promise<fs.Stats | undefined> {
-  return withinDeadline(() =>
-    settle<fs.Stats | undefined>((done) => fs.stat(path, (error, stats) => (error?.code === 'ENOENT' ? done(null, undefined) : done(error, stats)))),
-  );
+  return settleWithinDeadline((done) => fs.stat(path, (error, stats) => (error?.code === 'ENOENT' ? done(null, undefined) : done(error, stats))));
+}
+
+/** The names in a directory, bounded as `readSmallFile`. */
+export function readDirectory(path: string): Promise<string[]> {
+  return settleWithinDeadline((done) => fs.readdir(path, done));
 }
 
 /** The error a stalled call ends with: `asDriverFailure` makes it a backend failure (503). */
@@ -68,6 +71,21 @@ export class StalledCallError extends Error {
   constructor() {
     super(`no answer from the storage within ${STALLED_CALL_MS} ms (a stalled disk or mount?)`);
   }
+}
+
+/**
+ * {@link settle} and {@link withinDeadline} in one promise: a scan of the storage (garbage
+ * collection's) makes a call per file, and each promise and closure less is CPU saved on each.
+ */
+function settleWithinDeadline<T>(start: (done: (error: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new StalledCallError()), STALLED_CALL_MS);
+    start((error, value) => {
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve(value);
+    });
+  });
 }
 
 /** `call`'s result, or a {@link StalledCallError} once it has run for {@link STALLED_CALL_MS}. */

@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, Logger, type RpcExceptionFilter } from '@nestjs/common';
+import { asOciError } from '@berth/oci';
 import { type Observable, throwError } from 'rxjs';
-import { asOciError } from './as-oci-error';
 
 /**
  * Every failure of a message handler leaves the service as the wire form of an `OciError`,
