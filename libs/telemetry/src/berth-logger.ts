@@ -115,14 +115,15 @@ export class BerthLogger implements LoggerService {
 }
 
 /** How long lines that follow a write wait to be written together with the ones after them. */
-const BATCH_MS = 10;
+const BATCH_MS = 100;
 
 /**
  * stderr without blocking: a log reader that falls behind (a full pipe) must not stall
  * requests, as a synchronous write to a pipe does; what is still buffered is written at exit.
- * A line after a quiet spell is written at once; the lines of the next 10 ms go out together:
+ * A line after a quiet spell is written at once; the lines of the next 100 ms go out together:
  * each write is a trip through libuv's thread pool, which cost more than building the line
- * (issue 18: an access line per request within 5% of none).
+ * (issue 18: an access line per request within 5% of none). With 10 ms, the writes still cost
+ * a logged manifest HEAD 10-15% more server CPU than none (bench:cost); with 100 ms, within noise.
  */
 function stderrLines(): (line: string) => void {
   const boom = new SonicBoom({ fd: 2, sync: false });
