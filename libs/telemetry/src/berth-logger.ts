@@ -122,8 +122,8 @@ const BATCH_MS = 100;
  * requests, as a synchronous write to a pipe does; what is still buffered is written at exit.
  * A line after a quiet spell is written at once; the lines of the next 100 ms go out together:
  * each write is a trip through libuv's thread pool, which cost more than building the line
- * (issue 18: an access line per request within 5% of none). With 10 ms, the writes still cost
- * a logged manifest HEAD 10-15% more server CPU than none (bench:cost); with 100 ms, within noise.
+ * (issue 18: an access line per request within 5% of none). Every 10 ms, the writes still cost
+ * a logged manifest request ~10% more server CPU; every 100 ms, within the noise (bench:cost).
  */
 function stderrLines(): (line: string) => void {
   const boom = new SonicBoom({ fd: 2, sync: false });
@@ -154,8 +154,8 @@ function stderrLines(): (line: string) => void {
   };
 }
 
-// isSecretKey lower-cases the key, a tenth of a line's cost over an access line's dozen keys:
-// the answer is kept for the keys lines repeat, up to a bound (a caller's own keys may vary without end).
+// isSecretKey lower-cases the key (~80 ns, an access line has fifteen keys): the answer is kept for
+// the keys lines repeat, up to a bound (a caller's own keys may vary without end).
 const secretByKey = new Map<string, boolean>();
 const MAX_REMEMBERED_KEYS = 1024;
 
