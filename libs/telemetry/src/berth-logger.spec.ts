@@ -68,6 +68,13 @@ describe('BerthLogger', () => {
     expect(lines[1]).toMatchObject({ msg: 'inside', 'http.request.id': 'req-42' });
   });
 
+  it('a field named like a secret is masked on every line, whatever its case and however often the key was seen', () => {
+    const lines = logged({ formatter: 'json' }, (logger) => {
+      for (const value of ['FirstPassw0rd-1', 'SecondPassw0rd-2']) logger.log({ msg: 'connecting', password: value, Secret: value, 'storage.bucket': 'b' });
+    }).map((line) => JSON.parse(line) as Record<string, unknown>);
+    for (const line of lines) expect(line).toMatchObject({ password: '*****', Secret: '*****', 'storage.bucket': 'b' });
+  });
+
   it('no secret of the config, no URL password, no Authorization credential in any line or field', () => {
     // Loading a config is what tells the redactor its secrets.
     parseConfig('version: 0.1\nhttp: {secret: TheHttpSecret-77}\nstorage: {swift: {authurl: "http://x/auth/v1.0", username: u, password: SwiftPassword-88, container: c}}\n', 't.yml', {});

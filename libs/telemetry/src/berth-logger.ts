@@ -1,7 +1,7 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { isSecretKey, redact } from '@berth/config';
 import SonicBoom from 'sonic-boom';
-import { formatEntry, type LogField, type LogFormatter, type LogLevelName } from './log-format';
+import { formatEntry, type LogFormatter, type LogLevelName } from './log-format';
 import { currentRequest } from './request-scope';
 import { activeTraceIds } from './tracing';
 
@@ -36,7 +36,9 @@ export type StructuredMessage = { msg: string } & Record<string, unknown>;
 export class BerthLogger implements LoggerService {
   private readonly threshold: number;
   private readonly formatter: LogFormatter;
-  private readonly fields: readonly LogField[];
+  /** `log.fields`, redacted once: the first keys and values of every line. */
+  private readonly fieldKeys: string[];
+  private readonly fieldValues: unknown[];
 
   constructor(
     options: BerthLoggerOptions = {},
@@ -44,7 +46,9 @@ export class BerthLogger implements LoggerService {
   ) {
     this.threshold = severity[fromConfig[(options.level ?? 'info').toLowerCase()] ?? 'info'];
     this.formatter = options.formatter ?? 'text';
-    this.fields = Object.entries(redact(options.fields ?? {}) as Record<string, unknown>);
+    const fields = redact(options.fields ?? {}) as Record<string, unknown>;
+    this.fieldKeys = Object.keys(fields);
+    this.fieldValues = Object.values(fields);
   }
 
   /** Whether a line at `level` would be written: lets a caller skip building one. */
@@ -74,37 +78,52 @@ export class BerthLogger implements LoggerService {
   private write(level: LogLevel, message: unknown, context?: string, trace?: string): void {
     const name = fromNest[level];
     if (severity[name] > this.threshold) return;
-    const fields: LogField[] = [...this.fields];
-    if (context) fields.push(['context', context]);
+    const keys = this.fieldKeys.slice();
+    const values = this.fieldValues.slice();
+    if (context) {
+      keys.push('context');
+      values.push(context);
+    }
     const request = currentRequest();
-    if (request) fields.push(['http.request.id', request.id]);
+    if (request) {
+      keys.push('http.request.id');
+      values.push(request.id);
+    }
     const ids = activeTraceIds();
-    if (ids) fields.push(['trace_id', ids.trace_id], ['span_id', ids.span_id]);
+    if (ids) {
+      keys.push('trace_id', 'span_id');
+      values.push(ids.trace_id, ids.span_id);
+    }
     let msg: unknown = message;
     if (isStructured(message)) {
       for (const key of Object.keys(message)) {
         if (key === 'msg') continue;
         const value = message[key];
+        keys.push(key);
         // A field named like a secret is masked whatever it holds; the rest scrubbed as messages are.
-        fields.push([key, isSecretKey(key) ? '*****' : typeof value === 'number' || typeof value === 'boolean' ? value : redact(value)]);
+        values.push(isSecretField(key) ? '*****' : typeof value === 'number' || typeof value === 'boolean' ? value : redact(value));
       }
       msg = message.msg;
     }
-    if (trace) fields.push(['trace', redact(trace)]);
+    if (trace) {
+      keys.push('trace');
+      values.push(redact(trace));
+    }
     const text = redact(msg);
-    this.out(`${formatEntry(this.formatter, { time: new Date(), level: name, msg: typeof text === 'string' ? text : JSON.stringify(text), fields })}\n`);
+    this.out(`${formatEntry(this.formatter, { time: Date.now(), level: name, msg: typeof text === 'string' ? text : JSON.stringify(text), keys, values })}\n`);
   }
 }
 
 /** How long lines that follow a write wait to be written together with the ones after them. */
-const BATCH_MS = 10;
+const BATCH_MS = 100;
 
 /**
  * stderr without blocking: a log reader that falls behind (a full pipe) must not stall
  * requests, as a synchronous write to a pipe does; what is still buffered is written at exit.
- * A line after a quiet spell is written at once; the lines of the next 10 ms go out together:
+ * A line after a quiet spell is written at once; the lines of the next 100 ms go out together:
  * each write is a trip through libuv's thread pool, which cost more than building the line
- * (issue 18: an access line per request within 5% of none).
+ * (issue 18: an access line per request within 5% of none). Every 10 ms, the writes still cost
+ * a logged manifest request ~10% more server CPU; every 100 ms, within the noise (bench:cost).
  */
 function stderrLines(): (line: string) => void {
   const boom = new SonicBoom({ fd: 2, sync: false });
@@ -133,6 +152,20 @@ function stderrLines(): (line: string) => void {
     boom.write(line);
     batching = setTimeout(writePending, BATCH_MS).unref();
   };
+}
+
+// isSecretKey lower-cases the key (~80 ns, an access line has fifteen keys): the answer is kept for
+// the keys lines repeat, up to a bound (a caller's own keys may vary without end).
+const secretByKey = new Map<string, boolean>();
+const MAX_REMEMBERED_KEYS = 1024;
+
+function isSecretField(key: string): boolean {
+  let secret = secretByKey.get(key);
+  if (secret === undefined) {
+    secret = isSecretKey(key);
+    if (secretByKey.size < MAX_REMEMBERED_KEYS) secretByKey.set(key, secret);
+  }
+  return secret;
 }
 
 function isStructured(message: unknown): message is StructuredMessage {

@@ -1,6 +1,6 @@
 export { instrumentRequests, goDuration, type RequestTelemetryOptions } from './access-log';
 export { BerthLogger, type BerthLoggerOptions, type StructuredMessage } from './berth-logger';
-export { formatEntry, type LogEntry, type LogField, type LogFormatter, type LogLevelName } from './log-format';
+export { formatEntry, type LogEntry, type LogFormatter, type LogLevelName } from './log-format';
 export { observedDriver, type ObservedDriverOptions, pathKind, type PathKind } from './observed-driver';
 export { RpcErrorFilter } from './rpc-error.filter';
 export { currentRequest, inRequest, REQUEST_ID_HEADER, requestIdFrom, type RequestScope } from './request-scope';
