@@ -3,14 +3,14 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { dump } from 'js-yaml';
-import { createTempDir, filesystemRegistryConfig, freePort, repoRoot } from '@berth/testing';
+import { createTempDir, filesystemRegistryConfig, freePort, htpasswdLine, repoRoot } from '@berth/testing';
 import { BenchHttpClient } from './bench-http-client';
 import { SyntheticBlob } from './blob-source';
 import { cpuNanoseconds } from './process-stats';
 import { RegistryClient } from './registry-client';
 import { pushImage } from './scenarios';
 
-const usage = `pnpm bench:cost [-- OPTIONS]: what logging and metrics cost berth per request
+const usage = `pnpm bench:cost [-- OPTIONS]: what logging, metrics and htpasswd auth cost berth per request
 
   --requests N    requests per scenario and server, each round (default 300)
   --warmup N      untimed requests of each scenario on each server first (default 3000)
@@ -18,7 +18,7 @@ const usage = `pnpm bench:cost [-- OPTIONS]: what logging and metrics cost berth
   --replicas N    servers per variant (default 2): two processes of one build differ by a few
                   per cent for their whole life (where their code and heap landed), so each
                   variant's figure pools several, and the off servers' spread is printed
-  --only NAME     only this variant (off, logged, metrics, observed); repeatable
+  --only NAME     only this variant (off, logged, metrics, observed, htpasswd); repeatable
   --callgrind     count the server's instructions instead (valgrind --tool=callgrind): the
                   same on a busy machine as on an idle one; one server at a time, one round,
                   about 50 times slower (defaults then: --warmup 1000, --requests 500)
@@ -28,13 +28,14 @@ const usage = `pnpm bench:cost [-- OPTIONS]: what logging and metrics cost berth
 Variants, each an all-in-one berth on the filesystem with the bench's config.yml: off (errors
 only, no access log, metrics off: the bench's berth), logged (log.level info, the access log
 on, text, read from its stderr pipe, as berth-logged), metrics (http.debug.prometheus on, as
-berth-metrics), observed (both on). Scenarios, one client, one request at a time: manifest
+berth-metrics), observed (both on), htpasswd (auth.htpasswd, one bcrypt cost 10 user, Basic
+credentials on every request, as berth-htpasswd). Scenarios, one client, one request at a time: manifest
 HEAD and GET by tag, GET of a 64 KiB blob. Counted: the server's CPU time over all its threads
 as the scheduler accounts it (nanoseconds), per request: unlike a rate, it does not fall
 when another process takes the CPU away.`;
 
-type Variant = 'off' | 'logged' | 'metrics' | 'observed';
-const variants: readonly Variant[] = ['off', 'logged', 'metrics', 'observed'];
+type Variant = 'off' | 'logged' | 'metrics' | 'observed' | 'htpasswd';
+const variants: readonly Variant[] = ['off', 'logged', 'metrics', 'observed', 'htpasswd'];
 
 interface Server {
   readonly variant: Variant;
@@ -42,6 +43,8 @@ interface Server {
   readonly name: string;
   readonly url: string;
   readonly child: ChildProcess;
+  /** Its client: one keep-alive agent, with Basic credentials on every request for `htpasswd`. */
+  readonly http: BenchHttpClient;
   /** Bytes the server wrote to stderr (its log), read as a collector would. */
   logBytes: number;
 }
@@ -78,12 +81,11 @@ async function main(): Promise<void> {
   if (callgrind) return countInstructions(wanted, values.berth, warmup, requests);
   const scratch = await createTempDir('berth-cost-');
   const servers: Server[] = [];
-  const http = new BenchHttpClient();
   try {
     for (const variant of wanted) {
       for (let replica = 1; replica <= replicas; replica++) servers.push(await startServer(variant, replica, scratch.path, values.berth));
     }
-    const scenarios = await prepare(servers, http);
+    const scenarios = await prepare(servers);
     // Every scenario warmed on every server before anything is counted: V8 has compiled the hot path by then.
     for (const server of servers) for (const scenario of scenarios) await repeat(warmup, () => scenario.run(server));
     const counted = new Map<string, number[]>();
@@ -105,7 +107,6 @@ async function main(): Promise<void> {
     console.log(table(scenarios.map((scenario) => scenario.name), counted));
     if (replicas > 1 && wanted.includes('off')) console.log(`\n${noiseFloor(scenarios.map((scenario) => scenario.name), byServer, replicas)}`);
   } finally {
-    http.close();
     for (const server of servers) await stop(server);
     await scratch.remove();
   }
@@ -123,11 +124,19 @@ async function startServer(variant: Variant, replica: number, directory: string,
   if (variant === 'metrics' || variant === 'observed') {
     config.http = { ...config.http, debug: { addr: `127.0.0.1:${await freePort()}`, prometheus: { enabled: true } } };
   }
+  let credentials: { origin: string; authorization: string } | undefined;
+  if (variant === 'htpasswd') {
+    // As the bench's berth-htpasswd: one bcrypt cost 10 user, Basic credentials on every request.
+    const path = join(directory, `${name}.htpasswd`);
+    await writeFile(path, `${htpasswdLine('bench', 'bench-password')}\n`);
+    config.auth = { htpasswd: { realm: 'bench', path } };
+    credentials = { origin: `http://127.0.0.1:${port}`, authorization: `Basic ${Buffer.from('bench:bench-password').toString('base64')}` };
+  }
   const file = join(directory, `${name}.yml`);
   await writeFile(file, dump(config));
   const command = [...prefix, process.execPath, join(checkout, 'cli', 'dist', 'main.js'), 'serve', file];
   const child = spawn(command[0]!, command.slice(1), { cwd: checkout, stdio: ['ignore', 'ignore', 'pipe'] });
-  const server: Server = { variant, name, url: `http://127.0.0.1:${port}`, child, logBytes: 0 };
+  const server: Server = { variant, name, url: `http://127.0.0.1:${port}`, child, http: new BenchHttpClient(credentials), logBytes: 0 };
   let early = '';
   child.stderr.on('data', (chunk: Buffer) => {
     server.logBytes += chunk.length;
@@ -137,7 +146,7 @@ async function startServer(variant: Variant, replica: number, directory: string,
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${name} exited: ${early}`);
     const answered = await fetch(`${server.url}/v2/`).then((response) => response.status, () => 0);
-    if (answered === 200) return server;
+    if (answered === 200 || (answered === 401 && credentials !== undefined)) return server;
     if (Date.now() > deadline) throw new Error(`${name} did not answer /v2/ in time: ${early}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -149,12 +158,12 @@ interface Scenario {
 }
 
 /** The image every scenario reads, pushed to each server: one 64 KiB layer, its config, a manifest tagged `latest`. */
-async function prepare(servers: readonly Server[], http: BenchHttpClient): Promise<Scenario[]> {
+async function prepare(servers: readonly Server[]): Promise<Scenario[]> {
   const layer = new SyntheticBlob(64 * KiB);
   const manifests = new Map<Server, Buffer>();
   const clients = new Map<Server, RegistryClient>();
   for (const server of servers) {
-    const client = new RegistryClient(server.url, http);
+    const client = new RegistryClient(server.url, server.http);
     clients.set(server, client);
     manifests.set(server, await pushImage(client, 'cost/image', 'latest', [layer]));
   }
@@ -172,35 +181,30 @@ async function prepare(servers: readonly Server[], http: BenchHttpClient): Promi
  */
 async function countInstructions(wanted: readonly Variant[], checkout: string, warmup: number, requests: number): Promise<void> {
   const counted = new Map<string, number[]>();
-  const http = new BenchHttpClient();
   let names: string[] = [];
-  try {
-    for (const variant of wanted) {
-      const scratch = await createTempDir('berth-cost-');
-      const prefix = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(scratch.path, 'callgrind.out')}`];
-      const server = await startServer(variant, 1, scratch.path, checkout, prefix);
-      try {
-        const scenarios = await prepare([server], http);
-        names = scenarios.map((scenario) => scenario.name);
-        for (const scenario of scenarios) await repeat(warmup, () => scenario.run(server));
-        for (const scenario of scenarios) {
-          await callgrindControl(server, '--zero');
-          await repeat(requests, () => scenario.run(server));
-          const before = new Set(await readdir(scratch.path));
-          await callgrindControl(server, '--dump');
-          const dump = (await readdir(scratch.path)).find((name) => name.startsWith('callgrind.out') && !before.has(name));
-          const summary = dump === undefined ? null : /^summary:\s*(\d+)/m.exec(await readFile(join(scratch.path, dump), 'utf8'));
-          if (summary === null) throw new Error(`${variant}: callgrind wrote no dump with a summary`);
-          counted.set(`${scenario.name}\0${variant}`, [Number(summary[1]) / requests]);
-          console.error(`${variant} ${scenario.name}: ${(Number(summary[1]) / requests / 1000).toFixed(1)} k instructions per request`);
-        }
-      } finally {
-        await stop(server);
-        await scratch.remove();
+  for (const variant of wanted) {
+    const scratch = await createTempDir('berth-cost-');
+    const prefix = ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(scratch.path, 'callgrind.out')}`];
+    const server = await startServer(variant, 1, scratch.path, checkout, prefix);
+    try {
+      const scenarios = await prepare([server]);
+      names = scenarios.map((scenario) => scenario.name);
+      for (const scenario of scenarios) await repeat(warmup, () => scenario.run(server));
+      for (const scenario of scenarios) {
+        await callgrindControl(server, '--zero');
+        await repeat(requests, () => scenario.run(server));
+        const before = new Set(await readdir(scratch.path));
+        await callgrindControl(server, '--dump');
+        const dump = (await readdir(scratch.path)).find((name) => name.startsWith('callgrind.out') && !before.has(name));
+        const summary = dump === undefined ? null : /^summary:\s*(\d+)/m.exec(await readFile(join(scratch.path, dump), 'utf8'));
+        if (summary === null) throw new Error(`${variant}: callgrind wrote no dump with a summary`);
+        counted.set(`${scenario.name}\0${variant}`, [Number(summary[1]) / requests]);
+        console.error(`${variant} ${scenario.name}: ${(Number(summary[1]) / requests / 1000).toFixed(1)} k instructions per request`);
       }
+    } finally {
+      await stop(server);
+      await scratch.remove();
     }
-  } finally {
-    http.close();
   }
   console.log(table(names, counted, 'server instructions per request, thousands (callgrind)'));
 }
@@ -277,6 +281,7 @@ function median(values: readonly number[]): number {
 }
 
 async function stop(server: Server): Promise<void> {
+  server.http.close();
   if (server.child.exitCode !== null) return;
   const exited = new Promise((resolve) => server.child.once('exit', resolve));
   server.child.kill('SIGTERM');
