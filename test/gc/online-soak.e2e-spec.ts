@@ -223,7 +223,10 @@ describe('online collection soak: pushes, retags, deletes and pulls while collec
 
     // Past the review delay and a few runs, the store holds what live images reference, nothing else.
     const referenced = new Set([...live.values()].flatMap((image) => [image.digest, ...image.blobs]));
-    const settleDeadline = Date.now() + 40_000;
+    // Long enough for BullMQ to take back a run whose upload instance was killed mid-run: with the
+    // queue's concurrency of 1 no other run starts until its lock (30 s) lapses and the next stalled
+    // check (every 30 s) moves it back. A CI run whose last fault hit a running collection waited 40 s in vain.
+    const settleDeadline = Date.now() + 90_000;
     let extra: string[] = [];
     for (;;) {
       const stored = await storedBlobs(root);
