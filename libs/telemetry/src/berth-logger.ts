@@ -101,7 +101,7 @@ export class BerthLogger implements LoggerService {
         const value = message[key];
         keys.push(key);
         // A field named like a secret is masked whatever it holds; the rest scrubbed as messages are.
-        values.push(isSecretField(key) ? '*****' : typeof value === 'number' || typeof value === 'boolean' ? value : redact(value));
+        values.push(isSecretKey(key) ? '*****' : typeof value === 'number' || typeof value === 'boolean' ? value : redact(value));
       }
       msg = message.msg;
     }
@@ -152,20 +152,6 @@ function stderrLines(): (line: string) => void {
     boom.write(line);
     batching = setTimeout(writePending, BATCH_MS).unref();
   };
-}
-
-// isSecretKey lower-cases the key (~80 ns, an access line has fifteen keys): the answer is kept for
-// the keys lines repeat, up to a bound (a caller's own keys may vary without end).
-const secretByKey = new Map<string, boolean>();
-const MAX_REMEMBERED_KEYS = 1024;
-
-function isSecretField(key: string): boolean {
-  let secret = secretByKey.get(key);
-  if (secret === undefined) {
-    secret = isSecretKey(key);
-    if (secretByKey.size < MAX_REMEMBERED_KEYS) secretByKey.set(key, secret);
-  }
-  return secret;
 }
 
 function isStructured(message: unknown): message is StructuredMessage {
