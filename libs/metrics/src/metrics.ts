@@ -1,6 +1,18 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { CellCounter, CellGauge, CellHistogram, type CounterCell, type HistogramCell } from './cells';
-import type { DriverObserver } from '@berth/storage-driver';
+import type { DriverObserver, DriverOutcome } from '@berth/storage-driver';
+
+interface DriverCells {
+  readonly duration: HistogramCell;
+  readonly calls: CounterCell;
+}
+
+/**
+ * How often the event-loop lag histogram samples. prom-client's 10 ms wakes an idle process a
+ * hundred times a second: 7.6 ms of CPU a second per process here, against 1.1 at 100 ms. A
+ * stall shorter than this is caught in proportion to its length; longer ones always.
+ */
+const EVENT_LOOP_SAMPLE_MS = 100;
 
 /** The token under which the composition root provides this process's `Metrics`. */
 export const METRICS = Symbol.for('berth.metrics');
@@ -186,21 +198,30 @@ export class Metrics {
   private readonly scrapeHooks: (() => Promise<void>)[] = [];
 
   constructor(readonly enabled: boolean) {
-    if (enabled) collectDefaultMetrics({ register: this.registry });
+    if (enabled) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   }
 
-  /** Storage calls into `registry_storage_action_seconds` and `berth_storage_actions_total`. */
+  /**
+   * Storage calls into `registry_storage_action_seconds` and `berth_storage_actions_total`. A label
+   * set's cells are found through one map per label: no key string is built per call (which, with
+   * its hashing, cost more than updating the cells).
+   */
   readonly observeDriver: DriverObserver = (driver, action, outcome, seconds) => {
-    const key = `${driver}\0${action}\0${outcome}`;
-    let cells = this.driverCells.get(key);
-    if (cells === undefined) {
-      cells = { duration: this.storageAction.cell(driver, action), calls: this.storageActions.cell(driver, action, outcome) };
-      this.driverCells.set(key, cells);
-    }
+    const cells = this.driverCells.get(driver)?.get(action)?.get(outcome) ?? this.newDriverCells(driver, action, outcome);
     cells.duration.observe(seconds);
     cells.calls.inc();
   };
-  private readonly driverCells = new Map<string, { duration: HistogramCell; calls: CounterCell }>();
+  private readonly driverCells = new Map<string, Map<string, Map<DriverOutcome, DriverCells>>>();
+
+  private newDriverCells(driver: string, action: string, outcome: DriverOutcome): DriverCells {
+    const cells = { duration: this.storageAction.cell(driver, action), calls: this.storageActions.cell(driver, action, outcome) };
+    const byAction = this.driverCells.get(driver) ?? new Map<string, Map<DriverOutcome, DriverCells>>();
+    const byOutcome = byAction.get(action) ?? new Map<DriverOutcome, DriverCells>();
+    byOutcome.set(outcome, cells);
+    byAction.set(action, byOutcome);
+    this.driverCells.set(driver, byAction);
+    return cells;
+  }
 
   /** Each cache's lookups by result: `berth_cache_lookups_total`, and the reference's counters for the link cache. */
   private readonly cacheCells = {
