@@ -76,8 +76,11 @@ class Observations {
   longestOperation = { ms: 0, what: '' };
   requests = 0;
   retries = 0;
-  /** Every attempt that took longer than {@link LONGEST_WAIT_MS}, to be judged against the outages. */
-  readonly slowAttempts: { what: string; from: number; to: number }[] = [];
+  /**
+   * Every attempt that took longer than {@link LONGEST_WAIT_MS}, to be judged against the
+   * outages, with why it failed if it did (the gateway's 503 says which service was silent).
+   */
+  readonly slowAttempts: { what: string; from: number; to: number; reason?: string }[] = [];
   /** The upload ids whose chunk a slow client is sending right now: where an upload instance is killed. */
   readonly slowChunksInFlight = new Set<string>();
 }
@@ -129,7 +132,9 @@ class SoakClient {
   private async attempt(what: string, method: string, path: string, options: RequestOptions): Promise<Answer | undefined> {
     const from = Date.now();
     this.record.requests += 1;
+    let failure: string | undefined;
     const failed = (reason: string): undefined => {
+      failure = reason;
       this.record.failed.push({ what, from, to: Date.now(), reason, streamed: options.body !== undefined && options.body.length > 0 });
       return undefined;
     };
@@ -148,7 +153,7 @@ class SoakClient {
       return failed(`${(error as Error).message}${(error as Error).cause ? `: ${String((error as Error).cause)}` : ''}`);
     } finally {
       const ms = Date.now() - from;
-      if (ms > LONGEST_WAIT_MS) this.record.slowAttempts.push({ what, from, to: Date.now() });
+      if (ms > LONGEST_WAIT_MS) this.record.slowAttempts.push({ what, from, to: Date.now(), reason: failure });
       if (ms > this.record.longestAttempt.ms) this.record.longestAttempt = { ms, what };
     }
   }
@@ -472,7 +477,7 @@ describe.each(backends)('a two-minute soak on $name: instances, Redis and storag
     const waitedTooLong = record.slowAttempts
       .map((attempt) => ({ ...attempt, outside: waitOutsideOutages(attempt, faults) }))
       .filter(({ outside }) => outside >= LONGEST_WAIT_MS)
-      .map(({ what, from, to, outside }) => `${what} (at +${from - deadline + SOAK_MS} ms): ${to - from} ms, ${outside} ms of it outside any outage`);
+      .map(({ what, from, to, outside, reason }) => `${what} (at +${from - deadline + SOAK_MS} ms): ${to - from} ms, ${outside} ms of it outside any outage${reason === undefined ? '' : `, failed: ${reason}`}`);
     const faultCounts = new Map<string, number>();
     const longestOutage = new Map<string, number>();
     for (const fault of faults) {
