@@ -22,7 +22,7 @@ const usage = `pnpm bench:cost [-- OPTIONS]: what logging, metrics and htpasswd 
   --only NAME     only this variant (off, logged, metrics, observed, htpasswd); repeatable
   --callgrind     count the server's instructions instead (valgrind --tool=callgrind): the
                   same on a busy machine as on an idle one, about 50 times slower (defaults
-                  then: --warmup 1000, --requests 500, --replicas 1)
+                  then: --warmup 1000, --requests 1000, --replicas 1)
   --berth DIR     the built checkout whose berth to run (default: this one): two runs compare two versions
   -h, --help      this text
 
@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     return;
   }
   const callgrind = values.callgrind === true;
-  const requests = Number(values.requests ?? (callgrind ? 500 : 5000));
+  const requests = Number(values.requests ?? (callgrind ? 1000 : 5000));
   const warmup = Number(values.warmup ?? (callgrind ? 1000 : 3000));
   const replicas = Number(values.replicas ?? (callgrind ? 1 : 4));
   const wanted = variants.filter((variant) => values.only === undefined || values.only.includes(variant));
@@ -241,7 +241,8 @@ function rotated<T>(items: readonly T[], by: number): T[] {
 function table(scenarios: readonly string[], counted: ReadonlyMap<string, number[]>, unit: string): string {
   const shown = variants.filter((variant) => [...counted.keys()].some((key) => key.endsWith(`\0${variant}`)));
   const against = shown.includes('off') ? shown.filter((variant) => variant !== 'off') : [];
-  const header = ['scenario', ...shown, ...against.map((variant) => `${variant}/off`), ...(against.length > 0 ? ['noise floor'] : [])];
+  const withFloor = [...counted].some(([key, all]) => key.endsWith('\0off') && all.length > 1);
+  const header = ['scenario', ...shown, ...against.map((variant) => `${variant}/off`), ...(withFloor ? ['noise floor'] : [])];
   const rows = scenarios.map((scenario) => {
     const figures = (variant: Variant) => (counted.get(`${scenario}\0${variant}`) ?? []).map((count) => count / 1000);
     const cell = (variant: Variant) => {
@@ -250,7 +251,7 @@ function table(scenarios: readonly string[], counted: ReadonlyMap<string, number
     };
     const off = figures('off');
     const ratios = against.map((variant) => `${(median(figures(variant)) / median(off)).toFixed(3)}×`);
-    const floor = against.length > 0 ? [off.length > 1 ? `${(Math.max(...off) / Math.min(...off)).toFixed(3)}×` : ''] : [];
+    const floor = withFloor ? [`${(Math.max(...off) / Math.min(...off)).toFixed(3)}×`] : [];
     return [scenario, ...shown.map(cell), ...ratios, ...floor];
   });
   return [
