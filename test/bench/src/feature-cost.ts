@@ -169,9 +169,9 @@ async function prepare(server: Server): Promise<Scenario[]> {
 }
 
 /**
- * The bench on the first core, the servers on the others: unpinned, a server's CPU per request
- * moved with where the scheduler put its threads against the client's (a wake-up on the other
- * core, a migration), by more than the features cost. Nothing to pin on one core.
+ * The bench on the first core, the servers on the others, so that the client and the server
+ * never share a core or trade places (a migration, a wake-up across cores costs the server CPU
+ * that the feature being measured did not). Nothing to pin on one core.
  */
 async function pinApart(): Promise<string[]> {
   const cores = availableParallelism();
