@@ -41,6 +41,11 @@ export class AzureWriter extends UploadingWriter {
   /** The block being filled (allocated when its first byte comes) and its bytes so far. */
   private current: Buffer | undefined;
   private currentBytes = 0;
+  /**
+   * Blocks whose staging has ended, filled again: a 256 MiB file takes four buffers, not 64 left
+   * to the collector, which let the process grow by V8's external-memory allowance (~64 MiB) first.
+   */
+  private readonly spare: Buffer[] = [];
   private readonly staging = new Set<Promise<void>>();
   private failed: Error | undefined;
 
@@ -72,7 +77,7 @@ export class AzureWriter extends UploadingWriter {
     // Copied into the block: the caller may reuse its buffer once the write is acknowledged.
     let rest = chunk;
     while (rest.length > 0) {
-      this.current ??= Buffer.allocUnsafe(BLOCK_SIZE);
+      this.current ??= this.spare.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE);
       const copied = rest.copy(this.current, this.currentBytes);
       this.currentBytes += copied;
       this.written += copied;
@@ -82,16 +87,18 @@ export class AzureWriter extends UploadingWriter {
   }
 
   private async stageCurrent(): Promise<void> {
-    const block = this.current?.subarray(0, this.currentBytes);
+    const buffer = this.current;
+    const length = this.currentBytes;
     this.current = undefined;
     this.currentBytes = 0;
-    if (block !== undefined && block.length > 0) await this.stage(block);
+    if (buffer !== undefined && length > 0) await this.stage(buffer, length);
   }
 
-  /** Starts staging one block; waits while as many as allowed are in flight. */
-  private async stage(bytes: Buffer): Promise<void> {
+  /** Starts staging the first `length` bytes of `buffer` as a block; waits while as many as allowed are in flight. */
+  private async stage(buffer: Buffer, length: number): Promise<void> {
     this.throwIfFailed();
     this.throwIfDestroyed();
+    const bytes = buffer.subarray(0, length);
     const block = { id: blockId(this.blocks.length), size: bytes.length };
     this.blocks.push(block);
     const staged = this.context
@@ -102,7 +109,11 @@ export class AzureWriter extends UploadingWriter {
           this.failed ??= this.failure(error);
         },
       )
-      .finally(() => this.staging.delete(staged));
+      .finally(() => {
+        this.staging.delete(staged);
+        // Its retries are over: nothing reads the buffer any more.
+        this.spare.push(buffer);
+      });
     this.staging.add(staged);
     while (this.staging.size >= STAGING_CONCURRENCY) await Promise.race(this.staging);
     this.throwIfFailed();
