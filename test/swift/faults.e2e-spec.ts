@@ -236,10 +236,11 @@ describe('berth on a Swift that fails under it', () => {
      * tempauth hands a user's live token out again with whatever life it has left: started on one
      * of the test before about to die, berth met the death inside chunk 1's segment PUT (a
      * streamed body, which cannot be sent twice: 503), not where the test puts it. Asked of Swift
-     * itself, as the identity endpoint asks it for `admin:admin`.
+     * itself for the private Swift's user, the one the identity endpoint asks for.
      */
     async function untilTempauthIssuesAFreshToken(): Promise<void> {
-      const answer = await fetch(swift.backend.authurl, { headers: { 'x-auth-user': 'admin:admin', 'x-auth-key': 'admin' } });
+      const { authurl, username, password } = swift.backend;
+      const answer = await fetch(authurl, { headers: { 'x-auth-user': username, 'x-auth-key': password } });
       await answer.body?.cancel();
       // Whole seconds, rounded down.
       await sleep((Number(answer.headers.get('x-auth-token-expires') ?? 0) + 1) * 1000);
