@@ -1,8 +1,8 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { isSecretKey, redact } from '@berth/config';
-import SonicBoom from 'sonic-boom';
 import { formatEntry, type LogFormatter, type LogLevelName } from './log-format';
 import { currentRequest } from './request-scope';
+import { MAX_UNWRITTEN_BYTES, stderrLines } from './stderr-lines';
 import { activeTraceIds } from './tracing';
 
 const severity: Record<LogLevelName, number> = { error: 0, warning: 1, info: 2, debug: 3 };
@@ -39,16 +39,19 @@ export class BerthLogger implements LoggerService {
   /** `log.fields`, redacted once: the first keys and values of every line. */
   private readonly fieldKeys: string[];
   private readonly fieldValues: unknown[];
+  private readonly out: (line: string) => void;
 
-  constructor(
-    options: BerthLoggerOptions = {},
-    private readonly out: (line: string) => void = stderrLines(),
-  ) {
+  constructor(options: BerthLoggerOptions = {}, out?: (line: string) => void) {
     this.threshold = severity[fromConfig[(options.level ?? 'info').toLowerCase()] ?? 'info'];
     this.formatter = options.formatter ?? 'text';
     const fields = redact(options.fields ?? {}) as Record<string, unknown>;
     this.fieldKeys = Object.keys(fields);
     this.fieldValues = Object.values(fields);
+    this.out =
+      out ??
+      stderrLines((count) =>
+        this.format('warning', `${count} log lines dropped: stderr's reader fell more than ${MAX_UNWRITTEN_BYTES / 1024 / 1024} MiB behind`, this.fieldKeys, this.fieldValues),
+      );
   }
 
   /** Whether a line at `level` would be written: lets a caller skip building one. */
@@ -110,48 +113,12 @@ export class BerthLogger implements LoggerService {
       values.push(redact(trace));
     }
     const text = redact(msg);
-    this.out(`${formatEntry(this.formatter, { time: Date.now(), level: name, msg: typeof text === 'string' ? text : JSON.stringify(text), keys, values })}\n`);
+    this.out(this.format(name, typeof text === 'string' ? text : JSON.stringify(text), keys, values));
   }
-}
 
-/** How long lines that follow a write wait to be written together with the ones after them. */
-const BATCH_MS = 100;
-
-/**
- * stderr without blocking: a log reader that falls behind (a full pipe) must not stall
- * requests, as a synchronous write to a pipe does; what is still buffered is written at exit.
- * A line after a quiet spell is written at once; the lines of the next 100 ms go out together:
- * each write is a trip through libuv's thread pool, which cost more than building the line
- * (issue 18: an access line per request within 5% of none). Every 10 ms, the writes still cost
- * a logged manifest request ~10% more server CPU; every 100 ms, within the noise (bench:cost).
- */
-function stderrLines(): (line: string) => void {
-  const boom = new SonicBoom({ fd: 2, sync: false });
-  let pending = '';
-  let batching: NodeJS.Timeout | undefined;
-  const writePending = (): void => {
-    batching = undefined;
-    if (pending === '') return;
-    boom.write(pending);
-    pending = '';
-    batching = setTimeout(writePending, BATCH_MS).unref();
-  };
-  process.once('exit', () => {
-    try {
-      if (pending !== '') boom.write(pending);
-      boom.flushSync();
-    } catch {
-      // stderr is gone: nothing left to tell.
-    }
-  });
-  return (line) => {
-    if (batching !== undefined) {
-      pending += line;
-      return;
-    }
-    boom.write(line);
-    batching = setTimeout(writePending, BATCH_MS).unref();
-  };
+  private format(level: LogLevelName, msg: string, keys: string[], values: unknown[]): string {
+    return `${formatEntry(this.formatter, { time: Date.now(), level, msg, keys, values })}\n`;
+  }
 }
 
 function isStructured(message: unknown): message is StructuredMessage {
