@@ -15,14 +15,13 @@ const usage = `pnpm bench:cost [-- OPTIONS]: what logging, metrics and htpasswd 
 
   --requests N    counted requests per scenario and server (default 5000)
   --warmup N      untimed requests of each scenario on each server first (default 3000)
-  --replicas N    servers per variant (default 4), one after another, the variants' order
-                  rotating: two processes of one build differ by a few per cent for their
-                  whole life (where their code and heap landed), so each variant's figure is
-                  the median of several, and off's spread is printed as the noise floor
-  --only NAME     only this variant (off, logged, metrics, observed, htpasswd); repeatable
+  --rounds N      rounds (default 4): in each, every variant runs side by side with an off
+                  of its own, two servers at a time, so that the machine's slow and fast
+                  spells fall on both alike; a ratio is the median of the pairs' own ratios
+  --only NAME     only this variant (off, twin, logged, metrics, observed, htpasswd); repeatable
   --callgrind     count the server's instructions instead (valgrind --tool=callgrind): the
                   same on a busy machine as on an idle one, about 50 times slower (defaults
-                  then: --warmup 1000, --requests 1000, --replicas 1)
+                  then: --warmup 1000, --requests 1000, --rounds 1)
   --berth DIR     the built checkout whose berth to run (default: this one): two runs compare two versions
   -h, --help      this text
 
@@ -30,18 +29,19 @@ Variants, each an all-in-one berth on the filesystem with the bench's config.yml
 only, no access log, metrics off: the bench's berth), logged (log.level info, the access log
 on, text, read from its stderr pipe, as berth-logged), metrics (http.debug.prometheus on, as
 berth-metrics), observed (both on), htpasswd (auth.htpasswd, one bcrypt cost 10 user, Basic
-credentials on every request, as berth-htpasswd). Scenarios, one client, one request at a time: manifest
-HEAD and GET by tag, GET of a 64 KiB blob. One server runs at a time, on every core but the
-first, the bench on the first. Counted: the server's CPU time over all its threads as the
-scheduler accounts it (nanoseconds), per request: unlike a rate, it does not fall when another
-process takes the CPU away.`;
+credentials on every request, as berth-htpasswd), twin (off again: what two identical servers
+measure side by side, the noise floor). Scenarios, one client per server, one request at a time:
+manifest HEAD and GET by tag, GET of a 64 KiB blob, both servers' clients at once. The servers
+run on every core but the first, the bench on the first. Counted: each server's CPU time over
+all its threads as the scheduler accounts it (nanoseconds), per request: unlike a rate, it does
+not fall when another process takes the CPU away.`;
 
-type Variant = 'off' | 'logged' | 'metrics' | 'observed' | 'htpasswd';
-const variants: readonly Variant[] = ['off', 'logged', 'metrics', 'observed', 'htpasswd'];
+type Variant = 'off' | 'twin' | 'logged' | 'metrics' | 'observed' | 'htpasswd';
+const variants: readonly Variant[] = ['off', 'twin', 'logged', 'metrics', 'observed', 'htpasswd'];
 
 interface Server {
   readonly variant: Variant;
-  /** `off`, `off#2`, …: the variant and which of its replicas. */
+  /** `off`, `off#2`, …: the variant and which round. */
   readonly name: string;
   readonly url: string;
   readonly child: ChildProcess;
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     options: {
       requests: { type: 'string' },
       warmup: { type: 'string' },
-      replicas: { type: 'string' },
+      rounds: { type: 'string' },
       berth: { type: 'string', default: repoRoot },
       only: { type: 'string', multiple: true },
       callgrind: { type: 'boolean' },
@@ -76,45 +76,87 @@ async function main(): Promise<void> {
   const callgrind = values.callgrind === true;
   const requests = Number(values.requests ?? (callgrind ? 1000 : 5000));
   const warmup = Number(values.warmup ?? (callgrind ? 1000 : 3000));
-  const replicas = Number(values.replicas ?? (callgrind ? 1 : 4));
+  const rounds = Number(values.rounds ?? (callgrind ? 1 : 4));
   const wanted = variants.filter((variant) => values.only === undefined || values.only.includes(variant));
   const pinned = callgrind ? [] : await pinApart();
-  // scenario and variant → one figure per replica.
+  const node = (directory: string) => (callgrind ? underCallgrind(directory) : [...pinned, process.execPath]);
+  // Each variant beside an off of its own: two servers at a time, however many variants.
+  const others = wanted.filter((variant) => variant !== 'off');
+  const pairs = others.length === 0 ? [['off' as const]] : others.map((variant) => (wanted.includes('off') ? ['off' as const, variant] : [variant]));
+  const run: Run = { warmup, requests, callgrind, checkout: values.berth, node };
+  // scenario and variant → one figure per pair it ran in; its ratio to the off beside it.
   const counted = new Map<string, number[]>();
+  const ratios = new Map<string, number[]>();
   let names: string[] = [];
-  for (let replica = 1; replica <= replicas; replica++) {
-    for (const variant of rotated(wanted, replica - 1)) {
-      const scratch = await createTempDir('berth-cost-');
-      const node = callgrind ? underCallgrind(scratch.path) : [...pinned, process.execPath];
-      const server = await startServer(variant, replica, scratch.path, values.berth, node);
-      try {
-        const scenarios = await prepare(server);
-        names = scenarios.map((scenario) => scenario.name);
-        // Every scenario warmed before anything is counted: V8 has compiled the hot path by then.
-        for (const scenario of scenarios) await repeat(warmup, () => scenario.run());
-        for (const scenario of scenarios) {
-          const count = callgrind ? countInstructions(server, scratch.path) : countCpu(server);
-          const logBefore = server.logBytes;
-          const perRequest = (await count(() => repeat(requests, () => scenario.run()))) / requests;
-          const key = `${scenario.name}\0${variant}`;
-          counted.set(key, [...(counted.get(key) ?? []), perRequest]);
-          const logged = (server.logBytes - logBefore) / requests;
-          console.error(`${server.name} ${scenario.name}: ${(perRequest / 1000).toFixed(1)} ${callgrind ? 'k instructions' : 'µs CPU'}${logged > 0 ? `, ${logged.toFixed(0)} bytes of log` : ''} per request`);
+  for (let round = 1; round <= rounds; round++) {
+    for (const pair of rotated(pairs, round - 1)) {
+      const figures = await sideBySide(pair, round, run);
+      for (const [scenario, byVariant] of figures) {
+        names = [...new Set([...names, scenario])];
+        for (const [variant, figure] of byVariant) {
+          counted.set(`${scenario}\0${variant}`, [...(counted.get(`${scenario}\0${variant}`) ?? []), figure]);
+          const off = byVariant.get('off');
+          if (variant !== 'off' && off !== undefined) ratios.set(`${scenario}\0${variant}`, [...(ratios.get(`${scenario}\0${variant}`) ?? []), figure / off]);
         }
-      } finally {
-        await stop(server);
-        await scratch.remove();
       }
     }
   }
-  console.log(table(names, counted, callgrind ? 'server instructions per request, thousands (callgrind)' : 'server CPU time per request, µs'));
+  console.log(table(names, counted, ratios, callgrind ? 'server instructions per request, thousands (callgrind)' : 'server CPU time per request, µs'));
+}
+
+interface Run {
+  readonly warmup: number;
+  readonly requests: number;
+  readonly callgrind: boolean;
+  /** The built checkout whose berth runs. */
+  readonly checkout: string;
+  /** How to start Node: its path, after taskset or valgrind and before its flags. */
+  readonly node: (directory: string) => string[];
+}
+
+/**
+ * `variants`' servers side by side, each with a client of its own, every scenario warmed and
+ * then counted on all of them at once: the machine's slow and fast spells fall on all alike.
+ * Scenario → variant → its count per request.
+ */
+async function sideBySide(variants: readonly Variant[], round: number, run: Run): Promise<Map<string, Map<Variant, number>>> {
+  const scratch = await createTempDir('berth-cost-');
+  const servers: Server[] = [];
+  const figures = new Map<string, Map<Variant, number>>();
+  try {
+    for (const variant of variants) servers.push(await startServer(variant, round, scratch.path, run.checkout, run.node(scratch.path)));
+    const prepared = await Promise.all(servers.map((server) => prepare(server)));
+    const names = prepared[0]!.map((scenario) => scenario.name);
+    // Every scenario warmed before anything is counted: V8 has compiled the hot path by then.
+    for (const [index] of names.entries()) await Promise.all(prepared.map((scenarios) => repeat(run.warmup, () => scenarios[index]!.run())));
+    for (const [index, scenario] of names.entries()) {
+      const logBefore = servers.map((server) => server.logBytes);
+      const counts = await Promise.all(
+        servers.map((server, at) => {
+          const count = run.callgrind ? countInstructions(server, scratch.path) : countCpu(server);
+          return count(() => repeat(run.requests, () => prepared[at]![index]!.run()));
+        }),
+      );
+      const byVariant = new Map<Variant, number>();
+      for (const [at, server] of servers.entries()) {
+        const perRequest = counts[at]! / run.requests;
+        byVariant.set(server.variant, perRequest);
+        const logged = (server.logBytes - logBefore[at]!) / run.requests;
+        console.error(`${server.name} ${scenario}: ${(perRequest / 1000).toFixed(1)} ${run.callgrind ? 'k instructions' : 'µs CPU'}${logged > 0 ? `, ${logged.toFixed(0)} bytes of log` : ''} per request`);
+      }
+      figures.set(scenario, byVariant);
+    }
+  } finally {
+    await Promise.all(servers.map((server) => stop(server)));
+    await scratch.remove();
+  }
+  return figures;
 }
 
 /** One config.yml per variant: the bench's (`filesystemRegistryConfig`) with the feature switched on. */
-/** `node` is how to start Node: its path, after taskset or valgrind and before its flags. */
-async function startServer(variant: Variant, replica: number, directory: string, checkout: string, node: readonly string[]): Promise<Server> {
+async function startServer(variant: Variant, round: number, directory: string, checkout: string, node: readonly string[]): Promise<Server> {
   const port = await freePort();
-  const name = replica === 1 ? variant : `${variant}#${replica}`;
+  const name = round === 1 ? variant : `${variant}#${round}`;
   const root = join(directory, name);
   const config = filesystemRegistryConfig({ rootDirectory: root, port }) as Record<string, unknown> & { http: Record<string, unknown> };
   if (variant === 'logged' || variant === 'observed') {
@@ -188,7 +230,7 @@ async function pinApart(): Promise<string[]> {
  * schedule and `--single-threaded` does that work on the main thread, the same for every variant.
  */
 function underCallgrind(directory: string): string[] {
-  return ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(directory, 'callgrind.out')}`, process.execPath, '--predictable-gc-schedule', '--single-threaded'];
+  return ['valgrind', '--tool=callgrind', `--callgrind-out-file=${join(directory, 'callgrind.out.%p')}`, process.execPath, '--predictable-gc-schedule', '--single-threaded'];
 }
 
 type Count = (work: () => Promise<unknown>) => Promise<number>;
@@ -202,14 +244,14 @@ function countCpu(server: Server): Count {
   };
 }
 
-/** The server's instructions while `work` runs: callgrind zeroed before, dumped after (a new file in `directory`). */
+/** The server's instructions while `work` runs: callgrind zeroed before, dumped after (a new file of its pid's in `directory`). */
 function countInstructions(server: Server, directory: string): Count {
   return async (work) => {
     await callgrindControl(server, '--zero');
     await work();
     const before = new Set(await readdir(directory));
     await callgrindControl(server, '--dump');
-    const dump = (await readdir(directory)).find((name) => name.startsWith('callgrind.out') && !before.has(name));
+    const dump = (await readdir(directory)).find((name) => name.startsWith(`callgrind.out.${server.child.pid}.`) && !before.has(name));
     const summary = dump === undefined ? null : /^summary:\s*(\d+)/m.exec(await readFile(join(directory, dump), 'utf8'));
     if (summary === null) throw new Error(`${server.name}: callgrind wrote no dump with a summary`);
     return Number(summary[1]);
@@ -234,28 +276,23 @@ function rotated<T>(items: readonly T[], by: number): T[] {
 }
 
 /**
- * scenario | each variant: the median of its replicas and their range | each against off |
- * the noise floor: off's replicas, identical builds and configs, highest over lowest, which a
- * difference between variants must exceed to mean anything.
+ * scenario | each variant: the median of its figures and their range (off's from every pair) |
+ * each against off: the median of its pairs' own ratios (the two ran side by side, so the
+ * machine's spells cancel within a pair) and their range. twin/off is the noise floor.
  */
-function table(scenarios: readonly string[], counted: ReadonlyMap<string, number[]>, unit: string): string {
+function table(scenarios: readonly string[], counted: ReadonlyMap<string, number[]>, ratios: ReadonlyMap<string, number[]>, unit: string): string {
   const shown = variants.filter((variant) => [...counted.keys()].some((key) => key.endsWith(`\0${variant}`)));
   const against = shown.includes('off') ? shown.filter((variant) => variant !== 'off') : [];
-  const withFloor = [...counted].some(([key, all]) => key.endsWith('\0off') && all.length > 1);
-  const header = ['scenario', ...shown, ...against.map((variant) => `${variant}/off`), ...(withFloor ? ['noise floor'] : [])];
+  const header = ['scenario', ...shown, ...against.map((variant) => `${variant}/off`)];
+  const spread = (all: readonly number[], digits: number, suffix = '') =>
+    all.length === 1 ? `${all[0]!.toFixed(digits)}${suffix}` : `${median(all).toFixed(digits)}${suffix} (${Math.min(...all).toFixed(digits)}–${Math.max(...all).toFixed(digits)})`;
   const rows = scenarios.map((scenario) => {
     const figures = (variant: Variant) => (counted.get(`${scenario}\0${variant}`) ?? []).map((count) => count / 1000);
-    const cell = (variant: Variant) => {
-      const all = figures(variant);
-      return all.length === 1 ? all[0]!.toFixed(1) : `${median(all).toFixed(1)} (${Math.min(...all).toFixed(1)}–${Math.max(...all).toFixed(1)})`;
-    };
-    const off = figures('off');
-    const ratios = against.map((variant) => `${(median(figures(variant)) / median(off)).toFixed(3)}×`);
-    const floor = withFloor ? [`${(Math.max(...off) / Math.min(...off)).toFixed(3)}×`] : [];
-    return [scenario, ...shown.map(cell), ...ratios, ...floor];
+    const againstOff = against.map((variant) => spread(ratios.get(`${scenario}\0${variant}`) ?? [], 3, '×'));
+    return [scenario, ...shown.map((variant) => spread(figures(variant), 1)), ...againstOff];
   });
   return [
-    [...counted.values()].some((all) => all.length > 1) ? `${unit}: the median of the replicas (their range)` : `${unit}, one replica`,
+    [...counted.values()].some((all) => all.length > 1) ? `${unit}: the median of the rounds (their range)` : `${unit}, one round`,
     '',
     `| ${header.join(' | ')} |`,
     `|${header.map((_, column) => (column === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
