@@ -91,12 +91,12 @@ async function main(): Promise<void> {
   for (let round = 1; round <= rounds; round++) {
     for (const pair of rotated(pairs, round - 1)) {
       const figures = await sideBySide(pair, round, run);
+      names = [...figures.keys()];
       for (const [scenario, byVariant] of figures) {
-        names = [...new Set([...names, scenario])];
+        const off = byVariant.get('off');
         for (const [variant, figure] of byVariant) {
-          counted.set(`${scenario}\0${variant}`, [...(counted.get(`${scenario}\0${variant}`) ?? []), figure]);
-          const off = byVariant.get('off');
-          if (variant !== 'off' && off !== undefined) ratios.set(`${scenario}\0${variant}`, [...(ratios.get(`${scenario}\0${variant}`) ?? []), figure / off]);
+          append(counted, `${scenario}\0${variant}`, figure);
+          if (variant !== 'off' && off !== undefined) append(ratios, `${scenario}\0${variant}`, figure / off);
         }
       }
     }
@@ -268,6 +268,10 @@ async function callgrindControl(server: Server, action: '--zero' | '--dump'): Pr
 
 async function repeat(times: number, work: () => Promise<void>): Promise<void> {
   for (let i = 0; i < times; i++) await work();
+}
+
+function append(map: Map<string, number[]>, key: string, value: number): void {
+  map.set(key, [...(map.get(key) ?? []), value]);
 }
 
 function rotated<T>(items: readonly T[], by: number): T[] {
