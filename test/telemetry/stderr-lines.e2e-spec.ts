@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from '@berth/testing';
 
 /**
  * The logger's stderr, a pipe whose reader stops reading (a log shipper stuck): the registry's
@@ -9,7 +10,7 @@ import { describe, expect, it } from 'vitest';
  * says how many once the reader is back, and what is pending at exit still goes out. A real
  * process, the built logger, a real pipe.
  */
-const telemetry = resolve(import.meta.dirname, '../../libs/telemetry/dist/index.js');
+const telemetry = join(repoRoot, 'libs/telemetry/dist/index.js');
 
 // 100 bursts of 1,000 lines of ~1 KB, one every 20 ms: 100 MB against a reader that reads nothing.
 const child = `
