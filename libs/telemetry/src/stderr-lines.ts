@@ -4,13 +4,6 @@ const BATCH_MS = 100;
 /** What stderr may hold unwritten before lines are dropped: its reader has stalled, not slowed. */
 export const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
 
-/** The part of `process.stderr` the lines need. */
-export interface LineSink {
-  write(text: string): boolean;
-  readonly writableLength: number;
-  on(event: 'error', listener: (error: Error) => void): unknown;
-}
-
 /**
  * Lines to stderr, written from the event loop without ever waiting on it. On a pipe (a
  * container's log, the usual case) Node's stream writes at once when the pipe has room and
@@ -24,7 +17,8 @@ export interface LineSink {
  * formatted line) tells how many once the reader catches up, as Docker's non-blocking log mode
  * does. What is pending at exit is handed over then; only a pipe that is full at exit loses it.
  */
-export function stderrLines(dropped: (count: number) => string, sink: LineSink = process.stderr): (line: string) => void {
+export function stderrLines(dropped: (count: number) => string): (line: string) => void {
+  const sink = process.stderr;
   let pending = '';
   let pendingLines = 0;
   let droppedLines = 0;
