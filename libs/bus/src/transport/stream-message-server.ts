@@ -93,7 +93,7 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
       this.log.warn(`refused an internal request from ${req.socket.remoteAddress ?? '?'}: ${refusal}`);
       req.resume();
       res.shouldKeepAlive = false;
-      return reply(res, { err: new OciError('UNAUTHORIZED', `internal listener: only berth's own services are served (${refusal})`).toWire() });
+      return reply(req, res, { err: new OciError('UNAUTHORIZED', `internal listener: only berth's own services are served (${refusal})`).toWire() });
     }
     const pattern = req.url?.startsWith(MESSAGE_PATH) ? decodeURIComponent(req.url.slice(MESSAGE_PATH.length)) : '';
     const header = req.headers[MESSAGE_HEADER];
@@ -101,7 +101,7 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
     const handler = this.options.patterns.includes(pattern) ? this.getHandlerByPattern(pattern) : undefined;
     if (req.method !== 'POST' || !handler || request === undefined) {
       req.resume();
-      return reply(res, { err: new OciError('UNSUPPORTED', `not a streamed message: ${req.method ?? ''} ${req.url ?? ''}`).toWire() });
+      return reply(req, res, { err: new OciError('UNSUPPORTED', `not a streamed message: ${req.method ?? ''} ${req.url ?? ''}`).toWire() });
     }
     const hasBody = req.headers[HAS_BODY_HEADER] === '1';
     if (!hasBody) req.resume();
@@ -113,11 +113,11 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
     await inCarried(req.headers, pattern, async () => {
       try {
         const result: unknown = await handler({ ...request, ...(hasBody ? { body: req } : {}) }, new BaseRpcContext([pattern]));
-        reply(res, { response: isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result });
+        reply(req, res, { response: isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result });
         // As RedisQueueServer's: one line per message this instance ran, at debug level.
         this.log.debug(`handled ${pattern}`);
       } catch (error) {
-        reply(res, { err: error instanceof Error ? asOciError(error, this.log).toWire() : OciError.fromWire(error).toWire() });
+        reply(req, res, { err: error instanceof Error ? asOciError(error, this.log).toWire() : OciError.fromWire(error).toWire() });
       } finally {
         clearInterval(heartbeat);
       }
@@ -125,8 +125,12 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
   }
 }
 
-function reply(res: ServerResponse, body: { response?: unknown } | { err: { status: number } }): void {
+function reply(req: IncomingMessage, res: ServerResponse, body: { response?: unknown } | { err: { status: number } }): void {
   if (res.destroyed) return;
+  // A body not read to its end (the handler failed before or while taking it: storage down)
+  // leaves the connection mid-request, where Node never parses another one; kept alive, the
+  // caller's pool would send its next message there to wait in silence. Closed after this reply.
+  if (!req.readableEnded) res.shouldKeepAlive = false;
   const text = JSON.stringify(body);
   res.writeHead('err' in body ? body.err.status : 200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);

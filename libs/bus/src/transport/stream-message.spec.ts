@@ -1,7 +1,8 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { OciError } from '@berth/oci';
 import { freePort } from '@berth/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -80,6 +81,26 @@ describe('streamed messages over HTTP', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     // Backpressure: the socket and stream buffers hold a few MiB at most, never the 64.
     expect(pulled()).toBeLessThan(16 * MiB);
+  });
+
+  it('a handler that fails while taking the body leaves no connection behind that the next message would wait on', async () => {
+    // As the upload service when storage fails mid-chunk: the pipeline tears the body down, the
+    // error is answered. The body was small enough to leave the sender whole, so its
+    // connection would go back to the pool; the next message must be served, not wait in silence.
+    const address = await serve({
+      'test.storage-down': async ({ body }) => {
+        const storage = new Writable({ write: (_chunk, _encoding, callback) => setTimeout(() => callback(new Error('storage down')), 5) });
+        await pipeline(body!, storage).catch(() => {
+          throw new OciError('UNAVAILABLE', 'storage down');
+        });
+        return {};
+      },
+      'test.echo': async () => ({ answered: true }),
+    });
+    const pool = agent();
+    const failed = postStreamMessage(address, { pattern: 'test.storage-down', request: { length: 200 * 1024 }, body: lazyBody(200 * 1024).body }, pool, signer);
+    await expect(failed).rejects.toMatchObject({ code: 'UNAVAILABLE', detail: 'storage down' });
+    await expect(postStreamMessage(address, { pattern: 'test.echo', request: {} }, pool, signer, 1_000)).resolves.toEqual({ answered: true });
   });
 
   it('an address where nothing listens is unreachable before a byte of the body is taken', async () => {
