@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type BerthInstance, type BerthProcess, createTempDir, type DistributedService, freePort, PrivateRedis, PrivateSwift, startBerth, type TempDir } from '@berth/testing';
+import { type BerthInstance, type BerthProcess, createTempDir, type DistributedService, type LineWatch, freePort, PrivateRedis, PrivateSwift, startBerth, type TempDir } from '@berth/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e2eConfig } from '../e2e/support/registry-under-test';
 
@@ -80,7 +80,7 @@ class Observations {
    * Every attempt that took longer than {@link LONGEST_WAIT_MS}, to be judged against the
    * outages, with why it failed if it did (the gateway's 503 says which service was silent).
    */
-  readonly slowAttempts: { what: string; from: number; to: number; reason?: string }[] = [];
+  readonly slowAttempts: { what: string; from: number; to: number; requestId: string; reason?: string }[] = [];
   /** The upload ids whose chunk a slow client is sending right now: where an upload instance is killed. */
   readonly slowChunksInFlight = new Set<string>();
 }
@@ -132,6 +132,8 @@ class SoakClient {
   private async attempt(what: string, method: string, path: string, options: RequestOptions): Promise<Answer | undefined> {
     const from = Date.now();
     this.record.requests += 1;
+    // Its own id (the gateway takes X-Request-Id): a slow attempt's lines can be found in every process's log.
+    const requestId = `soak-${this.record.requests}`;
     let failure: string | undefined;
     const failed = (reason: string): undefined => {
       failure = reason;
@@ -141,7 +143,7 @@ class SoakClient {
     try {
       const response = await fetch(new URL(path, this.url), {
         method,
-        headers: options.headers,
+        headers: { ...options.headers, 'x-request-id': requestId },
         ...(options.body !== undefined ? { body: options.slow ? slowly(options.body) : options.body, duplex: 'half' } : {}),
         redirect: 'manual',
         signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
@@ -153,7 +155,7 @@ class SoakClient {
       return failed(`${(error as Error).message}${(error as Error).cause ? `: ${String((error as Error).cause)}` : ''}`);
     } finally {
       const ms = Date.now() - from;
-      if (ms > LONGEST_WAIT_MS) this.record.slowAttempts.push({ what, from, to: Date.now(), reason: failure });
+      if (ms > LONGEST_WAIT_MS) this.record.slowAttempts.push({ what, from, to: Date.now(), requestId, reason: failure });
       if (ms > this.record.longestAttempt.ms) this.record.longestAttempt = { ms, what };
     }
   }
@@ -356,13 +358,17 @@ describe.each(backends)('a two-minute soak on $name: instances, Redis and storag
   let redis: PrivateRedis;
   let berth: BerthProcess;
   const killed = new Set<BerthInstance>();
+  /** Every process's log lines about a soak request (what a process keeps of its log is too short). */
+  const requestLines = new Map<BerthInstance, LineWatch>();
+  const watchRequests = (instance: BerthInstance): void => void requestLines.set(instance, instance.process.watchStderr(/"soak-\d+"/));
 
   beforeAll(async () => {
     redis = await PrivateRedis.start();
     const storage = await backend.storage();
     const config = e2eConfig('/unused', await freePort());
     berth = await startBerth({
-      config: { ...config, storage: { ...storage, delete: { enabled: true }, maintenance: { uploadpurging: { enabled: false } } }, redis: { addr: redis.addr } },
+      // Warnings and access lines: a request that waited too long is shown with what each process said about it.
+      config: { ...config, log: { level: 'info' }, storage: { ...storage, delete: { enabled: true }, maintenance: { uploadpurging: { enabled: false } } }, redis: { addr: redis.addr } },
       topology: 'distributed',
       readyTimeoutMs: 60_000,
     });
@@ -399,7 +405,7 @@ describe.each(backends)('a two-minute soak on $name: instances, Redis and storag
     faults.push(fault);
     victim.process.kill('SIGKILL');
     killed.add(victim);
-    await berth.startInstance(service);
+    watchRequests(await berth.startInstance(service));
     await until(`${victim.id} no longer announced`, async () => !(await announced(service)).includes(victim.id!));
     fault.to = Date.now();
   }
@@ -424,6 +430,7 @@ describe.each(backends)('a two-minute soak on $name: instances, Redis and storag
   }
 
   it('every acknowledged push pulls byte-identical; only what cannot be retried by design failed', async () => {
+    for (const instance of berth.instances) watchRequests(instance);
     const record = new Observations();
     const faults: Fault[] = [];
     const acknowledged: PushedImage[] = [];
@@ -477,7 +484,13 @@ describe.each(backends)('a two-minute soak on $name: instances, Redis and storag
     const waitedTooLong = record.slowAttempts
       .map((attempt) => ({ ...attempt, outside: waitOutsideOutages(attempt, faults) }))
       .filter(({ outside }) => outside >= LONGEST_WAIT_MS)
-      .map(({ what, from, to, outside, reason }) => `${what} (at +${from - deadline + SOAK_MS} ms): ${to - from} ms, ${outside} ms of it outside any outage${reason === undefined ? '' : `, failed: ${reason}`}`);
+      .map(({ what, from, to, outside, requestId, reason }) => {
+        // What every process, the killed ones too, said about it: where the wait was.
+        const lines = [...requestLines].flatMap(([{ service, id }, watch]) =>
+          watch.lines.filter((line) => line.includes(`"${requestId}"`)).map((line) => `  ${service} ${id ?? ''}: ${line.slice(0, 400)}`),
+        );
+        return [`${what} (at +${from - deadline + SOAK_MS} ms, ${requestId}): ${to - from} ms, ${outside} ms of it outside any outage${reason === undefined ? '' : `, failed: ${reason}`}`, ...lines].join('\n');
+      });
     const faultCounts = new Map<string, number>();
     const longestOutage = new Map<string, number>();
     for (const fault of faults) {
@@ -489,6 +502,7 @@ describe.each(backends)('a two-minute soak on $name: instances, Redis and storag
         `[soak ${backend.name}] ${Math.round((Date.now() - deadline + SOAK_MS) / 1000)} s, ${PUSHERS} clients: ${acknowledged.length} pushes acknowledged, ${verified} pulled byte-identical at the end, ${pullsDuringSoak} pulls verified during the soak`,
         `[soak ${backend.name}] faults (count, longest until healed): ${[...faultCounts].map(([kind, count]) => `${kind} ×${count} ${longestOutage.get(kind)} ms`).join(', ')}`,
         `[soak ${backend.name}] ${record.requests} requests sent, ${record.retries} retries; failed by design: ${[...failedByDesign].map(([kind, count]) => `${count} ${kind}`).join('; ') || 'none'}`,
+        `[soak ${backend.name}] faults in turn: ${faults.map((fault) => `${fault.kind} +${fault.from - deadline + SOAK_MS}..+${fault.to - deadline + SOAK_MS} ms`).join(', ')}`,
         `[soak ${backend.name}] longest wait: one request ${record.longestAttempt.ms} ms (${record.longestAttempt.what}), one operation with its retries ${record.longestOperation.ms} ms (${record.longestOperation.what})`,
       ].join('\n'),
     );
