@@ -1,12 +1,12 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
-import type { LoggerService } from '@nestjs/common';
+import type { BerthLogger } from './berth-logger';
 import { inRequest, REQUEST_ID_HEADER, requestIdFrom, type RequestScope } from './request-scope';
 import { SpanKind, startSpan, withActiveSpan } from './tracing';
 
 export interface RequestTelemetryOptions {
   /** `!log.accesslog.disabled`: one `response completed` line per request. */
   accessLog: boolean;
-  logger: Pick<LoggerService, 'log'>;
+  logger: Pick<BerthLogger, 'fixedLineWriter'>;
   /** The authenticated user's name once auth has run (the reference's `auth.user.name`). */
   userOf?: (req: IncomingMessage) => string | undefined;
 }
@@ -19,19 +19,20 @@ export interface RequestTelemetryOptions {
  * log's protocol and bytes, and the bytes read).
  */
 export function instrumentRequests(server: Server, options: RequestTelemetryOptions): void {
+  const writeAccessLine = options.accessLog ? options.logger.fixedLineWriter('access', ACCESS_KEYS, ACCESS_CLIENT_TEXT) : undefined;
   const listeners = server.listeners('request') as RequestListener[];
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const scope: RequestScope = { id: requestIdFrom(req.headers[REQUEST_ID_HEADER]) };
     res.setHeader('X-Request-Id', scope.id);
     const span = startSpan(`HTTP ${req.method ?? 'GET'}`, SpanKind.SERVER, { 'http.request.method': req.method ?? '', 'url.path': pathOf(req.url) }, req.headers);
-    const counted = options.accessLog ? countBytes(req, res) : undefined;
+    const counted = writeAccessLine ? countBytes(req, res) : undefined;
     const started = process.hrtime.bigint();
     res.once('close', () => {
       span?.setAttribute('http.response.status_code', res.statusCode);
       span?.end();
-      if (!counted) return;
-      options.logger.log(accessLine(req, res, scope.id, options.userOf?.(req), counted, Number(process.hrtime.bigint() - started)), 'access');
+      if (!writeAccessLine || !counted) return;
+      writeAccessLine('response completed', accessValues(req, res, scope.id, options.userOf?.(req), counted, Number(process.hrtime.bigint() - started)));
     });
     inRequest(scope, () => withActiveSpan(span, () => listeners.forEach((listener) => listener.call(server, req, res))));
   });
@@ -72,26 +73,45 @@ function byteLength(chunk: unknown, encoding?: BufferEncoding): number {
 /**
  * The reference's fields: `http.request.*` of its request logger, `http.response.*` of its
  * `response completed` line, `auth.user.name` once authenticated; and gorilla's combined
- * log's protocol, plus the body bytes read.
+ * log's protocol, plus the body bytes read. Each is marked with whether a client wrote it.
  */
-function accessLine(req: IncomingMessage, res: ServerResponse, id: string, user: string | undefined, counted: Counted, nanoseconds: number): Record<string, unknown> {
-  return {
-    msg: 'response completed',
-    'http.request.id': id,
-    'http.request.remoteaddr': remoteAddr(req),
-    'http.request.method': req.method ?? '',
-    'http.request.uri': req.url ?? '',
-    'http.request.proto': `HTTP/${req.httpVersion}`,
-    'http.request.host': req.headers.host ?? '',
-    'http.request.useragent': req.headers['user-agent'] ?? '',
-    'http.request.contenttype': req.headers['content-type'] ?? '',
-    'http.request.read': counted.read,
-    'http.response.status': res.statusCode,
-    'http.response.written': counted.written,
-    'http.response.contenttype': String(res.getHeader('content-type') ?? ''),
-    'http.response.duration': goDuration(nanoseconds),
-    'auth.user.name': user ?? '',
-  };
+const ACCESS_FIELDS: readonly (readonly [key: string, clientText: boolean])[] = [
+  ['http.request.id', true],
+  ['http.request.remoteaddr', true],
+  ['http.request.method', true],
+  ['http.request.uri', true],
+  ['http.request.proto', false],
+  ['http.request.host', true],
+  ['http.request.useragent', true],
+  ['http.request.contenttype', true],
+  ['http.request.read', false],
+  ['http.response.status', false],
+  ['http.response.written', false],
+  ['http.response.contenttype', true],
+  ['http.response.duration', false],
+  ['auth.user.name', true],
+];
+const ACCESS_KEYS = ACCESS_FIELDS.map(([key]) => key);
+const ACCESS_CLIENT_TEXT = ACCESS_FIELDS.map(([, clientText]) => clientText);
+
+/** The values of {@link ACCESS_FIELDS}, in their order. */
+function accessValues(req: IncomingMessage, res: ServerResponse, id: string, user: string | undefined, counted: Counted, nanoseconds: number): unknown[] {
+  return [
+    id,
+    remoteAddr(req),
+    req.method ?? '',
+    req.url ?? '',
+    `HTTP/${req.httpVersion}`,
+    req.headers.host ?? '',
+    req.headers['user-agent'] ?? '',
+    req.headers['content-type'] ?? '',
+    counted.read,
+    res.statusCode,
+    counted.written,
+    String(res.getHeader('content-type') ?? ''),
+    goDuration(nanoseconds),
+    user ?? '',
+  ];
 }
 
 /** As the reference's `RemoteAddr`: the first `X-Forwarded-For` hop, `X-Real-Ip`, else the peer. */

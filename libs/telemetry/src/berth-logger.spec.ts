@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '@berth/config';
 import { BerthLogger, type BerthLoggerOptions } from './berth-logger';
 import { inRequest, requestIdFrom } from './request-scope';
@@ -85,6 +85,27 @@ describe('BerthLogger', () => {
     });
     const all = lines.join('');
     for (const secret of ['TheHttpSecret-77', 'SwiftPassword-88', 'FieldPassword-99', 'UrlPassw0rd', 'abcdef123456']) expect(all).not.toContain(secret);
+  });
+
+  it('a fixed-line writer writes what log() writes for the same fields, in every formatter, its client text scrubbed', () => {
+    parseConfig('version: 0.1\nhttp: {secret: TheHttpSecret-77}\nstorage: {inmemory: {}}\n', 't.yml', {});
+    const keys = ['http.request.id', 'http.request.useragent', 'http.response.status', 'http.response.duration'];
+    const values = ['req-1', 'curl with TheHttpSecret-77 and Bearer abcdef123456', 200, '312.5µs'];
+    vi.useFakeTimers({ now: Date.parse('2026-12-07T10:11:12.345Z') });
+    try {
+      for (const formatter of ['text', 'json', 'logstash'] as const) {
+        const [fixed, general] = logged({ formatter, fields: { service: 'registry' } }, (logger) => {
+          logger.fixedLineWriter('access', keys, [true, true, false, false])('response completed', values);
+          logger.log({ msg: 'response completed', ...Object.fromEntries(keys.map((key, i) => [key, values[i]])) }, 'access');
+        });
+        expect(fixed).toBe(general);
+        expect(fixed).not.toContain('TheHttpSecret-77');
+        expect(fixed).not.toContain('abcdef123456');
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(logged({ level: 'warn' }, (logger) => logger.fixedLineWriter('access', keys, [true, true, false, false])('response completed', values))).toEqual([]);
   });
 });
 

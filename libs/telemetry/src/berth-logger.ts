@@ -1,6 +1,6 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { isSecretKey, redact } from '@berth/config';
-import { formatEntry, type LogFormatter, type LogLevelName } from './log-format';
+import { formatEntry, layoutOf, type LogFormatter, type LogLevelName } from './log-format';
 import { currentRequest } from './request-scope';
 import { MAX_UNWRITTEN_BYTES, stderrLines } from './stderr-lines';
 import { activeTraceIds } from './tracing';
@@ -76,6 +76,29 @@ export class BerthLogger implements LoggerService {
   }
   fatal(message: unknown, context?: string): void {
     this.write('fatal', message, context);
+  }
+
+  /**
+   * A writer of info lines that always carry `keys`, in that order (the access line, one per
+   * request): their layout is worked out here once, not per line, and only the values marked in
+   * `clientText` (what a client sent, which may hold a credential) are scrubbed. The line has
+   * `log.fields`, `context` and, when tracing is on, the trace and span ids, as every line.
+   */
+  fixedLineWriter(context: string, keys: readonly string[], clientText: readonly boolean[]): (msg: string, values: readonly unknown[]) => void {
+    if (severity.info > this.threshold) return () => undefined;
+    const plainKeys = [...this.fieldKeys, 'context', ...keys];
+    const tracedKeys = [...this.fieldKeys, 'context', 'trace_id', 'span_id', ...keys];
+    const plain = layoutOf(this.formatter, plainKeys);
+    const traced = layoutOf(this.formatter, tracedKeys);
+    return (msg, values) => {
+      const line: unknown[] = this.fieldValues.slice();
+      line.push(context);
+      const ids = activeTraceIds();
+      if (ids) line.push(ids.trace_id, ids.span_id);
+      for (let i = 0; i < values.length; i++) line.push(clientText[i] ? redact(values[i]) : values[i]);
+      const entry = { time: Date.now(), level: 'info' as const, msg, keys: ids ? tracedKeys : plainKeys, values: line };
+      this.out(`${formatEntry(this.formatter, entry, ids ? traced : plain)}\n`);
+    };
   }
 
   private write(level: LogLevel, message: unknown, context?: string, trace?: string): void {

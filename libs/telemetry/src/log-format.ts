@@ -22,9 +22,10 @@ export interface LogEntry {
   values: readonly unknown[];
 }
 
-export function formatEntry(formatter: LogFormatter, entry: LogEntry): string {
+/** `layout`: `layoutOf(formatter, entry.keys)`, which a writer of lines with the same keys every time works out once. */
+export function formatEntry(formatter: LogFormatter, entry: LogEntry, layout = layoutOf(formatter, entry.keys)): string {
   const time = isoTime(entry.time);
-  const { order, heads } = layoutOf(formatter, entry.keys);
+  const { order, heads } = layout;
   const { values } = entry;
   switch (formatter) {
     case 'text': {
@@ -80,7 +81,7 @@ const ownKeys: Record<LogFormatter, readonly string[]> = {
 };
 
 /** How a line with given keys is written, worked out once per list of keys. */
-interface Layout {
+export interface Layout {
   /** Indices into the line's values (then the formatter's own), sorted by key, the last of equal keys only. */
   readonly order: readonly number[];
   /** What is written before each value of `order`: ` key=` (text) or `"key":` (json). */
@@ -102,7 +103,7 @@ const layoutTrees: Record<LogFormatter, LayoutNode> = { text: { next: new Map() 
 const MAX_LAYOUT_NODES = 4096;
 let layoutNodes = 0;
 
-function layoutOf(formatter: LogFormatter, keys: readonly string[]): Layout {
+export function layoutOf(formatter: LogFormatter, keys: readonly string[]): Layout {
   let node = layoutTrees[formatter];
   for (const key of keys) {
     let next = node.next.get(key);
