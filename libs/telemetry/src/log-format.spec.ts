@@ -72,6 +72,12 @@ describe('jsonValue', () => {
     const values: unknown[] = ['', 'plain', 'q"uote', 'back\\', 'tab\t', '\u0000\u001f\u007f', '\u2028', 'µ😀', '\udc00x', 0, -0, 1e21, NaN, -Infinity, false, null, [1, 'a'], { b: '\n' }];
     for (const value of values) expect(jsonValue(value)).toBe(JSON.stringify(value));
   });
+
+  it('writes null for what JSON.stringify cannot write, so the line stays JSON', () => {
+    for (const value of [() => 1, Symbol('s')]) expect(jsonValue(value)).toBe('null');
+    const line = formatEntry('json', { time, level: 'info', msg: 'm', keys: ['callback'], values: [() => 1] });
+    expect(JSON.parse(line)).toMatchObject({ callback: null });
+  });
 });
 
 describe('isoTime', () => {

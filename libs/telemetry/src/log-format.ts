@@ -155,11 +155,14 @@ function isBare(text: string): boolean {
   return true;
 }
 
-/** A value as JSON.stringify writes it. Exported for its spec. */
+/**
+ * A value as JSON.stringify writes it; `null` for what it cannot write (a function, a symbol),
+ * where `"key":undefined` would make the line no JSON at all. Exported for its spec.
+ */
 export function jsonValue(value: unknown): string {
   if (typeof value === 'string') return jsonString(value);
   if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'boolean') return String(value);
-  return JSON.stringify(value);
+  return JSON.stringify(value) ?? 'null';
 }
 
 /**
