@@ -1,6 +1,6 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import { isSecretKey, redact } from '@berth/config';
-import { formatEntry, layoutOf, type LogFormatter, type LogLevelName } from './log-format';
+import { formatEntry, type Layout, layoutOf, type LogFormatter, type LogLevelName } from './log-format';
 import { currentRequest } from './request-scope';
 import { MAX_UNWRITTEN_BYTES, stderrLines } from './stderr-lines';
 import { activeTraceIds } from './tracing';
@@ -96,8 +96,7 @@ export class BerthLogger implements LoggerService {
       const ids = activeTraceIds();
       if (ids) line.push(ids.trace_id, ids.span_id);
       for (let i = 0; i < values.length; i++) line.push(clientText[i] ? redact(values[i]) : values[i]);
-      const entry = { time: Date.now(), level: 'info' as const, msg, keys: ids ? tracedKeys : plainKeys, values: line };
-      this.out(`${formatEntry(this.formatter, entry, ids ? traced : plain)}\n`);
+      this.out(ids ? this.format('info', msg, tracedKeys, line, traced) : this.format('info', msg, plainKeys, line, plain));
     };
   }
 
@@ -139,8 +138,8 @@ export class BerthLogger implements LoggerService {
     this.out(this.format(name, typeof text === 'string' ? text : JSON.stringify(text), keys, values));
   }
 
-  private format(level: LogLevelName, msg: string, keys: string[], values: unknown[]): string {
-    return `${formatEntry(this.formatter, { time: Date.now(), level, msg, keys, values })}\n`;
+  private format(level: LogLevelName, msg: string, keys: readonly string[], values: unknown[], layout?: Layout): string {
+    return `${formatEntry(this.formatter, { time: Date.now(), level, msg, keys, values }, layout)}\n`;
   }
 }
 

@@ -91,8 +91,8 @@ export class StreamMessageServer extends Server implements CustomTransportStrate
     const refusal = this.refusal(req);
     if (refusal !== undefined) {
       this.log.warn(`refused an internal request from ${req.socket.remoteAddress ?? '?'}: ${refusal}`);
+      // Its body is drained, not read: `reply` closes the connection after the refusal.
       req.resume();
-      res.shouldKeepAlive = false;
       return reply(req, res, { err: new OciError('UNAUTHORIZED', `internal listener: only berth's own services are served (${refusal})`).toWire() });
     }
     const pattern = req.url?.startsWith(MESSAGE_PATH) ? decodeURIComponent(req.url.slice(MESSAGE_PATH.length)) : '';
