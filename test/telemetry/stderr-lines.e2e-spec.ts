@@ -71,4 +71,33 @@ describe('the logger on a stderr pipe nobody reads', () => {
     // The line still pending at exit was written.
     expect(lines.slice(-2).map((line) => /msg="([^"]*)"/.exec(line)?.[1])).toEqual(['after 1', 'after 2']);
   });
+
+  it('writes an access line formatted with its batch in its place among the others, with the time it was logged', async () => {
+    // The first line after a quiet spell goes out at once; the next two wait for the batch, here the exit 80 ms on.
+    const script = `
+const { BerthLogger } = require(${JSON.stringify(telemetry)});
+const logger = new BerthLogger({ level: 'info' });
+const access = logger.fixedLineWriter('access', ['http.request.id', 'http.request.useragent'], [false, true]);
+access('response completed', ['first', 'curl']);
+logger.log('in between');
+access('response completed', ['second', 'token=Bearer abc.def']);
+process.stdout.write(String(Date.now()));
+const until = Date.now() + 80;
+while (Date.now() < until);
+process.exit(0);
+`;
+    const proc = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const [code] = (await once(proc, 'close')) as [number];
+    expect(code).toBe(0);
+    const lines = stderr.trimEnd().split('\n');
+    expect(lines.map((line) => /http\.request\.id=(\w+)|msg="in between"/.exec(line)?.[0])).toEqual(['http.request.id=first', 'msg="in between"', 'http.request.id=second']);
+    // Logged before the clock was read, formatted 80 ms later: the line has the first moment.
+    const loggedAt = Date.parse(/^time="([^"]+)"/.exec(lines[2]!)![1]!);
+    expect(loggedAt).toBeLessThanOrEqual(Number(stdout));
+    expect(lines[2]).toContain('http.request.useragent="token=Bearer *****"');
+  });
 });

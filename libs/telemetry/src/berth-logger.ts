@@ -2,8 +2,8 @@ import type { LoggerService, LogLevel } from '@nestjs/common';
 import { isSecretKey, redact } from '@berth/config';
 import { formatEntry, type Layout, layoutOf, type LogFormatter, type LogLevelName } from './log-format';
 import { currentRequest } from './request-scope';
-import { MAX_UNWRITTEN_BYTES, stderrLines } from './stderr-lines';
-import { activeTraceIds } from './tracing';
+import { type LogLine, MAX_UNWRITTEN_BYTES, stderrLines } from './stderr-lines';
+import { activeTraceIds, type TraceIds } from './tracing';
 
 const severity: Record<LogLevelName, number> = { error: 0, warning: 1, info: 2, debug: 3 };
 // Nest's levels onto logrus's: fatal is an error that ends the process, verbose is debug.
@@ -39,17 +39,18 @@ export class BerthLogger implements LoggerService {
   /** `log.fields`, redacted once: the first keys and values of every line. */
   private readonly fieldKeys: string[];
   private readonly fieldValues: unknown[];
-  private readonly out: (line: string) => void;
+  private readonly out: (line: LogLine) => void;
 
+  /** `out`, for a test: where lines go instead of stderr, each as it is logged. */
   constructor(options: BerthLoggerOptions = {}, out?: (line: string) => void) {
     this.threshold = severity[fromConfig[(options.level ?? 'info').toLowerCase()] ?? 'info'];
     this.formatter = options.formatter ?? 'text';
     const fields = redact(options.fields ?? {}) as Record<string, unknown>;
     this.fieldKeys = Object.keys(fields);
     this.fieldValues = Object.values(fields);
-    this.out =
-      out ??
-      stderrLines((count) =>
+    this.out = out
+      ? (line) => out(typeof line === 'string' ? line : line())
+      : stderrLines((count) =>
         this.format('warning', `${count} log lines dropped: stderr's reader fell more than ${MAX_UNWRITTEN_BYTES / 1024 / 1024} MiB behind`, this.fieldKeys, this.fieldValues),
       );
   }
@@ -82,7 +83,10 @@ export class BerthLogger implements LoggerService {
    * A writer of info lines that always carry `keys`, in that order (the access line, one per
    * request): their layout is worked out here once, not per line, and only the values marked in
    * `clientText` (what a client sent, which may hold a credential) are scrubbed. The line has
-   * `log.fields`, `context` and, when tracing is on, the trace and span ids, as every line.
+   * `log.fields`, `context` and, when tracing is on, the trace and span ids, as every line. It
+   * is formatted when its batch is written, not after each request: the batch's lines are
+   * formatted in a row, with the formatter in the caches. Issue 18's measure: that took 1.5 to
+   * 2.3 points off the 6.6–7.4% that logging and metrics cost a manifest request.
    */
   fixedLineWriter(context: string, keys: readonly string[], clientText: readonly boolean[]): (msg: string, values: readonly unknown[]) => void {
     if (severity.info > this.threshold) return () => undefined;
@@ -90,13 +94,18 @@ export class BerthLogger implements LoggerService {
     const tracedKeys = [...this.fieldKeys, 'context', 'trace_id', 'span_id', ...keys];
     const plain = layoutOf(this.formatter, plainKeys);
     const traced = layoutOf(this.formatter, tracedKeys);
-    return (msg, values) => {
+    const format = (time: number, msg: string, values: readonly unknown[], ids: TraceIds | undefined): string => {
       const line: unknown[] = this.fieldValues.slice();
       line.push(context);
-      const ids = activeTraceIds();
       if (ids) line.push(ids.trace_id, ids.span_id);
       for (let i = 0; i < values.length; i++) line.push(clientText[i] ? redact(values[i]) : values[i]);
-      this.out(ids ? this.format('info', msg, tracedKeys, line, traced) : this.format('info', msg, plainKeys, line, plain));
+      return ids ? this.format('info', msg, tracedKeys, line, traced, time) : this.format('info', msg, plainKeys, line, plain, time);
+    };
+    return (msg, values) => {
+      // What depends on the moment (the time, the active span) is taken now.
+      const time = Date.now();
+      const ids = activeTraceIds();
+      this.out(() => format(time, msg, values, ids));
     };
   }
 
@@ -138,8 +147,8 @@ export class BerthLogger implements LoggerService {
     this.out(this.format(name, typeof text === 'string' ? text : JSON.stringify(text), keys, values));
   }
 
-  private format(level: LogLevelName, msg: string, keys: readonly string[], values: unknown[], layout?: Layout): string {
-    return `${formatEntry(this.formatter, { time: Date.now(), level, msg, keys, values }, layout)}\n`;
+  private format(level: LogLevelName, msg: string, keys: readonly string[], values: unknown[], layout?: Layout, time = Date.now()): string {
+    return `${formatEntry(this.formatter, { time, level, msg, keys, values }, layout)}\n`;
   }
 }
 

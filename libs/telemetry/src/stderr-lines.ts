@@ -5,6 +5,13 @@ const BATCH_MS = 100;
 export const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
 
 /**
+ * A line of log, or what writes it when its batch goes out: a line written in the batch costs
+ * less than one written in the request it is about (its formatting runs with the others', not
+ * between the request's own steps). It must not throw.
+ */
+export type LogLine = string | (() => string);
+
+/**
  * Lines to stderr, written from the event loop without ever waiting on it. On a pipe (a
  * container's log, the usual case) Node's stream writes at once when the pipe has room and
  * queues the rest in libuv until it has: no thread pool, no blocking. A file or a terminal is
@@ -17,44 +24,41 @@ export const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
  * formatted line) tells how many once the reader catches up, as Docker's non-blocking log mode
  * does. What is pending at exit is handed over then; only a pipe that is full at exit loses it.
  */
-export function stderrLines(dropped: (count: number) => string): (line: string) => void {
+export function stderrLines(dropped: (count: number) => string): (line: LogLine) => void {
   const sink = process.stderr;
-  let pending = '';
-  let pendingLines = 0;
+  let pending: LogLine[] = [];
   let droppedLines = 0;
   let batching: NodeJS.Timeout | undefined;
   // A reader that went away (EPIPE) leaves nothing to tell; it must not end the registry.
   sink.on('error', () => undefined);
 
-  const hand = (text: string, lines: number): void => {
+  const hand = (lines: readonly LogLine[]): void => {
     if (sink.writableLength > MAX_UNWRITTEN_BYTES) {
-      droppedLines += lines;
+      droppedLines += lines.length;
       return;
     }
-    if (droppedLines > 0) {
-      sink.write(dropped(droppedLines));
-      droppedLines = 0;
-    }
+    let text = droppedLines > 0 ? dropped(droppedLines) : '';
+    droppedLines = 0;
+    for (const line of lines) text += typeof line === 'string' ? line : line();
     sink.write(text);
   };
   const writePending = (): void => {
     batching = undefined;
-    if (pendingLines === 0) return;
-    hand(pending, pendingLines);
-    pending = '';
-    pendingLines = 0;
+    if (pending.length === 0) return;
+    const lines = pending;
+    pending = [];
+    hand(lines);
     batching = setTimeout(writePending, BATCH_MS).unref();
   };
   process.once('exit', () => {
-    if (pendingLines > 0) hand(pending, pendingLines);
+    if (pending.length > 0) hand(pending);
   });
   return (line) => {
     if (batching !== undefined) {
-      pending += line;
-      pendingLines++;
+      pending.push(line);
       return;
     }
-    hand(line, 1);
+    hand([line]);
     batching = setTimeout(writePending, BATCH_MS).unref();
   };
 }

@@ -65,8 +65,14 @@ export function tracingOn(): boolean {
   return tracer !== undefined;
 }
 
+/** A span's ids as a log line carries them. */
+export interface TraceIds {
+  trace_id: string;
+  span_id: string;
+}
+
 /** The active span's ids for a log line, when tracing is on. */
-export function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
+export function activeTraceIds(): TraceIds | undefined {
   if (!tracer) return undefined;
   const span = trace.getSpan(context.active());
   if (!span) return undefined;
