@@ -32,7 +32,8 @@ interface RouteCells {
  */
 @Injectable()
 export class RequestMetricsMiddleware implements NestMiddleware {
-  private readonly cells = new Map<string, RouteCells>();
+  /** By handler, then method: no key string built per request. */
+  private readonly cells = new Map<string, Map<string, RouteCells>>();
   private readonly pulled: Record<'blob' | 'manifest', CounterCell>;
   private readonly pushedManifests: CounterCell;
 
@@ -72,12 +73,13 @@ export class RequestMetricsMiddleware implements NestMiddleware {
   }
 
   private cellsOf(handler: string, method: string): RouteCells {
-    const key = `${handler} ${method}`;
-    let cells = this.cells.get(key);
+    let byMethod = this.cells.get(handler);
+    if (byMethod === undefined) this.cells.set(handler, (byMethod = new Map<string, RouteCells>()));
+    let cells = byMethod.get(method);
     if (cells === undefined) {
       const { httpInFlight, httpDuration } = this.metrics;
       cells = { inFlight: httpInFlight.cell(handler), duration: httpDuration.cell(handler, method), byStatus: new Map() };
-      this.cells.set(key, cells);
+      byMethod.set(method, cells);
     }
     return cells;
   }
