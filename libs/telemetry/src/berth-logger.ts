@@ -85,8 +85,8 @@ export class BerthLogger implements LoggerService {
    * `clientText` (what a client sent, which may hold a credential) are scrubbed. The line has
    * `log.fields`, `context` and, when tracing is on, the trace and span ids, as every line. It
    * is formatted when its batch is written, not after each request: the batch's lines are
-   * formatted in a row, with the formatter in the caches. Issue 18's measure: that took 1.5 to
-   * 2.3 points off the 6.6–7.4% that logging and metrics cost a manifest request.
+   * formatted in a row, with the formatter in the caches. That took 1.5 to 2.3 points off the
+   * 6.6–7.4% that logging and metrics cost a manifest request (test/bench/README.md, stop 18).
    */
   fixedLineWriter(context: string, keys: readonly string[], clientText: readonly boolean[]): (msg: string, values: readonly unknown[]) => void {
     if (severity.info > this.threshold) return () => undefined;

@@ -5,9 +5,8 @@ const BATCH_MS = 100;
 export const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
 
 /**
- * A line of log, or what writes it when its batch goes out: a line written in the batch costs
- * less than one written in the request it is about (its formatting runs with the others', not
- * between the request's own steps). It must not throw.
+ * A line of log, or what formats it when its batch goes out: a line formatted with the others
+ * of its batch costs less than one formatted after each request. It must not throw.
  */
 export type LogLine = string | (() => string);
 
