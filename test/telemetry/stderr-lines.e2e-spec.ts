@@ -71,7 +71,9 @@ describe('the logger on a stderr pipe nobody reads', () => {
     // The line still pending at exit was written.
     expect(lines.slice(-2).map((line) => /msg="([^"]*)"/.exec(line)?.[1])).toEqual(['after 1', 'after 2']);
   });
+});
 
+describe('the logger on a stderr pipe', () => {
   it('writes an access line formatted with its batch in its place among the others, with the time it was logged', async () => {
     // The first line after a quiet spell goes out at once; the next two wait for the batch, here the exit 80 ms on.
     const script = `

@@ -94,7 +94,7 @@ export class BerthLogger implements LoggerService {
     const tracedKeys = [...this.fieldKeys, 'context', 'trace_id', 'span_id', ...keys];
     const plain = layoutOf(this.formatter, plainKeys);
     const traced = layoutOf(this.formatter, tracedKeys);
-    const format = (time: number, msg: string, values: readonly unknown[], ids: TraceIds | undefined): string => {
+    const formatLine = (time: number, msg: string, values: readonly unknown[], ids: TraceIds | undefined): string => {
       const line: unknown[] = this.fieldValues.slice();
       line.push(context);
       if (ids) line.push(ids.trace_id, ids.span_id);
@@ -105,7 +105,7 @@ export class BerthLogger implements LoggerService {
       // What depends on the moment (the time, the active span) is taken now.
       const time = Date.now();
       const ids = activeTraceIds();
-      this.out(() => format(time, msg, values, ids));
+      this.out(() => formatLine(time, msg, values, ids));
     };
   }
 
