@@ -64,6 +64,9 @@ describe('the shared retry policy', () => {
     expect(isTransientError({ name: 'SlowDown', $metadata: { httpStatusCode: 400 } })).toBe(true);
     expect(isTransientError({ $metadata: { httpStatusCode: 404 }, name: 'NoSuchKey' })).toBe(false);
     expect(isTransientError({ status: 403, code: 'AccessDenied' })).toBe(false);
+    // ali-oss: a socket hung up before any answer (its code lost), and a timeout.
+    expect(isTransientError({ name: 'ResponseError', code: 'ResponseError', status: -1, message: 'socket hang up' })).toBe(true);
+    expect(isTransientError({ status: -2 })).toBe(true);
     expect(isTransientError(new Error('boom'))).toBe(false);
     expect(isTransientError(undefined)).toBe(false);
   });

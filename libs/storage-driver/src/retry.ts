@@ -78,6 +78,9 @@ export function isTransientError(error: unknown): boolean {
     if (typeof e.name === 'string' && (TRANSIENT_CODES.has(e.name) || e.name === 'TimeoutError')) return true;
     const status = [e.$metadata?.httpStatusCode, e.status, e.statusCode, e.code].find((s) => typeof s === 'number');
     if (typeof status === 'number' && isTransientStatus(status)) return true;
+    // ali-oss's mark for no answer at all: -1 a network failure (a reset keep-alive socket, its
+    // code lost, named `ResponseError`), -2 a timeout.
+    if (e.status === -1 || e.status === -2) return true;
     current = e.cause;
   }
   return false;
