@@ -15,6 +15,7 @@ const usage = `pnpm bench:cost [-- OPTIONS]: what logging, metrics and htpasswd 
 
   --requests N    counted requests per scenario and server (default 5000)
   --warmup N      untimed requests of each scenario on each server first (default 3000)
+  --clients N     requests in flight on each server, each from a client of its own (default 1)
   --rounds N      rounds (default 4): in each, every variant runs side by side with an off
                   of its own, two servers at a time, so that the machine's slow and fast
                   spells fall on both alike; a ratio is the median of the pairs' own ratios
@@ -30,7 +31,7 @@ only, no access log, metrics off: the bench's berth), logged (log.level info, th
 on, text, read from its stderr pipe, as berth-logged), metrics (http.debug.prometheus on, as
 berth-metrics), observed (both on), htpasswd (auth.htpasswd, one bcrypt cost 10 user, Basic
 credentials on every request, as berth-htpasswd), twin (off again: what two identical servers
-measure side by side, the noise floor). Scenarios, one client per server, one request at a time:
+measure side by side, the noise floor). Scenarios, one client per server (--clients: that many), one request at a time each:
 manifest HEAD and GET by tag, GET of a 64 KiB blob, both servers' clients at once. The servers
 run on every core but the first, the bench on the first. Counted: each server's CPU time over
 all its threads as the scheduler accounts it (nanoseconds), per request: unlike a rate, it does
@@ -63,6 +64,7 @@ async function main(): Promise<void> {
       requests: { type: 'string' },
       warmup: { type: 'string' },
       rounds: { type: 'string' },
+      clients: { type: 'string', default: '1' },
       berth: { type: 'string', default: repoRoot },
       only: { type: 'string', multiple: true },
       callgrind: { type: 'boolean' },
@@ -83,7 +85,7 @@ async function main(): Promise<void> {
   // Each variant beside an off of its own: two servers at a time, however many variants.
   const others = wanted.filter((variant) => variant !== 'off');
   const pairs = others.length === 0 ? [['off' as const]] : others.map((variant) => (wanted.includes('off') ? ['off' as const, variant] : [variant]));
-  const run: Run = { warmup, requests, callgrind, checkout: values.berth, node };
+  const run: Run = { warmup, requests, clients: Number(values.clients), callgrind, checkout: values.berth, node };
   // scenario and variant → one figure per pair it ran in; its ratio to the off beside it.
   const counted = new Map<string, number[]>();
   const ratios = new Map<string, number[]>();
@@ -107,6 +109,8 @@ async function main(): Promise<void> {
 interface Run {
   readonly warmup: number;
   readonly requests: number;
+  /** Requests in flight on each server at once. */
+  readonly clients: number;
   readonly callgrind: boolean;
   /** The built checkout whose berth runs. */
   readonly checkout: string;
@@ -128,13 +132,13 @@ async function sideBySide(variants: readonly Variant[], round: number, run: Run)
     const prepared = await Promise.all(servers.map((server) => prepare(server)));
     const names = prepared[0]!.map((scenario) => scenario.name);
     // Every scenario warmed before anything is counted: V8 has compiled the hot path by then.
-    for (const [index] of names.entries()) await Promise.all(prepared.map((scenarios) => repeat(run.warmup, () => scenarios[index]!.run())));
+    for (const [index] of names.entries()) await Promise.all(prepared.map((scenarios) => repeat(run.warmup, run.clients, () => scenarios[index]!.run())));
     for (const [index, scenario] of names.entries()) {
       const logBefore = servers.map((server) => server.logBytes);
       const counts = await Promise.all(
         servers.map((server, at) => {
           const count = run.callgrind ? countInstructions(server, scratch.path) : countCpu(server);
-          return count(() => repeat(run.requests, () => prepared[at]![index]!.run()));
+          return count(() => repeat(run.requests, run.clients, () => prepared[at]![index]!.run()));
         }),
       );
       const byVariant = new Map<Variant, number>();
@@ -266,8 +270,16 @@ async function callgrindControl(server: Server, action: '--zero' | '--dump'): Pr
   await done;
 }
 
-async function repeat(times: number, work: () => Promise<void>): Promise<void> {
-  for (let i = 0; i < times; i++) await work();
+/** `work` done `times` times in all, `clients` at a time. */
+async function repeat(times: number, clients: number, work: () => Promise<void>): Promise<void> {
+  let started = 0;
+  const client = async () => {
+    while (started < times) {
+      started++;
+      await work();
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, client));
 }
 
 function append(map: Map<string, number[]>, key: string, value: number): void {
