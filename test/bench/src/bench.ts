@@ -209,7 +209,10 @@ function footnotes(backend: Backend, wanted: ReadonlySet<string>): string[] {
     notes.push('berth-logged: berth with log.level info and its access log on (text formatter), read from its stderr pipe; the others log errors only.');
   }
   if (wanted.has('berth-observed')) {
-    notes.push('berth-observed: berth-logged\'s logging and berth-metrics\' metrics together; berth-observed/berth is issue 18\'s "both on against both off".');
+    notes.push(
+      'berth-observed: berth-logged\'s logging and berth-metrics\' metrics together; berth-observed/berth is issue 18\'s "both on against both off", ' +
+        'but rates taken one after another swing by more than 5% from round to round: pnpm bench:cost counts it side by side.',
+    );
   }
   return notes;
 }
