@@ -14,7 +14,9 @@ import { pushImage } from './scenarios';
 const usage = `pnpm bench:cost [-- OPTIONS]: what logging, metrics and htpasswd auth cost berth per request
 
   --requests N    counted requests per scenario and server (default 5000)
-  --warmup N      untimed requests of each scenario on each server first (default 3000)
+  --warmup N      untimed requests of each scenario on each server first (default 10000:
+                  V8 still optimizes the hot path, on threads counted here, for some 15,000
+                  requests of one scenario)
   --clients N     requests in flight on each server, each from a client of its own (default 1)
   --rounds N      rounds (default 4): in each, every variant runs side by side with an off
                   of its own, two servers at a time, so that the machine's slow and fast
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
   }
   const callgrind = values.callgrind === true;
   const requests = Number(values.requests ?? (callgrind ? 1000 : 5000));
-  const warmup = Number(values.warmup ?? (callgrind ? 1000 : 3000));
+  const warmup = Number(values.warmup ?? (callgrind ? 1000 : 10000));
   const rounds = Number(values.rounds ?? (callgrind ? 1 : 4));
   const wanted = variants.filter((variant) => values.only === undefined || values.only.includes(variant));
   const pinned = callgrind ? [] : await pinApart();
