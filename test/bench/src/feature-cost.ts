@@ -33,11 +33,12 @@ only, no access log, metrics off: the bench's berth), logged (log.level info, th
 on, text, read from its stderr pipe, as berth-logged), metrics (http.debug.prometheus on, as
 berth-metrics), observed (both on), htpasswd (auth.htpasswd, one bcrypt cost 10 user, Basic
 credentials on every request, as berth-htpasswd), twin (off again: what two identical servers
-measure side by side, the noise floor). Scenarios, one client per server (--clients: that many), one request at a time each:
-manifest HEAD and GET by tag, GET of a 64 KiB blob, both servers' clients at once. The servers
-run on every core but the first, the bench on the first. Counted: each server's CPU time over
-all its threads as the scheduler accounts it (nanoseconds), per request: unlike a rate, it does
-not fall when another process takes the CPU away.`;
+measure side by side, the noise floor). Scenarios, one client per server (--clients: that many),
+one request at a time each: manifest HEAD and GET by tag, GET of a 64 KiB blob, both servers'
+clients at once. The servers run on every core but the first, the bench on the first.
+Counted: each server's CPU time over all its threads as the scheduler accounts it
+(nanoseconds), per request: unlike a rate, it does not fall when another process takes the
+CPU away.`;
 
 type Variant = 'off' | 'twin' | 'logged' | 'metrics' | 'observed' | 'htpasswd';
 const variants: readonly Variant[] = ['off', 'twin', 'logged', 'metrics', 'observed', 'htpasswd'];
@@ -81,13 +82,15 @@ async function main(): Promise<void> {
   const requests = Number(values.requests ?? (callgrind ? 1000 : 5000));
   const warmup = Number(values.warmup ?? (callgrind ? 1000 : 10000));
   const rounds = Number(values.rounds ?? (callgrind ? 1 : 4));
+  const clients = Number(values.clients);
+  if (!Number.isInteger(clients) || clients < 1) throw new Error(`--clients ${values.clients}: a whole number from 1`);
   const wanted = variants.filter((variant) => values.only === undefined || values.only.includes(variant));
   const pinned = callgrind ? [] : await pinApart();
   const node = (directory: string) => (callgrind ? underCallgrind(directory) : [...pinned, process.execPath]);
   // Each variant beside an off of its own: two servers at a time, however many variants.
   const others = wanted.filter((variant) => variant !== 'off');
   const pairs = others.length === 0 ? [['off' as const]] : others.map((variant) => (wanted.includes('off') ? ['off' as const, variant] : [variant]));
-  const run: Run = { warmup, requests, clients: Number(values.clients), callgrind, checkout: values.berth, node };
+  const run: Run = { warmup, requests, clients, callgrind, checkout: values.berth, node };
   // scenario and variant → one figure per pair it ran in; its ratio to the off beside it.
   const counted = new Map<string, number[]>();
   const ratios = new Map<string, number[]>();
