@@ -9,7 +9,7 @@ import { BenchHttpClient } from './bench-http-client';
 import { SyntheticBlob } from './blob-source';
 import { cpuNanoseconds } from './process-stats';
 import { RegistryClient } from './registry-client';
-import { pushImage } from './scenarios';
+import { inParallel, pushImage } from './scenarios';
 
 const usage = `pnpm bench:cost [-- OPTIONS]: what logging, metrics and htpasswd auth cost berth per request
 
@@ -276,15 +276,8 @@ async function callgrindControl(server: Server, action: '--zero' | '--dump'): Pr
 }
 
 /** `work` done `times` times in all, `clients` at a time. */
-async function repeat(times: number, clients: number, work: () => Promise<void>): Promise<void> {
-  let started = 0;
-  const client = async () => {
-    while (started < times) {
-      started++;
-      await work();
-    }
-  };
-  await Promise.all(Array.from({ length: clients }, client));
+function repeat(times: number, clients: number, work: () => Promise<void>): Promise<void> {
+  return inParallel(Array.from({ length: times }), clients, work);
 }
 
 function append(map: Map<string, number[]>, key: string, value: number): void {

@@ -132,7 +132,7 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 }
 
 /** Runs `work` over `items` with at most `concurrency` in flight; the first failure fails all. */
-async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
+export async function inParallel<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) await work(items[next++]!);
