@@ -67,8 +67,8 @@ class Registry {
     return new OnlineCollection(this.storage, this.fence, { reviewDelayMs: REVIEW_DELAY_MS, dryRun: false, deleteUntagged: settings.deleteUntagged ?? false });
   }
 
-  async collect(settings: { deleteUntagged?: boolean } = {}): Promise<OnlineCollectionOutcome> {
-    return this.collector(settings).run();
+  async collect(settings: { deleteUntagged?: boolean; signal?: AbortSignal } = {}): Promise<OnlineCollectionOutcome> {
+    return this.collector(settings).run(settings.signal);
   }
 
   /** An upload's commit: through the fence, then into the blob store unless there, then linked. */
@@ -374,6 +374,16 @@ describe.each(fences)('online collection, %s fence', (fenceName, makeFence) => {
     for (const blob of garbage) expect(await r.stored(blob.digest)).toBe(true);
     expect(await r.pulls('app', 'v1')).toBe(true);
     expect(live.blobs.length).toBe(2);
+  });
+
+  it('a run whose process began stopping before it started deletes nothing, and the next run collects', async () => {
+    const r = await registry();
+    const garbage = await r.commitBlob('app');
+    await r.age();
+    await expect(r.collect({ signal: AbortSignal.abort() })).rejects.toThrow(/stopped/);
+    expect(await r.stored(garbage.digest)).toBe(true);
+    collected(await r.collect());
+    expect(await r.stored(garbage.digest)).toBe(false);
   });
 
   it('race: a collector killed mid-sweep: writers are refused while its marker is live, the next run waits for it, then finishes the job', async () => {

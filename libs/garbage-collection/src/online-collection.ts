@@ -56,6 +56,8 @@ export class OnlineCollection {
     const timers: NodeJS.Timeout[] = [];
     const abort = (): void => stop.abort();
     signal?.addEventListener('abort', abort);
+    // A signal that aborted before this line (while the lease was taken) never fires again.
+    if (signal?.aborted) stop.abort();
     try {
       // A write checks the fence, then storage; one that began before the records did may land after the mark looked.
       if (lease.since > lease.now - reviewDelayMs) {

@@ -35,7 +35,11 @@ export class RedisJobScheduler implements JobScheduler {
     const blocking = openRedis(this.redis, 'blocking', `jobs:${job.name}:worker`);
     const queue = this.queue(job.name, commands);
     const abort = new AbortController();
-    const worker = new Worker(job.name, () => job.run(abort.signal), { connection: blocking, prefix: this.prefix, concurrency: 1 });
+    // BullMQ may hand over a run it fetched just as stop() aborted: that run is not started.
+    const run = async (): Promise<void> => {
+      if (!abort.signal.aborted) await job.run(abort.signal);
+    };
+    const worker = new Worker(job.name, run, { connection: blocking, prefix: this.prefix, concurrency: 1 });
     worker.on('failed', (_run, error) => this.logger.error(`${job.name} failed: ${error.message}`));
     worker.on('error', this.errorReporter(job.name));
     const close = async (): Promise<void> => {
