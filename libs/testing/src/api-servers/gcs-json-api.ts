@@ -1,6 +1,6 @@
 import { createHash, createPublicKey, createVerify, randomBytes, type KeyObject } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open, rename, rm, stat } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -155,10 +155,36 @@ export class GcsJsonApi extends ApiTestServer {
     const generation = url.searchParams.get('generation');
     if (!object || (generation !== null && Number(generation) !== object.generation)) return this.notFound(res);
     if (url.searchParams.get('alt') !== 'media') return this.json(res, 200, this.resource(bucket, object));
-    return this.media(req, res, object);
+    return this.media(req, res, () => {
+      const current = this.objects.get(`${bucket}/${name}`);
+      return current && (generation === null || Number(generation) === current.generation) ? current : undefined;
+    });
   }
 
-  private async media(req: IncomingMessage, res: ServerResponse, object: StoredObject): Promise<void> {
+  /**
+   * The bytes of the object `find` names. Its file is opened before anything is answered: a new
+   * generation removes the old one's file, which stays readable once open, and a generation
+   * replaced between the look-up and the open is looked up again (as GCS serves the newest).
+   */
+  private async media(req: IncomingMessage, res: ServerResponse, find: () => StoredObject | undefined): Promise<void> {
+    let object: StoredObject | undefined;
+    let file: FileHandle | undefined;
+    while (file === undefined) {
+      object = find();
+      if (object === undefined) return this.notFound(res);
+      file = await open(this.bytesFile(object)).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return undefined;
+        throw error;
+      });
+    }
+    try {
+      await this.sendMedia(req, res, object!, file);
+    } finally {
+      await file.close();
+    }
+  }
+
+  private async sendMedia(req: IncomingMessage, res: ServerResponse, object: StoredObject, file: FileHandle): Promise<void> {
     let start = 0;
     let end = object.size - 1;
     const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
@@ -182,7 +208,7 @@ export class GcsJsonApi extends ApiTestServer {
       res.end();
       return;
     }
-    await pipeline(createReadStream(this.bytesFile(object), { start, end }), res);
+    await pipeline(file.createReadStream({ start, end, autoClose: false }), res);
   }
 
   private remove(res: ServerResponse, bucket: string, name: string, url: URL): void {
@@ -383,9 +409,8 @@ export class GcsJsonApi extends ApiTestServer {
     const toSign = ['GOOG4-RSA-SHA256', date, scope, createHash('sha256').update(canonical).digest('hex')].join('\n');
     if (!createVerify('RSA-SHA256').update(toSign).verify(this.signer.publicKey, Buffer.from(signature, 'hex'))) return refuse('signature does not match');
     const bucket = decodeURIComponent(segments[0] ?? '');
-    const object = this.objects.get(`${bucket}/${segments.slice(1).map(decodeURIComponent).join('/')}`);
-    if (!object) return this.notFound(res);
-    return this.media(req, res, object);
+    const key = `${bucket}/${segments.slice(1).map(decodeURIComponent).join('/')}`;
+    return this.media(req, res, () => this.objects.get(key));
   }
 
   /** Makes `file` the bytes of a new generation of the object, unless `ifGenerationMatch` fails (then `undefined`). */
