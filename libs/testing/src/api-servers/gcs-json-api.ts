@@ -151,14 +151,14 @@ export class GcsJsonApi extends ApiTestServer {
   }
 
   private async get(req: IncomingMessage, res: ServerResponse, bucket: string, name: string, url: URL): Promise<void> {
-    const object = this.objects.get(`${bucket}/${name}`);
     const generation = url.searchParams.get('generation');
-    if (!object || (generation !== null && Number(generation) !== object.generation)) return this.notFound(res);
-    if (url.searchParams.get('alt') !== 'media') return this.json(res, 200, this.resource(bucket, object));
-    return this.media(req, res, () => {
-      const current = this.objects.get(`${bucket}/${name}`);
-      return current && (generation === null || Number(generation) === current.generation) ? current : undefined;
-    });
+    const find = (): StoredObject | undefined => {
+      const object = this.objects.get(`${bucket}/${name}`);
+      return object && (generation === null || Number(generation) === object.generation) ? object : undefined;
+    };
+    if (url.searchParams.get('alt') === 'media') return this.media(req, res, find);
+    const object = find();
+    return object ? this.json(res, 200, this.resource(bucket, object)) : this.notFound(res);
   }
 
   /**
@@ -167,20 +167,19 @@ export class GcsJsonApi extends ApiTestServer {
    * replaced between the look-up and the open is looked up again (as GCS serves the newest).
    */
   private async media(req: IncomingMessage, res: ServerResponse, find: () => StoredObject | undefined): Promise<void> {
-    let object: StoredObject | undefined;
-    let file: FileHandle | undefined;
-    while (file === undefined) {
-      object = find();
+    for (;;) {
+      const object = find();
       if (object === undefined) return this.notFound(res);
-      file = await open(this.bytesFile(object)).catch((error: NodeJS.ErrnoException) => {
+      const file = await open(this.bytesFile(object)).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return undefined;
         throw error;
       });
-    }
-    try {
-      await this.sendMedia(req, res, object!, file);
-    } finally {
-      await file.close();
+      if (file === undefined) continue;
+      try {
+        return await this.sendMedia(req, res, object, file);
+      } finally {
+        await file.close();
+      }
     }
   }
 
