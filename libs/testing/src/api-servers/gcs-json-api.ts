@@ -161,25 +161,33 @@ export class GcsJsonApi extends ApiTestServer {
     return object ? this.json(res, 200, this.resource(bucket, object)) : this.notFound(res);
   }
 
-  /**
-   * The bytes of the object `find` names. Its file is opened before anything is answered: a new
-   * generation removes the old one's file, which stays readable once open, and a generation
-   * replaced between the look-up and the open is looked up again (as GCS serves the newest).
-   */
+  /** The bytes of the object `find` names, from one generation however often it is replaced meanwhile. */
   private async media(req: IncomingMessage, res: ServerResponse, find: () => StoredObject | undefined): Promise<void> {
+    const opened = await this.openCurrent(find);
+    if (opened === undefined) return this.notFound(res);
+    try {
+      return await this.sendMedia(req, res, opened.object, opened.file);
+    } finally {
+      await opened.file.close();
+    }
+  }
+
+  /**
+   * The object `find` names with its file open, or `undefined` if there is none. A new
+   * generation removes the old one's file, which stays readable once open; a generation
+   * replaced between the look-up and the open is looked up again (as GCS reads the newest).
+   * Every read of an object's bytes goes through here: one that opened by path after an
+   * `await` could find the file gone.
+   */
+  private async openCurrent(find: () => StoredObject | undefined): Promise<{ object: StoredObject; file: FileHandle } | undefined> {
     for (;;) {
       const object = find();
-      if (object === undefined) return this.notFound(res);
+      if (object === undefined) return undefined;
       const file = await open(this.bytesFile(object)).catch((error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return undefined;
         throw error;
       });
-      if (file === undefined) continue;
-      try {
-        return await this.sendMedia(req, res, object, file);
-      } finally {
-        await file.close();
-      }
+      if (file !== undefined) return { object, file };
     }
   }
 
@@ -347,15 +355,23 @@ export class GcsJsonApi extends ApiTestServer {
       sourceObjects: Array<{ name: string }>;
       destination?: { contentType?: string };
     };
-    const sources = request.sourceObjects.map((source) => this.objects.get(`${bucket}/${source.name}`));
-    if (sources.some((source) => source === undefined)) return this.notFound(res);
-    if (sources.length > 32) return this.json(res, 400, { error: { code: 400, message: 'at most 32 source objects' } });
+    if (request.sourceObjects.length > 32) return this.json(res, 400, { error: { code: 400, message: 'at most 32 source objects' } });
+    const sources: { object: StoredObject; file: FileHandle }[] = [];
     const staged = join(this.directory, `compose-${randomBytes(8).toString('hex')}`);
-    const out = createWriteStream(staged);
-    for (const source of sources as StoredObject[]) await pipeline(createReadStream(this.bytesFile(source)), out, { end: false });
-    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    try {
+      for (const source of request.sourceObjects) {
+        const opened = await this.openCurrent(() => this.objects.get(`${bucket}/${source.name}`));
+        if (opened === undefined) return this.notFound(res);
+        sources.push(opened);
+      }
+      const out = createWriteStream(staged);
+      for (const { file } of sources) await pipeline(file.createReadStream({ autoClose: false }), out, { end: false });
+      await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    } finally {
+      await Promise.all(sources.map(({ file }) => file.close()));
+    }
     const precondition = url.searchParams.get('ifGenerationMatch');
-    const components = (sources as StoredObject[]).reduce((sum, source) => sum + (source.componentCount ?? 1), 0);
+    const components = sources.reduce((sum, { object }) => sum + (object.componentCount ?? 1), 0);
     const object = await this.store(bucket, name, staged, request.destination?.contentType ?? 'application/octet-stream', precondition === null ? undefined : Number(precondition), components);
     if (object === undefined) return this.preconditionFailed(res);
     this.json(res, 200, this.resource(bucket, object));
@@ -363,10 +379,16 @@ export class GcsJsonApi extends ApiTestServer {
 
   private async rewrite(req: IncomingMessage, res: ServerResponse, bucket: string, name: string, destBucket: string, destName: string, url: URL): Promise<void> {
     await drain(req);
-    const source = this.objects.get(`${bucket}/${name}`);
-    if (!source || !this.buckets.has(destBucket)) return this.notFound(res);
+    if (!this.buckets.has(destBucket)) return this.notFound(res);
+    const opened = await this.openCurrent(() => this.objects.get(`${bucket}/${name}`));
+    if (opened === undefined) return this.notFound(res);
+    const source = opened.object;
     const staged = join(this.directory, `rewrite-${randomBytes(8).toString('hex')}`);
-    await pipeline(createReadStream(this.bytesFile(source)), createWriteStream(staged));
+    try {
+      await pipeline(opened.file.createReadStream({ autoClose: false }), createWriteStream(staged));
+    } finally {
+      await opened.file.close();
+    }
     const precondition = url.searchParams.get('ifGenerationMatch');
     const object = await this.store(destBucket, destName, staged, source.contentType, precondition === null ? undefined : Number(precondition));
     if (object === undefined) return this.preconditionFailed(res);
