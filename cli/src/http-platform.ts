@@ -4,6 +4,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { BerthConfig } from '@berth/config';
 import { answerUnparsedRequest, sendUndecodablePath } from '@berth/gateway';
+import { countedBodies } from '@berth/telemetry';
 
 /**
  * berth's one HTTP platform. Fastify routes (its router costs a fraction of Express's per
@@ -14,7 +15,8 @@ export function httpAdapter(config: BerthConfig, tls?: TlsOptions): FastifyAdapt
   const headers = config.http.headers ?? {};
   const adapter = new FastifyAdapter({
     // http.tls: HTTP/1.1 over TLS (HTTP/2 is not served; clients fall back to HTTP/1.1).
-    ...(tls ? { https: tls } : {}),
+    // Bodies counted for the access line, whether it is written or not: a field added per chunk.
+    ...(tls ? { https: { ...tls, ...countedBodies } } : { http: countedBodies }),
     // A request that arrives on a busy keep-alive connection while the server drains is served
     // (with Connection: close), as Go's Shutdown lets it finish, instead of Fastify's own 503,
     // whose body is not an OCI error: a rolling restart then fails no push.

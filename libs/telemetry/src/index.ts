@@ -1,4 +1,4 @@
-export { instrumentRequests, goDuration, type RequestTelemetryOptions } from './access-log';
+export { countedBodies, instrumentRequests, goDuration, type RequestTelemetryOptions } from './access-log';
 export { BerthLogger, type BerthLoggerOptions, type StructuredMessage } from './berth-logger';
 export { formatEntry, type LogEntry, type LogFormatter, type LogLevelName } from './log-format';
 export { observedDriver, type ObservedDriverOptions, pathKind, type PathKind } from './observed-driver';
