@@ -1,5 +1,10 @@
-/** How long lines that follow a write wait to be written together with the ones after them. */
-const BATCH_MS = 100;
+/**
+ * How long lines that follow a write wait to be written together with the ones after them.
+ * Short enough that what a waiting line holds (its request's values) dies young: at 100 ms,
+ * under load it outlived two scavenges, was promoted, and the old generation's collections
+ * cost the access log 3 to 4 points of a manifest request (test/bench/README.md, stop 21).
+ */
+const BATCH_MS = 10;
 
 /** What stderr may hold unwritten before lines are dropped: its reader has stalled, not slowed. */
 export const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
@@ -16,8 +21,8 @@ export type LogLine = string | (() => string);
  * queues the rest in libuv until it has: no thread pool, no blocking. A file or a terminal is
  * written synchronously, as Node does for them.
  *
- * A line after a quiet spell is written at once; the lines of the next 100 ms go out together,
- * one write for a few hundred requests (issue 18: an access line per request within 5% of
+ * A line after a quiet spell is written at once; the lines of the next 10 ms go out together,
+ * one write for dozens of requests (issue 18: an access line per request within 5% of
  * none). A reader that stops reading must not grow the process without end: past
  * {@link MAX_UNWRITTEN_BYTES} queued, lines are dropped and counted, and `dropped(count)` (a
  * formatted line) tells how many once the reader catches up, as Docker's non-blocking log mode
