@@ -16,10 +16,10 @@ export interface Servable {
  * Everything `berth serve [--service NAME]` refuses to start with, found before anything starts
  * and said in one `ConfigError` naming `source`, the file. `berth config check` asks the same
  * question, so it says ok only for a file that serve takes. Returns the storage driver to serve
- * on, not yet connected (reaching the backend is serve's first step), its calls told to `observe`,
+ * on, not yet connected (reaching the backend is serve's first step), its calls told to `observers`,
  * and the TLS settings.
  */
-export function servable(config: BerthConfig, source: string, service?: ServiceName, observe?: DriverObserver): Servable {
+export function servable(config: BerthConfig, source: string, service?: ServiceName, observers: readonly DriverObserver[] = []): Servable {
   const problems: ConfigProblem[] = [];
   const refuse = (key: string, message: string) => problems.push({ source, key, message });
   if (service === undefined || service === 'gateway') {
@@ -68,5 +68,5 @@ export function servable(config: BerthConfig, source: string, service?: ServiceN
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { driver: createStorageDriver(name, params, observe), ...(tls.options ? { tls: tls.options } : {}) };
+  return { driver: createStorageDriver(name, params, observers), ...(tls.options ? { tls: tls.options } : {}) };
 }

@@ -8,7 +8,7 @@ import { HealthModule } from '@berth/health';
 import { instrumentClient, instrumentLinkCache, METRICS, Metrics } from '@berth/metrics';
 import { ManifestModule } from '@berth/manifest';
 import type { StorageDriver } from '@berth/storage-driver';
-import { BerthLogger, observedDriver, startTracing } from '@berth/telemetry';
+import { BerthLogger, slowStorageLog, startTracing, tracedDriver } from '@berth/telemetry';
 import { UploadModule } from '@berth/upload';
 import { DEBUG_LISTENER, DebugListener, healthReadiness, storageReadiness } from './debug-listener';
 import { httpAdapter, httpAppOptions } from './http-platform';
@@ -56,7 +56,9 @@ class AllInOneModule {
 export async function serve(config: BerthConfig, source: string, service?: ServiceName): Promise<void> {
   // Everything serve refuses is said before anything starts, in the words of `config check`.
   const metrics = new Metrics(config.http.debug.prometheus.enabled);
-  const { driver: served, tls } = servable(config, source, service, metrics.enabled ? metrics.observeDriver : undefined);
+  const slowCalls = slowStorageLog(config.berth.log.slowstorage, new Logger('storage'));
+  const observers = [...(metrics.enabled ? [metrics.observeDriver] : []), ...(slowCalls ? [slowCalls] : [])];
+  const { driver: served, tls } = servable(config, source, service, observers);
   const logger = new BerthLogger(config.log);
   // Lines of the libraries before Nest starts (a Redis or storage still away) in the same form.
   Logger.overrideLogger(logger);
@@ -68,7 +70,7 @@ export async function serve(config: BerthConfig, source: string, service?: Servi
   });
   // Spans end in batches: the last ones leave before the process does.
   process.once('beforeExit', () => void stopTracing());
-  const driver = observedDriver(served, { slowMs: config.berth.log.slowstorage, logger: new Logger('storage') });
+  const driver = tracedDriver(served);
   await untilStorageAnswers(driver, logger);
   if (service !== undefined) return serveService(config, service, driver, logger, metrics, tls);
 

@@ -40,11 +40,11 @@ export function parseDriverParams<N extends DriverName>(name: N, raw: unknown): 
 }
 
 /**
- * The driver `name` built from its raw parameters, behind `BaseDriver`; `observe` (metrics) is
- * told of every call, whatever the driver.
+ * The driver `name` built from its raw parameters, behind `BaseDriver`; `observers` (metrics,
+ * the slow-operation log) are told of every call, whatever the driver.
  */
-export function createStorageDriver<N extends DriverName>(name: N, rawParams: unknown, observe?: DriverObserver): StorageDriver {
+export function createStorageDriver<N extends DriverName>(name: N, rawParams: unknown, observers: readonly DriverObserver[] = []): StorageDriver {
   const parsed = parseDriverParams(name, rawParams);
   if (!parsed.ok) throw new InvalidDriverParamsError(name, parsed.issues);
-  return new BaseDriver(constructors[name](parsed.params), observe);
+  return new BaseDriver(constructors[name](parsed.params), observers);
 }

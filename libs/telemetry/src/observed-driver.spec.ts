@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStorageDriver, type StorageDriver } from '@berth/storage-driver';
 import { createTempDir, type TempDir } from '@berth/testing';
 import { BerthLogger } from './berth-logger';
-import { observedDriver, pathKind } from './observed-driver';
+import { pathKind, slowStorageLog } from './observed-driver';
 
 const hex = 'a'.repeat(64);
 const repo = '/docker/registry/v2/repositories/library/app';
@@ -25,14 +25,12 @@ describe('pathKind', () => {
   });
 });
 
-describe('observedDriver on the filesystem driver', () => {
+describe('slowStorageLog on the filesystem driver', () => {
   let work: TempDir;
-  let driver: StorageDriver;
   let lines: string[];
 
   beforeEach(async () => {
     work = await createTempDir('berth-observed-');
-    driver = createStorageDriver('filesystem', { rootdirectory: work.path });
     lines = [];
     Logger.overrideLogger(new BerthLogger({ formatter: 'json' }, (line) => lines.push(line)));
   });
@@ -42,15 +40,22 @@ describe('observedDriver on the filesystem driver', () => {
     await work.remove();
   });
 
+  const observedDriver = (slowMs: number): StorageDriver => {
+    const slowCalls = slowStorageLog(slowMs, new Logger('storage'));
+    return createStorageDriver('filesystem', { rootdirectory: work.path }, slowCalls ? [slowCalls] : []);
+  };
+
   it('an operation over the threshold is logged with the driver, the operation, the path\'s kind and repository, never the path', async () => {
     // A threshold no operation can beat: every one is "slow".
-    const observed = observedDriver(driver, { slowMs: 1e-9, logger: new Logger('storage') });
+    const observed = observedDriver(1e-9);
     const link = `${repo}/_manifests/tags/v1/current/link`;
     await observed.putContent(link, Buffer.from(`sha256:${hex}`));
     expect((await observed.getContent(link)).toString()).toBe(`sha256:${hex}`);
     const writer = await observed.writer(`${repo}/_uploads/0b1c/data`);
     writer.end(Buffer.from('bytes'));
     await writer.commit();
+    // A walk takes as long as the storage is large: never "slow".
+    for await (const _ of observed.walk(repo)) void _;
     const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(logged.map((line) => [line['storage.operation'], line['storage.path.kind']])).toEqual([
       ['putcontent', 'tag link'],
@@ -65,8 +70,9 @@ describe('observedDriver on the filesystem driver', () => {
     }
   });
 
-  it('nothing under the threshold; failures pass through untouched', async () => {
-    const observed = observedDriver(driver, { slowMs: 60_000, logger: new Logger('storage') });
+  it('nothing under the threshold, nor with a threshold of 0; failures pass through untouched', async () => {
+    expect(slowStorageLog(0, new Logger('storage'))).toBeUndefined();
+    const observed = observedDriver(60_000);
     await observed.putContent('/a/b', Buffer.from('x'));
     await expect(observed.getContent('/a/missing')).rejects.toMatchObject({ name: 'PathNotFoundError' });
     expect(lines).toEqual([]);

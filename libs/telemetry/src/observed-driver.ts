@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Logger } from '@nestjs/common';
-import type { FileInfo, FileWriter, StorageDriver } from '@berth/storage-driver';
+import type { DriverObserver, FileInfo, FileWriter, StorageDriver } from '@berth/storage-driver';
 import { inSpan, SpanKind, tracingOn } from './tracing';
 
 /**
@@ -37,58 +37,57 @@ export function pathKind(path: string): PathKind {
   return { kind: path === '/' ? 'root' : 'other' };
 }
 
-export interface ObservedDriverOptions {
-  /** `berth.log.slowstorage` in ms: an operation that takes longer is logged; 0 logs none. */
-  slowMs: number;
-  logger: Pick<Logger, 'warn'>;
+/**
+ * The warning for a storage call slower than `slowMs` (`berth.log.slowstorage`), as a driver
+ * observer: `slow storage operation` with the driver, the operation, the path's kind and
+ * repository, and the duration; `undefined` when `slowMs` is 0 (none logged). A walk and an
+ * orphan purge take as long as the storage is large, and are not logged.
+ */
+export function slowStorageLog(slowMs: number, logger: Pick<Logger, 'warn'>): DriverObserver | undefined {
+  if (slowMs <= 0) return undefined;
+  const slowSeconds = slowMs / 1000;
+  return (driver, action, _outcome, seconds, path) => {
+    if (seconds <= slowSeconds || action === 'Walk' || action === 'PurgeOrphans') return;
+    logger.warn({ msg: 'slow storage operation', ...storageAttributes(driver, action.toLowerCase(), path), 'storage.duration': `${Math.round(seconds * 1000)}ms` });
+  };
+}
+
+/** A span's or a line's fields for a storage call. */
+function storageAttributes(driver: string, operation: string, path: string): Record<string, string> {
+  const where = pathKind(path);
+  const attributes: Record<string, string> = { 'storage.driver': driver, 'storage.operation': operation, 'storage.path.kind': where.kind };
+  if (where.repository !== undefined) attributes['storage.repository'] = where.repository;
+  return attributes;
 }
 
 /**
- * The process's storage driver as every service uses it: each operation in a span when
- * tracing is on (`storage <operation>`, with the driver and the path's kind), and one warning
- * per operation slower than `slowMs` (`slow storage operation`: driver, operation, path kind,
- * repository, duration). A reader or writer counts until it is open; a writer's commit on its
- * own (the upload's last bytes reaching the backend).
+ * The process's storage driver with each call in a span (`storage <operation>`, with the
+ * driver and the path's kind) when tracing is on; the driver itself when it is off. A reader
+ * or writer's span ends when it is open; a writer's commit has one of its own.
  */
-export function observedDriver(driver: StorageDriver, options: ObservedDriverOptions): StorageDriver {
-  if (options.slowMs <= 0 && !tracingOn()) return driver;
-  // The path's kind is worked out only for a span or a slow operation's line: most calls need neither.
-  const attributesOf = (operation: string, path: string): Record<string, string> => {
-    const where = pathKind(path);
-    const attributes: Record<string, string> = { 'storage.driver': driver.name, 'storage.operation': operation, 'storage.path.kind': where.kind };
-    if (where.repository !== undefined) attributes['storage.repository'] = where.repository;
-    return attributes;
-  };
-  const observe = <T>(operation: string, path: string, work: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
-    const done = tracingOn() ? inSpan(`storage ${operation}`, SpanKind.CLIENT, attributesOf(operation, path), work) : work();
-    if (options.slowMs <= 0) return done;
-    return done.finally(() => {
-      const ms = performance.now() - started;
-      if (ms > options.slowMs) {
-        options.logger.warn({ msg: 'slow storage operation', ...attributesOf(operation, path), 'storage.duration': `${Math.round(ms)}ms` });
-      }
-    });
-  };
-  const observed: StorageDriver = {
+export function tracedDriver(driver: StorageDriver): StorageDriver {
+  if (!tracingOn()) return driver;
+  const traced = <T>(operation: string, path: string, work: () => Promise<T>): Promise<T> =>
+    inSpan(`storage ${operation}`, SpanKind.CLIENT, storageAttributes(driver.name, operation, path), work);
+  const wrapped: StorageDriver = {
     name: driver.name,
-    getContent: (path) => observe('getcontent', path, () => driver.getContent(path)),
-    putContent: (path, content) => observe('putcontent', path, () => driver.putContent(path, content)),
-    reader: (path, offset) => observe<Readable>('reader', path, () => driver.reader(path, offset)),
+    getContent: (path) => traced('getcontent', path, () => driver.getContent(path)),
+    putContent: (path, content) => traced('putcontent', path, () => driver.putContent(path, content)),
+    reader: (path, offset) => traced<Readable>('reader', path, () => driver.reader(path, offset)),
     writer: async (path, writerOptions) => {
-      const writer: FileWriter = await observe('writer', path, () => driver.writer(path, writerOptions));
+      const writer: FileWriter = await traced('writer', path, () => driver.writer(path, writerOptions));
       const commit = writer.commit.bind(writer);
-      Object.defineProperty(writer, 'commit', { value: () => observe('commit', path, commit), configurable: true });
+      Object.defineProperty(writer, 'commit', { value: () => traced('commit', path, commit), configurable: true });
       return writer;
     },
-    stat: (path) => observe<FileInfo>('stat', path, () => driver.stat(path)),
-    list: (path) => observe('list', path, () => driver.list(path)),
-    move: (source, dest) => observe('move', dest, () => driver.move(source, dest)),
-    delete: (path) => observe('delete', path, () => driver.delete(path)),
-    redirectUrl: (path, method) => observe('redirecturl', path, () => driver.redirectUrl(path, method)),
+    stat: (path) => traced<FileInfo>('stat', path, () => driver.stat(path)),
+    list: (path) => traced('list', path, () => driver.list(path)),
+    move: (source, dest) => traced('move', dest, () => driver.move(source, dest)),
+    delete: (path) => traced('delete', path, () => driver.delete(path)),
+    redirectUrl: (path, method) => traced('redirecturl', path, () => driver.redirectUrl(path, method)),
     walk: (path) => driver.walk(path),
   };
-  if (driver.ready) observed.ready = () => driver.ready!();
-  if (driver.purgeOrphans) observed.purgeOrphans = (olderThan, purgeOptions) => driver.purgeOrphans!(olderThan, purgeOptions);
-  return observed;
+  if (driver.ready) wrapped.ready = () => driver.ready!();
+  if (driver.purgeOrphans) wrapped.purgeOrphans = (olderThan, purgeOptions) => driver.purgeOrphans!(olderThan, purgeOptions);
+  return wrapped;
 }

@@ -156,27 +156,35 @@ describe('BaseDriver', () => {
   });
 });
 
-describe('BaseDriver observer (metrics)', () => {
-  it('is told of every call with the reference action names and its outcome: ok, not_found, error (an invalid path too)', async () => {
+describe('BaseDriver observers (metrics, the slow-call log)', () => {
+  it('tell every observer of every call, timed once, with the reference action names, its outcome (ok, not_found, error: an invalid path too) and its path', async () => {
     const seen: string[] = [];
-    const driver = new BaseDriver(new InMemoryDriver(), (name, action, outcome, seconds) => {
-      expect(seconds).toBeGreaterThanOrEqual(0);
-      seen.push(`${name} ${action} ${outcome}`);
-    });
+    const timings: number[][] = [[], []];
+    const driver = new BaseDriver(new InMemoryDriver(), [
+      (name, action, outcome, seconds, path) => {
+        timings[0]!.push(seconds);
+        seen.push(`${name} ${action} ${outcome} ${path}`);
+      },
+      (_name, _action, _outcome, seconds) => timings[1]!.push(seconds),
+    ]);
     await driver.putContent('/a/b', Buffer.from('x'));
     await expect(driver.getContent('/a/missing')).rejects.toBeInstanceOf(PathNotFoundError);
     await expect(driver.stat('relative')).rejects.toBeInstanceOf(InvalidPathError);
     const writer = await driver.writer('/a/c');
     writer.end(Buffer.from('y'));
     await writer.commit();
+    await driver.move('/a/c', '/a/d');
     await collectWalk(driver.walk('/a'));
     expect(seen).toEqual([
-      'inmemory PutContent ok',
-      'inmemory GetContent not_found',
-      'inmemory Stat error',
-      'inmemory Writer ok',
-      'inmemory Commit ok',
-      'inmemory Walk ok',
+      'inmemory PutContent ok /a/b',
+      'inmemory GetContent not_found /a/missing',
+      'inmemory Stat error relative',
+      'inmemory Writer ok /a/c',
+      'inmemory Commit ok /a/c',
+      'inmemory Move ok /a/d',
+      'inmemory Walk ok /a',
     ]);
+    expect(timings[1]).toEqual(timings[0]);
+    for (const seconds of timings[0]!) expect(seconds).toBeGreaterThanOrEqual(0);
   });
 });

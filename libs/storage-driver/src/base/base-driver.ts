@@ -9,10 +9,12 @@ export type DriverOutcome = 'ok' | 'not_found' | 'error';
 /**
  * Told of every call that reaches the driver, by the action names of the reference's
  * `registry_storage_action_seconds` (`GetContent`, `Stat`, ...; a writer's `Commit` and
- * `Cancel` count as one each, a walk as one): how metrics count backend work without any
- * driver knowing of them. A reader or writer is timed to its opening, not its bytes.
+ * `Cancel` count as one each, a walk as one), with the path it concerns (a move's
+ * destination; `/` for `Ready` and `PurgeOrphans`): how metrics count backend work, and the
+ * log finds slow calls, without any driver knowing of them. A reader or writer is timed to its
+ * opening, not its bytes. Each call is timed once, here, for every observer.
  */
-export type DriverObserver = (driver: string, action: string, outcome: DriverOutcome, seconds: number) => void;
+export type DriverObserver = (driver: string, action: string, outcome: DriverOutcome, seconds: number, path: string) => void;
 
 /**
  * The wrapper every driver is reached through, after Distribution's `base/base.go`:
@@ -26,38 +28,43 @@ export class BaseDriver implements StorageDriver {
 
   constructor(
     private readonly driver: StorageDriver,
-    private readonly observe?: DriverObserver,
+    observers: readonly DriverObserver[] = [],
   ) {
     this.name = driver.name;
+    // One function however many observers: the call is timed once, for all of them.
+    const [first, ...rest] = observers;
+    this.observe = rest.length === 0 ? first : (...told) => observers.forEach((observe) => observe(...told));
     const purgeOrphans = driver.purgeOrphans?.bind(driver);
-    if (purgeOrphans !== undefined) this.purgeOrphans = (olderThan, options) => this.guard('PurgeOrphans', () => purgeOrphans(olderThan, options));
+    if (purgeOrphans !== undefined) this.purgeOrphans = (olderThan, options) => this.guard('PurgeOrphans', '/', () => purgeOrphans(olderThan, options));
   }
 
   ready(): Promise<void> {
-    return this.guard('Ready', async () => {
+    return this.guard('Ready', '/', async () => {
       await this.driver.ready?.();
     });
   }
+
+  private readonly observe?: DriverObserver;
 
   /** Absent from the wrapper exactly when the driver lacks it, so callers can test for it. */
   readonly purgeOrphans?: StorageDriver['purgeOrphans'];
 
   getContent(path: string): Promise<Buffer> {
-    return this.guard('GetContent', () => {
+    return this.guard('GetContent', path, () => {
       assertValidPath(path);
       return this.driver.getContent(path);
     });
   }
 
   putContent(path: string, content: Buffer): Promise<void> {
-    return this.guard('PutContent', () => {
+    return this.guard('PutContent', path, () => {
       assertValidPath(path);
       return this.driver.putContent(path, content);
     });
   }
 
   reader(path: string, offset = 0): Promise<Readable> {
-    return this.guard('Reader', () => {
+    return this.guard('Reader', path, () => {
       assertValidPath(path);
       if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOffsetError(path, offset);
       return this.driver.reader(path, offset);
@@ -65,28 +72,28 @@ export class BaseDriver implements StorageDriver {
   }
 
   writer(path: string, options?: { append?: boolean }): Promise<FileWriter> {
-    return this.guard('Writer', async () => {
+    return this.guard('Writer', path, async () => {
       assertValidPath(path);
-      return this.guardWriter(await this.driver.writer(path, options));
+      return this.guardWriter(await this.driver.writer(path, options), path);
     });
   }
 
   stat(path: string): Promise<FileInfo> {
-    return this.guard('Stat', () => {
+    return this.guard('Stat', path, () => {
       assertValidPath(path, { allowRoot: true });
       return this.driver.stat(path);
     });
   }
 
   list(path: string): Promise<string[]> {
-    return this.guard('List', () => {
+    return this.guard('List', path, () => {
       assertValidPath(path, { allowRoot: true });
       return this.driver.list(path);
     });
   }
 
   move(source: string, dest: string): Promise<void> {
-    return this.guard('Move', () => {
+    return this.guard('Move', dest, () => {
       assertValidPath(source);
       assertValidPath(dest);
       return this.driver.move(source, dest);
@@ -94,14 +101,14 @@ export class BaseDriver implements StorageDriver {
   }
 
   delete(path: string): Promise<void> {
-    return this.guard('Delete', () => {
+    return this.guard('Delete', path, () => {
       assertValidPath(path);
       return this.driver.delete(path);
     });
   }
 
   redirectUrl(path: string, method: 'GET' | 'HEAD'): Promise<string | undefined> {
-    return this.guard('RedirectURL', () => {
+    return this.guard('RedirectURL', path, () => {
       assertValidPath(path);
       return this.driver.redirectUrl(path, method);
     });
@@ -118,11 +125,11 @@ export class BaseDriver implements StorageDriver {
       outcome = outcomeOf(failure);
       throw failure;
     } finally {
-      if (startedAt !== undefined) this.observe!(this.name, 'Walk', outcome, (performance.now() - startedAt) / 1000);
+      if (startedAt !== undefined) this.observe!(this.name, 'Walk', outcome, (performance.now() - startedAt) / 1000, path);
     }
   }
 
-  private async guard<T>(action: string, call: () => Promise<T>): Promise<T> {
+  private async guard<T>(action: string, path: string, call: () => Promise<T>): Promise<T> {
     if (this.observe === undefined) {
       try {
         return await call();
@@ -133,11 +140,11 @@ export class BaseDriver implements StorageDriver {
     const startedAt = performance.now();
     try {
       const result = await call();
-      this.observe(this.name, action, 'ok', (performance.now() - startedAt) / 1000);
+      this.observe(this.name, action, 'ok', (performance.now() - startedAt) / 1000, path);
       return result;
     } catch (error) {
       const failure = this.failure(error);
-      this.observe(this.name, action, outcomeOf(failure), (performance.now() - startedAt) / 1000);
+      this.observe(this.name, action, outcomeOf(failure), (performance.now() - startedAt) / 1000, path);
       throw failure;
     }
   }
@@ -146,12 +153,12 @@ export class BaseDriver implements StorageDriver {
    * The driver's own writer with `commit` and `cancel` guarded in place: wrapping it in a
    * second stream would add a hop per chunk and hide the writer's `size`.
    */
-  private guardWriter(writer: FileWriter): FileWriter {
+  private guardWriter(writer: FileWriter, path: string): FileWriter {
     const commit = writer.commit.bind(writer);
     const cancel = writer.cancel.bind(writer);
     Object.assign(writer, {
-      commit: () => this.guard('Commit', commit),
-      cancel: () => this.guard('Cancel', cancel),
+      commit: () => this.guard('Commit', path, commit),
+      cancel: () => this.guard('Cancel', path, cancel),
     });
     return writer;
   }
