@@ -28,7 +28,7 @@ export function instrumentRequests(server: Server, options: RequestTelemetryOpti
     res.setHeader('X-Request-Id', scope.id);
     const span = startSpan(`HTTP ${req.method ?? 'GET'}`, SpanKind.SERVER, { 'http.request.method': req.method ?? '', 'url.path': pathOf(req.url) }, req.headers);
     const started = process.hrtime.bigint();
-    res.once('close', () => {
+    res.on('close', () => {
       span?.setAttribute('http.response.status_code', res.statusCode);
       span?.end();
       if (!writeAccessLine) return;
