@@ -25,6 +25,7 @@ export type DriverObserver = (driver: string, action: string, outcome: DriverOut
  */
 export class BaseDriver implements StorageDriver {
   readonly name: string;
+  private readonly observe?: DriverObserver;
 
   constructor(
     private readonly driver: StorageDriver,
@@ -43,8 +44,6 @@ export class BaseDriver implements StorageDriver {
       await this.driver.ready?.();
     });
   }
-
-  private readonly observe?: DriverObserver;
 
   /** Absent from the wrapper exactly when the driver lacks it, so callers can test for it. */
   readonly purgeOrphans?: StorageDriver['purgeOrphans'];
