@@ -191,7 +191,9 @@ export class SwiftDriver implements StorageDriver {
    * the destination's written after, so at no moment do two manifests name the segments.
    * (The reference wrote the second manifest first; a later delete through the first one
    * removed the blob's bytes: distribution#2188.) Should the new manifest fail, the old one
-   * is put back. A plain object is copied by Swift and the source deleted.
+   * is put back, but only once the destination is known not to name the segments: a write
+   * whose answer was lost (a proxy stopped mid-request) may have been stored, and then the
+   * move is done. A plain object is copied by Swift and the source deleted.
    *
    * Moves to one destination may run at once (two clients pushing one blob): the last one
    * stored wins. A move whose manifest was superseded leaves the winner's segments alone
@@ -219,8 +221,15 @@ export class SwiftDriver implements StorageDriver {
       try {
         outcome = await objects.writeManifest(destName, moved);
       } catch (error) {
-        await objects.writeManifest(sourceName, moved).catch(() => undefined);
-        throw error;
+        // Unknown when Swift cannot say: the segments stay named by the destination or by
+        // nothing (orphans, for the purge), never by two manifests, one of which a later
+        // delete of the upload would take with them.
+        const landed = await objects.namesSegments(destName, moved).catch(() => undefined);
+        if (landed !== true) {
+          if (landed === false) await objects.writeManifest(sourceName, moved).catch(() => undefined);
+          throw error;
+        }
+        outcome = 'stored';
       }
     }
     if (outcome === 'superseded') {

@@ -176,6 +176,12 @@ export class LargeObjects {
     return { name: entry.name, bytes: entry.bytes, etag: entry.hash };
   }
 
+  /** Whether `name` is now the large object of exactly `segments`, in their order. */
+  async namesSegments(name: string, segments: readonly Segment[]): Promise<boolean> {
+    const stored = await this.manifestOf(name);
+    return stored !== undefined && stored.segments.length === segments.length && stored.segments.every((segment, i) => segment.name === segments[i]!.name);
+  }
+
   /**
    * Writes `name` as the manifest of `segments`: an SLO where the cluster has them (Swift
    * checks each segment's ETag and size before accepting it), else a DLO over the one
