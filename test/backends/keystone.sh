@@ -30,6 +30,12 @@ memcached_port=$((swift_port + 3431)) # swift.sh's memcached: Swift's cache and 
 short_token_life=${BERTH_KEYSTONE_SHORT_TOKEN_LIFE:-8}
 state_dir="$(cd "$here/../.." && pwd)/.state/keystone-$swift_port"
 swift_etc="$(cd "$here/../.." && pwd)/.state/swift-$swift_port/etc"
+# swift.sh reuses a Swift that another checkout started on the port: the rings and swift.conf
+# this proxy must share are then that checkout's, named in its servers' command lines.
+if [ ! -f "$swift_etc/swift.conf" ]; then
+  running_etc=$(ps -eo args | grep -o "[^ ]*/\.state/swift-$swift_port/etc" | head -n 1 || true)
+  if [ -n "$running_etc" ] && [ -f "$running_etc/swift.conf" ]; then swift_etc=$running_etc; fi
+fi
 run="$state_dir/run"
 # Keystone and Swift run on the system Python; a python3 earlier on PATH (pyenv) has neither.
 python=/usr/bin/python3
