@@ -32,9 +32,14 @@ export class BaseDriver implements StorageDriver {
     observers: readonly DriverObserver[] = [],
   ) {
     this.name = driver.name;
-    // One function however many observers: the call is timed once, for all of them.
-    const [first, ...rest] = observers;
-    this.observe = rest.length === 0 ? first : (...told) => observers.forEach((observe) => observe(...told));
+    // One function however many observers: the call is timed once, for all of them, and told
+    // without an arguments array per call (this runs on every storage call).
+    this.observe =
+      observers.length <= 1
+        ? observers[0]
+        : (name, action, outcome, seconds, path) => {
+            for (const observe of observers) observe(name, action, outcome, seconds, path);
+          };
     const purgeOrphans = driver.purgeOrphans?.bind(driver);
     if (purgeOrphans !== undefined) this.purgeOrphans = (olderThan, options) => this.guard('PurgeOrphans', '/', () => purgeOrphans(olderThan, options));
   }
