@@ -19,16 +19,24 @@ export interface HttpRelay {
 }
 
 /**
+ * A test's fault in the relay: `true` when it answered `req` itself (it may still `forward` it
+ * to `upstream`, with a callback of its own); such a request is not in `exchanges`.
+ */
+export type RelayIntercept = (req: IncomingMessage, res: ServerResponse, upstream: string) => boolean;
+
+/**
  * A transparent HTTP relay in front of a real server, so a test can count what a client really
  * asked and was answered (token requests, 401s) instead of inferring it from elapsed time.
  * The `Host` header goes through unchanged: Swift's tempauth builds the storage URL it hands out
  * from it, so a client that authenticated through the relay keeps talking through it.
  */
-export async function startHttpRelay(target: string): Promise<HttpRelay> {
+export async function startHttpRelay(target: string, intercept?: RelayIntercept): Promise<HttpRelay> {
   const origin = new URL(target).origin;
   const exchanges: RelayedExchange[] = [];
   const server: Server = createServer((req, res) => {
-    forward(req, res, `${origin}${req.url ?? '/'}`, (status) => {
+    const upstream = `${origin}${req.url ?? '/'}`;
+    if (intercept?.(req, res, upstream)) return;
+    forward(req, res, upstream, (status) => {
       const token = req.headers['x-auth-token'];
       exchanges.push({ method: req.method ?? '', path: req.url ?? '', token: typeof token === 'string' ? token : undefined, status });
     });

@@ -15,7 +15,7 @@ export {
   type ReferenceRegistry,
   type ReferenceRegistryOptions,
 } from './reference-registry';
-export { forward, startHttpRelay, type HttpRelay, type RelayedExchange } from './http-relay';
+export { forward, startHttpRelay, type HttpRelay, type RelayedExchange, type RelayIntercept } from './http-relay';
 export { filesystemRegistryConfig } from './registry-config';
 export { type LineWatch, ServerProcess, waitForHttp, type ServerProcessOptions } from './server-process';
 export { SkopeoError, skopeoCopy, skopeoInspect, skopeoRef, type SkopeoCopyOptions } from './skopeo';

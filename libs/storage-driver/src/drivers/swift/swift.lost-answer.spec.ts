@@ -1,7 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { dropContainer, forward, segmentOwners, swiftBackend } from '@berth/testing';
+import { dropContainer, forward, segmentOwners, startHttpRelay, swiftBackend } from '@berth/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createStorageDriver } from '../../factory';
 
@@ -25,15 +23,17 @@ describe('swift driver when an answer is lost', () => {
     let destWrites = 0;
     // Swift through a relay that, for the destination's manifest, lets the first PUT through and
     // drops its answer, then answers every retry 503 as a stopped proxy's balancer would.
-    const target = new URL(backend.authurl).origin;
-    const relay = createServer((req, res) => {
-      if (req.method !== 'PUT' || !req.url?.endsWith(destManifestPut)) return forward(req, res, `${target}${req.url ?? '/'}`);
-      if (destWrites++ === 0) return forward(req, res, `${target}${req.url}`, () => res.socket?.destroy());
-      req.resume();
-      res.writeHead(503).end();
+    const relay = await startHttpRelay(backend.authurl, (req, res, upstream) => {
+      if (req.method !== 'PUT' || !req.url?.endsWith(destManifestPut)) return false;
+      if (destWrites++ === 0) {
+        forward(req, res, upstream, () => res.socket?.destroy());
+      } else {
+        req.resume();
+        res.writeHead(503).end();
+      }
+      return true;
     });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    const relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}${new URL(backend.authurl).pathname}`;
+    const relayUrl = `${relay.url}${new URL(backend.authurl).pathname}`;
     const driver = createStorageDriver('swift', { ...backend, authurl: relayUrl, container, chunksize: 1 * MiB });
     try {
       const content = randomBytes(2.5 * MiB);
@@ -51,8 +51,7 @@ describe('swift driver when an answer is lost', () => {
       await driver.delete('/uploads/lost').catch(() => undefined);
       expect(sha256(await driver.getContent(dest))).toBe(sha256(content));
     } finally {
-      relay.closeAllConnections();
-      relay.close();
+      await relay.close();
     }
   });
 });
